@@ -1,0 +1,38 @@
+# make setup: virtualenv at .venv with everything; make run: the app on the demo model;
+# make test: the whole suite (offscreen Qt); make bench: speed table vs plain Keras.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.resect-installed
+
+.PHONY: setup run test bench lint bundle clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml tools/install_system_deps.sh
+	bash tools/install_system_deps.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	# test-only: tf.keras 2 writes the legacy .h5 files the tests read (TensorFlow comes from tensorflow-cpu)
+	$(PY) -m pip install -q --no-deps tf-keras==2.21.0
+	touch $(STAMP)
+
+run: setup
+	$(PY) main.py
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
+bench: setup
+	$(PY) bench/run.py
+
+lint: setup
+	$(VENV)/bin/ruff check core app cli tests bench
+	$(VENV)/bin/ruff format --check core app cli tests bench
+
+bundle: setup
+	$(PY) -m pip install -q pyinstaller
+	$(VENV)/bin/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/pyinstaller/resect.spec
+
+clean:
+	rm -rf build dist *.egg-info

@@ -1,0 +1,62 @@
+"""Dispatch ``resect [MODEL]`` to the GUI and ``resect COMMAND ...`` to the CLI.
+
+Every user error ends as one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from core.errors import ResectError
+from core.version import __version__
+
+COMMANDS = ("inspect", "apply", "render")
+
+
+class UsageError(ResectError):
+    """Bad command-line usage."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every bad input
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="resect",
+        description="Keras model surgery. Without a command, opens the desktop app (on MODEL if given).",
+    )
+    parser.add_argument("--version", action="version", version=f"resect {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    from cli import apply_cmd, inspect_cmd, render_cmd
+
+    for module in (inspect_cmd, apply_cmd, render_cmd):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        return _run_gui(argv)
+    try:
+        args = build_parser().parse_args(argv)
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        return handler(args)
+    except ResectError as error:
+        print(f"resect: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("resect: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _run_gui(argv: list[str]) -> int:
+    from app.launch import main as gui_main
+
+    return gui_main(argv)

@@ -1,0 +1,368 @@
+"""Turn a Keras model config (the JSON in ``config.json`` or ``model_config``) into a graph.
+
+Understands both node formats Keras writes: Keras 3 (``{"args": [...], "kwargs": {...}}``
+with ``__keras_tensor__`` leaves that record shapes) and Keras 2 / tf.keras
+(``[[layer, node, tensor, kwargs], ...]``). Node indices are normalised to the order of
+calls in the parent graph, which is what a model loaded by Keras 3 reports in
+``keras_history``: Keras 2 numbers a nested model's calls from 1 (its node 0 is the
+built-in one) and Keras 3 does the same in ``input_layers`` / ``output_layers``.
+No class from the config is ever imported or instantiated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from core.graph import Layer, ModelGraph, Node, Shape, Weight
+from core.known_layers import KERAS_LAYER_CLASSES
+from core.tensor_ref import TensorRef
+
+MODEL_CLASSES = {"Functional", "Model", "Sequential"}
+
+# (name path of the layer, group path in a .keras weights file, layer entry, effective trainable)
+WeightLookup = Callable[[tuple[str, ...], str, dict[str, Any], bool], tuple[Weight, ...]]
+
+
+class ConfigError(ValueError):
+    """The config is not a Keras model config we can understand."""
+
+
+def to_snake_case(name: str) -> str:
+    """Keras' own ``naming.to_snake_case``, used for ``.keras`` weight group names."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def is_model_entry(entry: dict[str, Any]) -> bool:
+    config = entry.get("config")
+    return (
+        isinstance(config, dict)
+        and isinstance(config.get("layers"), list)
+        and (entry.get("class_name") in MODEL_CLASSES or "input_layers" in config)
+    )
+
+
+def parse_model_config(root: dict[str, Any], weights: WeightLookup, fmt: str, path: str) -> ModelGraph:
+    """Parse the top-level ``{"class_name": ..., "config": {...}}`` object."""
+    if not isinstance(root, dict) or not is_model_entry(root):
+        raise ConfigError("the config does not describe a Functional or Sequential model")
+    return _parse_model(root, (), "layers", weights, True, fmt, path)
+
+
+def _parse_model(
+    entry: dict[str, Any],
+    name_path: tuple[str, ...],
+    group_path: str,
+    weights: WeightLookup,
+    parent_trainable: bool,
+    fmt: str,
+    path: str,
+) -> ModelGraph:
+    config = entry["config"]
+    name = str(config.get("name") or entry.get("name") or "model")
+    trainable = parent_trainable and config.get("trainable", True) is not False
+    if entry.get("class_name") == "Sequential" and "input_layers" not in config:
+        return _parse_sequential(entry, name, name_path, group_path, weights, trainable, fmt, path)
+    entries = config["layers"]
+    legacy = any(isinstance(n, list) for e in entries for n in e.get("inbound_nodes") or [])
+    offsets = {e.get("name"): _node_offset(e, legacy, in_io=False) for e in entries}
+    io_offsets = {e.get("name"): _node_offset(e, legacy, in_io=True) for e in entries}
+    group_names = _keras_group_names(entries)
+    layers: list[Layer] = []
+    for entry_ in entries:
+        lname = _layer_name(entry_)
+        nodes = tuple(_parse_node(lname, i, data, offsets) for i, data in enumerate(entry_.get("inbound_nodes") or []))
+        layers.append(
+            _parse_layer(entry_, nodes, name_path, f"{group_path}/{group_names[lname]}", weights, trainable, fmt, path)
+        )
+    inputs = _io_refs(config.get("input_layers"), io_offsets)
+    outputs = _io_refs(config.get("output_layers"), io_offsets)
+    return _finish(name, layers, inputs, outputs, "Functional", fmt, path)
+
+
+def _parse_sequential(
+    entry: dict[str, Any],
+    name: str,
+    name_path: tuple[str, ...],
+    group_path: str,
+    weights: WeightLookup,
+    trainable: bool,
+    fmt: str,
+    path: str,
+) -> ModelGraph:
+    """A Sequential is a chain: each layer is called once on the previous output."""
+    entries = list(entry["config"]["layers"])
+    if not entries or entries[0].get("class_name") != "InputLayer":
+        shape = entry["config"].get("build_input_shape")
+        if shape is None and entries:
+            shape = (entries[0].get("build_config") or {}).get("input_shape")
+            shape = shape or entries[0].get("config", {}).get("batch_input_shape")
+        entries.insert(0, _synthetic_input(f"{name}_input", shape))
+    group_names = _keras_group_names(entries[1:])
+    layers: list[Layer] = []
+    previous: TensorRef | None = None
+    for position, entry_ in enumerate(entries):
+        lname = _layer_name(entry_)
+        nodes: tuple[Node, ...] = ()
+        if position > 0 and previous is not None:
+            built = (entry_.get("build_config") or {}).get("input_shape")
+            shape = _shape(built) if built is not None and not _is_nested_list(built) else None
+            nodes = (Node(lname, 0, (previous,), {}, (previous,), (shape,), origin_index=0),)
+        group = f"{group_path}/{group_names.get(lname, lname)}"
+        layers.append(_parse_layer(entry_, nodes, name_path, group, weights, trainable, fmt, path))
+        previous = TensorRef(lname, 0, 0)
+    inputs = (TensorRef(layers[0].name),)
+    outputs = (TensorRef(layers[-1].name),) if len(layers) > 1 else inputs
+    return _finish(name, layers, inputs, outputs, "Sequential", fmt, path)
+
+
+def _parse_layer(
+    entry: dict[str, Any],
+    nodes: tuple[Node, ...],
+    name_path: tuple[str, ...],
+    group_path: str,
+    weights: WeightLookup,
+    parent_trainable: bool,
+    fmt: str,
+    path: str,
+) -> Layer:
+    name = _layer_name(entry)
+    class_name = str(entry.get("class_name"))
+    config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    trainable = parent_trainable and config.get("trainable", True) is not False
+    subgraph = None
+    if is_model_entry(entry):
+        subgraph = _parse_model(entry, name_path + (name,), f"{group_path}/layers", weights, trainable, fmt, path)
+        own_weights = tuple(
+            replace(w, name=f"{inner.name}/{w.name}") for inner in subgraph.layers for w in inner.weights
+        )
+    else:
+        own_weights = weights(name_path + (name,), group_path, entry, trainable)
+    if class_name == "InputLayer" and not nodes:
+        shape = config.get("batch_shape", config.get("batch_input_shape"))
+        nodes = (Node(name, 0, (), {}, (), (), (_shape(shape) if shape is not None else None,), origin_index=0),)
+    return Layer(
+        name=name,
+        class_name=class_name,
+        config=config,
+        trainable=trainable,
+        module=entry.get("module"),
+        registered_name=entry.get("registered_name"),
+        weights=own_weights,
+        nodes=nodes,
+        subgraph=subgraph,
+        problem=_loading_problem(entry),
+        origin=name_path + (name,),
+    )
+
+
+def _loading_problem(entry: dict[str, Any]) -> str | None:
+    """Why ``keras.models.load_model(..., safe_mode=True)`` could not build this layer."""
+    class_name = entry.get("class_name")
+    if class_name == "Lambda":
+        return "Lambda layer: its Python code is not loaded (safe mode)"
+    if is_model_entry(entry):
+        return None
+    module = entry.get("module")
+    registered = entry.get("registered_name")
+    if module is not None and not str(module).startswith("keras"):
+        return f"custom class {registered or class_name} from module {module!r} is not loaded"
+    if registered and ">" in str(registered):
+        return f"custom class {registered} is not loaded"
+    if class_name not in KERAS_LAYER_CLASSES:
+        return f"unknown layer class {class_name!r}"
+    return None
+
+
+# --- nodes ------------------------------------------------------------------
+
+
+def _parse_node(layer: str, index: int, data: Any, offsets: dict[str, int]) -> Node:
+    if isinstance(data, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
+        refs = []
+        kwargs: dict[str, Any] = {}
+        for item in data:
+            if not isinstance(item, list) or len(item) < 3:
+                raise ConfigError(f"layer {layer!r}: unreadable inbound node {item!r}")
+            refs.append(_ref(item[0], item[1], item[2], offsets))
+            if len(item) > 3 and isinstance(item[3], dict):
+                kwargs = _convert_legacy_kwargs(item[3], offsets)
+        args: tuple[Any, ...] = (refs[0],) if len(refs) == 1 else (refs,)
+        inputs = tuple(refs) + tuple(_leaves(kwargs))
+        return Node(layer, index, args, kwargs, inputs, tuple(None for _ in inputs), origin_index=index)
+    if not isinstance(data, dict) or "args" not in data:
+        raise ConfigError(f"layer {layer!r}: unreadable inbound node")
+    shapes: dict[TensorRef, Shape | None] = {}
+    args = tuple(_convert(a, offsets, shapes) for a in data.get("args") or [])
+    kwargs = {k: _convert(v, offsets, shapes) for k, v in (data.get("kwargs") or {}).items()}
+    inputs = tuple(_leaves(args)) + tuple(_leaves(kwargs))
+    return Node(layer, index, args, kwargs, inputs, tuple(shapes.get(r) for r in inputs), origin_index=index)
+
+
+def _convert(value: Any, offsets: dict[str, int], shapes: dict[TensorRef, Shape | None]) -> Any:
+    """Replace ``__keras_tensor__`` objects by ``TensorRef`` leaves, recording their shapes."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            cfg = value.get("config") or {}
+            history = cfg.get("keras_history")
+            if not history or len(history) != 3:
+                raise ConfigError("a tensor in the config has no keras_history")
+            ref = _ref(history[0], history[1], history[2], offsets)
+            shape = cfg.get("shape")
+            shapes[ref] = _shape(shape) if shape is not None else None
+            return ref
+        return {k: _convert(v, offsets, shapes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_convert(v, offsets, shapes) for v in value]
+    return value
+
+
+def _convert_legacy_kwargs(kwargs: dict[str, Any], offsets: dict[str, int]) -> dict[str, Any]:
+    """tf.keras writes tensor kwargs (e.g. an attention ``value``) as ``[layer, node, tensor]``."""
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if (
+            isinstance(value, list)
+            and len(value) == 3
+            and isinstance(value[0], str)
+            and all(isinstance(v, int) for v in value[1:])
+            and value[0] in offsets
+        ):
+            out[key] = _ref(value[0], value[1], value[2], offsets)
+        else:
+            out[key] = value
+    return out
+
+
+def _leaves(value: Any) -> list[TensorRef]:
+    if isinstance(value, TensorRef):
+        return [value]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [r for v in value for r in _leaves(v)]
+    return []
+
+
+def _ref(layer: Any, node: Any, tensor: Any, offsets: dict[str, int]) -> TensorRef:
+    name = str(layer)
+    return TensorRef(name, int(node) - offsets.get(name, 0), int(tensor))
+
+
+def _node_offset(entry: dict[str, Any], legacy: bool, in_io: bool) -> int:
+    """How many built-in nodes precede a nested model's first call in this config."""
+    if not is_model_entry(entry):
+        return 0
+    if legacy:
+        if entry.get("class_name") == "Sequential":
+            inner = entry["config"]["layers"]
+            return 1 if inner and inner[0].get("class_name") == "InputLayer" else 0
+        return 1
+    return 1 if in_io and entry.get("class_name") != "Sequential" else 0
+
+
+def _io_refs(data: Any, offsets: dict[str, int]) -> tuple[TensorRef, ...]:
+    if data is None:
+        return ()
+    if isinstance(data, dict):
+        data = list(data.values())
+    if isinstance(data, list) and len(data) == 3 and isinstance(data[0], str):
+        data = [data]
+    refs = []
+    for item in data:
+        if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str):
+            refs.append(_ref(item[0], item[1], item[2], offsets))
+        else:
+            refs.extend(_io_refs(item, offsets))
+    return tuple(refs)
+
+
+# --- finishing: output shapes from consumers ----------------------------------
+
+
+def _finish(
+    name: str,
+    layers: list[Layer],
+    inputs: tuple[TensorRef, ...],
+    outputs: tuple[TensorRef, ...],
+    class_name: str,
+    fmt: str,
+    path: str,
+) -> ModelGraph:
+    """Fill each node's output count and shapes from what its consumers recorded."""
+    by_name = {layer.name: layer for layer in layers}
+    counts: dict[tuple[str, int], int] = {}
+    recorded: dict[TensorRef, Shape] = {}
+    for layer in layers:
+        for node in layer.nodes:
+            for ref, shape in zip(node.inputs, node.input_shapes, strict=True):
+                counts[ref.node_key] = max(counts.get(ref.node_key, 1), ref.tensor_index + 1)
+                if shape is not None:
+                    recorded.setdefault(ref, shape)
+    for ref in outputs:
+        counts[ref.node_key] = max(counts.get(ref.node_key, 1), ref.tensor_index + 1)
+    finished: list[Layer] = []
+    for layer in layers:
+        nodes = []
+        for node in layer.nodes:
+            count = counts.get(node.key, 1)
+            if layer.subgraph is not None:
+                count = max(count, len(layer.subgraph.outputs))
+            known = node.output_shapes
+            shapes = tuple(
+                recorded.get(TensorRef(layer.name, node.index, i), known[i] if i < len(known) else None)
+                for i in range(count)
+            )
+            nodes.append(replace(node, output_shapes=shapes))
+        finished.append(replace(layer, nodes=tuple(nodes)))
+    del by_name
+    return ModelGraph(name, tuple(finished), inputs, outputs, class_name, fmt, path)
+
+
+# --- small helpers -------------------------------------------------------------
+
+
+def _layer_name(entry: dict[str, Any]) -> str:
+    name = entry.get("name") or (entry.get("config") or {}).get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a {entry.get('class_name')} layer has no name")
+    return name
+
+
+def _keras_group_names(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """The group each layer's variables live in inside ``model.weights.h5``: Keras names
+    them by snake-cased class with a per-container counter, in ``model.layers`` order."""
+    used: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for entry in entries:
+        base = to_snake_case(str(entry.get("class_name")))
+        if base in used:
+            used[base] += 1
+            group = f"{base}_{used[base]}"
+        else:
+            used[base] = 0
+            group = base
+        names[_layer_name(entry)] = group
+    return names
+
+
+def _shape(value: Any) -> Shape | None:
+    if isinstance(value, dict) and "shape" in value:
+        value = value["shape"]
+    if not isinstance(value, (list, tuple)):
+        return None
+    if any(isinstance(v, (list, tuple)) for v in value):
+        return None
+    return tuple(None if v is None else int(v) for v in value)
+
+
+def _is_nested_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and any(isinstance(v, (list, tuple)) for v in value)
+
+
+def _synthetic_input(name: str, shape: Any) -> dict[str, Any]:
+    return {"class_name": "InputLayer", "name": name, "config": {"name": name, "batch_shape": shape}}
