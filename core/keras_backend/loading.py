@@ -181,4 +181,4 @@ def _keras_reason(error: BaseException) -> str:
     if match and "safe_mode" in text:
         return "a Lambda layer's code is not run (safe mode)"
     text = text or type(error).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -8,10 +8,13 @@ recursion limit, and hands back its result or exception as if called directly.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -38,10 +41,42 @@ def import_keras() -> Any:
         if _keras is None:
             os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
             os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-            import keras
+            with _native_stderr_filtered():
+                import keras
 
             _keras = keras
     return _keras
+
+
+# Lines TensorFlow's C++ code writes before its logging is set up, which
+# TF_CPP_MIN_LOG_LEVEL does not silence (TF 2.21): noise on every CLI run otherwise.
+_NATIVE_NOISE = re.compile(rb"All log messages before absl::InitializeLog|oneDNN custom operations are on")
+
+
+@contextlib.contextmanager
+def _native_stderr_filtered() -> Iterator[None]:
+    """Capture file descriptor 2 while TensorFlow loads, then write back every line but
+    its start-up notices (everything, if the import fails)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    failed = True
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+            failed = False
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().splitlines(keepends=True)
+            kept = b"".join(line for line in lines if failed or not _NATIVE_NOISE.search(line))
+            if kept:
+                os.write(2, kept)
 
 
 def keras_is_imported() -> bool:
