@@ -20,7 +20,7 @@ from core.errors import ModelFileError
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.keras_backend.runtime import import_keras, run_deep
 
-__all__ = ["first_problem", "fill_shapes", "load_keras_model", "load_with_shapes"]
+__all__ = ["first_problem", "fill_shapes", "keras_layers", "load_keras_model", "load_with_shapes"]
 
 
 def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
@@ -77,12 +77,19 @@ def fill_shapes(graph: ModelGraph, model: Any) -> ModelGraph:
 
 
 def _fill_model(graph: ModelGraph, model: Any) -> ModelGraph:
-    by_name = {layer.name: layer for layer in model.layers}
+    by_name = {layer.name: layer for layer in keras_layers(model)}
     layers = []
     for layer in graph.layers:
         keras_layer = by_name.get(layer.name)
         layers.append(layer if keras_layer is None else _fill_layer(layer, keras_layer))
     return graph.with_layers(tuple(layers))
+
+
+def keras_layers(model: Any) -> list[Any]:
+    """A Keras model's layers as our graph lists them: a Sequential's ``layers`` leaves
+    out its ``InputLayer``, which ``_layers`` keeps."""
+    inner = getattr(model, "_layers", None)
+    return list(inner) if inner is not None and type(model).__name__ == "Sequential" else list(model.layers)
 
 
 def _fill_layer(layer: Layer, keras_layer: Any) -> Layer:

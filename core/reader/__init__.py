@@ -93,7 +93,8 @@ def _read_h5(path: str) -> ModelGraph:
     with h5:
         raw_config = h5.attrs.get("model_config")
         if raw_config is None:
-            if "layer_names" in h5.attrs or "model_weights" in h5:
+            # Keras 2 save_weights: layer_names; Keras 3 .weights.h5: top-level layers/ and vars/
+            if "layer_names" in h5.attrs or "model_weights" in h5 or ("layers" in h5 and "vars" in h5):
                 raise ModelFileError(path, "is a weights-only HDF5 file (no model_config); open the full model file")
             raise ModelFileError(path, "is an HDF5 file without a Keras model_config: not a Keras model")
         if isinstance(raw_config, bytes):
