@@ -1,0 +1,80 @@
+"""Apply edits to a graph: each edit turns one immutable ``ModelGraph`` into a new one.
+
+The edited graph keeps provenance so the Keras backend can rebuild it from the original
+layer objects: kept layers keep ``origin`` (their path in the original file), kept calls
+keep ``origin_index``, new layers have ``origin=None`` and a Keras config, and every
+``InputLayer`` made by a cut has ``source_tensor`` (the original tensor it stands for;
+``outer/inner`` layer path for a tensor inside a nested model). Errors are ``EditError``
+lines naming the edit (index and op) and the layer or tensor at fault.
+
+>>> edited = apply_edits(graph, [Cut(inputs=("conv3_block4_out",))])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from core.errors import ResectError
+from core.graph import ModelGraph
+from core.surgery import cut as cut_ops
+from core.surgery.edits import (
+    AddOutputs,
+    Cut,
+    DeleteLayer,
+    Edit,
+    InsertLayer,
+    Rename,
+    ReplaceHead,
+    ReplaceLayer,
+    SetInputShape,
+    SetTrainable,
+)
+from core.surgery.errors import EditError
+
+__all__ = ["EditError", "apply_edit", "apply_edits"]
+
+
+def _cut(graph: ModelGraph, edit: Cut) -> ModelGraph:
+    return cut_ops.cut(graph, edit.inputs, edit.outputs, edit.complete)
+
+
+def _add_outputs(graph: ModelGraph, edit: AddOutputs) -> ModelGraph:
+    return cut_ops.add_outputs(graph, edit.tensors)
+
+
+def _handlers() -> dict[type[Edit], Callable[[ModelGraph, Edit], ModelGraph]]:
+    from core.surgery import head_ops, layer_ops
+
+    return {
+        Cut: _cut,
+        AddOutputs: _add_outputs,
+        SetInputShape: head_ops.set_input_shape,
+        ReplaceHead: head_ops.replace_head,
+        InsertLayer: layer_ops.insert_layer,
+        DeleteLayer: layer_ops.delete_layer,
+        ReplaceLayer: layer_ops.replace_layer,
+        SetTrainable: layer_ops.set_trainable,
+        Rename: layer_ops.rename,
+    }
+
+
+def apply_edit(graph: ModelGraph, edit: Edit, index: int = 0) -> ModelGraph:
+    """Apply one edit; ``index`` is its position in the recipe, for the error message."""
+    handler = _handlers().get(type(edit))
+    if handler is None:
+        raise EditError(f"edit {index}: not an edit: {edit!r}")
+    try:
+        return handler(graph, edit)
+    except ResectError as error:
+        raise EditError(f"edit {index} ({edit.op}): {_strip(error)}") from None
+
+
+def apply_edits(graph: ModelGraph, edits: Iterable[Edit]) -> ModelGraph:
+    """Apply edits in order to the original graph."""
+    for index, edit in enumerate(edits):
+        graph = apply_edit(graph, edit, index)
+    return graph
+
+
+def _strip(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

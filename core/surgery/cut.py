@@ -1,0 +1,147 @@
+"""The ``cut`` and ``add_outputs`` edits.
+
+A cut keeps the calls on paths from its input tensors to its output tensors. Each cut
+input that is not already a model input becomes a new ``InputLayer`` whose
+``source_tensor`` is the original tensor it stands for (the backend feeds the original
+activation there when verifying). Calls of shared layers are kept one by one and
+renumbered from 0, keeping ``origin_index``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from core.analysis.cutpoints import CutRegion, cut_region
+from core.graph import Layer, ModelGraph, Node
+from core.surgery.errors import EditError
+from core.surgery.graph_ops import compact, dtype_of, map_refs, source_of, unique_name
+from core.surgery.inline import resolve_tensor
+from core.tensor_ref import TensorRef
+
+
+def resolve_all(graph: ModelGraph, texts: Sequence[str | TensorRef]) -> tuple[ModelGraph, list[TensorRef]]:
+    """Resolve tensor names in order, inlining nested models where a name points inside one.
+
+    Refs resolved earlier stay valid when a later name inlines another nested model,
+    except refs to that model itself, so nested names are resolved first."""
+    refs: list[TensorRef | None] = [None] * len(texts)
+    order = sorted(range(len(texts)), key=lambda i: graph.has_layer(TensorRef.parse(str(texts[i])).layer))
+    for i in order:
+        text = texts[i]
+        graph, refs[i] = resolve_tensor(graph, text if isinstance(text, TensorRef) else str(text))
+    return graph, [r for r in refs if r is not None]
+
+
+def _is_input(graph: ModelGraph, ref: TensorRef) -> bool:
+    return graph.layer(ref.layer).is_input
+
+
+def _describe_crossing(region: CutRegion) -> str:
+    parts = []
+    for ref in region.crossing:
+        readers = region.readers[ref]
+        parts.append(f"{ref} also feeds {', '.join(readers)}")
+    return "; ".join(parts)
+
+
+def new_input_layer(graph: ModelGraph, ref: TensorRef, taken: set[str]) -> Layer:
+    """An InputLayer standing for tensor ``ref`` of ``graph`` (shape and dtype from it)."""
+    base = (
+        f"{ref.layer}_input"
+        if (ref.node_index, ref.tensor_index) == (0, 0)
+        else (f"{ref.layer}_{ref.node_index}_{ref.tensor_index}_input")
+    )
+    name = unique_name(base, taken)
+    taken.add(name)
+    shape = graph.shape(ref)
+    config = {
+        "name": name,
+        "batch_shape": list(shape) if shape is not None else None,
+        "dtype": dtype_of(graph.layer(ref.layer)),
+        "sparse": False,
+    }
+    node = Node(name, 0, (), {}, (), (), (shape,), origin_index=None)
+    return Layer(
+        name=name,
+        class_name="InputLayer",
+        config=config,
+        trainable=True,
+        module="keras.layers",
+        registered_name=None,
+        nodes=(node,),
+        origin=None,
+        source_tensor=source_of(graph, ref),
+    )
+
+
+def cut(
+    graph: ModelGraph,
+    inputs: Sequence[str | TensorRef] = (),
+    outputs: Sequence[str | TensorRef] = (),
+    complete: bool = False,
+) -> ModelGraph:
+    """Keep what lies between ``inputs`` (default: model inputs) and ``outputs`` (default:
+    model outputs); crossing tensors fail the cut, or become extra inputs with ``complete``."""
+    graph, refs = resolve_all(graph, list(inputs) + list(outputs))
+    in_refs = list(dict.fromkeys(refs[: len(inputs)])) or list(graph.inputs)
+    out_refs = list(dict.fromkeys(refs[len(inputs) :])) or list(graph.outputs)
+    explicit = bool(inputs)
+    region = cut_region(graph, in_refs, out_refs)
+    if region.unreached_outputs:
+        names = ", ".join(str(r) for r in region.unreached_outputs)
+        raise EditError(f"output {names} does not depend on the cut inputs")
+    if explicit and region.unused_inputs:
+        names = ", ".join(str(r) for r in region.unused_inputs)
+        raise EditError(f"cut input {names} does not lead to any cut output")
+    if region.crossing and not complete:
+        raise EditError(f"cut inputs do not separate the graph: {_describe_crossing(region)}")
+    boundary = [r for r in in_refs if r not in region.unused_inputs] + list(region.crossing)
+    taken = {layer.name for layer in graph.layers}
+    replacement: dict[TensorRef, TensorRef] = {}
+    new_inputs: list[Layer] = []
+    kept_inputs: set[str] = set()
+    for ref in boundary:
+        if _is_input(graph, ref):
+            kept_inputs.add(ref.layer)
+            continue
+        layer = new_input_layer(graph, ref, taken)
+        new_inputs.append(layer)
+        replacement[ref] = TensorRef(layer.name)
+
+    def fn(ref: TensorRef) -> TensorRef:
+        return replacement.get(ref, ref)
+
+    layers: list[Layer] = list(new_inputs)
+    for layer in graph.layers:
+        if layer.name in kept_inputs:
+            layers.append(layer)
+            continue
+        nodes = tuple(
+            Node(
+                n.layer,
+                n.index,
+                map_refs(n.args, fn),
+                map_refs(dict(n.kwargs), fn),
+                tuple(fn(r) for r in n.inputs),
+                n.input_shapes,
+                n.output_shapes,
+                n.origin_index,
+            )
+            for n in layer.nodes
+            if n.key in region.kept
+        )
+        if nodes:
+            layers.append(replace(layer, nodes=nodes))
+    new_in = [fn(r) for r in boundary]
+    return compact(graph, layers, new_in, [fn(r) for r in out_refs])
+
+
+def add_outputs(graph: ModelGraph, tensors: Sequence[str | TensorRef]) -> ModelGraph:
+    """The same graph with extra output tensors (duplicates of existing outputs ignored)."""
+    graph, refs = resolve_all(graph, list(tensors))
+    outputs = list(graph.outputs)
+    for ref in refs:
+        if ref not in outputs:
+            outputs.append(ref)
+    return replace(graph, outputs=tuple(outputs))

@@ -1,0 +1,188 @@
+"""Small graph algorithms the edits share: reference rewriting, walks, renumbering, naming.
+
+All functions are free functions over the immutable ``ModelGraph`` (as networkx does):
+they return new objects and never mutate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from core.graph import Layer, ModelGraph, Node
+from core.tensor_ref import TensorRef
+
+NodeKey = tuple[str, int]
+RefMap = Callable[[TensorRef], TensorRef]
+
+
+def map_refs(value: Any, fn: RefMap) -> Any:
+    """Replace every ``TensorRef`` leaf of a call structure (args / kwargs) by ``fn(ref)``."""
+    if isinstance(value, TensorRef):
+        return fn(value)
+    if isinstance(value, list):
+        return [map_refs(v, fn) for v in value]
+    if isinstance(value, tuple):
+        return tuple(map_refs(v, fn) for v in value)
+    if isinstance(value, dict):
+        return {k: map_refs(v, fn) for k, v in value.items()}
+    return value
+
+
+def remap_node(node: Node, fn: RefMap, **changes: Any) -> Node:
+    """The node with its inputs (and args / kwargs leaves) passed through ``fn``."""
+    if not node.inputs:
+        return replace(node, **changes) if changes else node
+    return replace(
+        node,
+        args=map_refs(node.args, fn),
+        kwargs=map_refs(dict(node.kwargs), fn),
+        inputs=tuple(fn(r) for r in node.inputs),
+        **changes,
+    )
+
+
+def ancestors(graph: ModelGraph, refs: Iterable[TensorRef], stop: frozenset[TensorRef] = frozenset()) -> set[NodeKey]:
+    """Every call that ``refs`` depend on, not walking through tensors in ``stop``.
+
+    >>> ancestors(graph, [TensorRef("conv1_conv")])  # doctest: +SKIP
+    {('conv1_conv', 0), ('conv1_pad', 0), ('input_layer', 0)}
+    """
+    seen: set[NodeKey] = set()
+    todo = [r.node_key for r in refs if r not in stop]
+    while todo:
+        key = todo.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        for ref in graph.node(key).inputs:
+            if ref not in stop and ref.node_key not in seen:
+                todo.append(ref.node_key)
+    return seen
+
+
+def descendants(graph: ModelGraph, refs: Iterable[TensorRef]) -> set[NodeKey]:
+    """Every call that depends on any of ``refs`` (the producers themselves excluded)."""
+    seen: set[NodeKey] = set()
+    todo = [key for r in refs for key in graph.consumers(r)]
+    while todo:
+        key = todo.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        for out in graph.node(key).outputs:
+            todo.extend(k for k in graph.consumers(out) if k not in seen)
+    return seen
+
+
+def compact(
+    graph: ModelGraph,
+    layers: Iterable[Layer],
+    inputs: Iterable[TensorRef],
+    outputs: Iterable[TensorRef],
+) -> ModelGraph:
+    """A graph from layers whose nodes may have gaps in their indices (calls cut away):
+    renumber each layer's calls 0..n-1 in order and rewrite every reference to match.
+    Layers without nodes are dropped."""
+    kept = [layer for layer in layers if layer.nodes]
+    new_index: dict[NodeKey, int] = {}
+    for layer in kept:
+        for position, node in enumerate(layer.nodes):
+            new_index[(layer.name, node.index)] = position
+    if all(node.index == position for layer in kept for position, node in enumerate(layer.nodes)):
+
+        def fn(ref: TensorRef) -> TensorRef:
+            return ref
+    else:
+
+        def fn(ref: TensorRef) -> TensorRef:
+            index = new_index[ref.node_key]
+            return ref if index == ref.node_index else TensorRef(ref.layer, index, ref.tensor_index)
+
+    result = []
+    for layer in kept:
+        nodes = tuple(remap_node(node, fn, index=position) for position, node in enumerate(layer.nodes))
+        result.append(replace(layer, nodes=nodes))
+    return replace(
+        graph, layers=tuple(result), inputs=tuple(fn(r) for r in inputs), outputs=tuple(fn(r) for r in outputs)
+    )
+
+
+def rewrite(graph: ModelGraph, fn: RefMap, layers: Iterable[Layer] | None = None) -> ModelGraph:
+    """Pass every reference of the graph (calls and outputs) through ``fn``."""
+    source = graph.layers if layers is None else tuple(layers)
+    new_layers = tuple(replace(layer, nodes=tuple(remap_node(n, fn) for n in layer.nodes)) for layer in source)
+    return replace(
+        graph, layers=new_layers, inputs=tuple(fn(r) for r in graph.inputs), outputs=tuple(fn(r) for r in graph.outputs)
+    )
+
+
+def topological_nodes(graph: ModelGraph) -> list[NodeKey]:
+    """Every call, each after the calls it depends on (Kahn's algorithm, file order for ties)."""
+    order_keys = [node.key for node in graph.iter_nodes()]
+    pending = {key: len({r.node_key for r in graph.node(key).inputs}) for key in order_keys}
+    ready = [key for key in order_keys if pending[key] == 0]
+    ready.reverse()
+    result: list[NodeKey] = []
+    while ready:
+        key = ready.pop()
+        result.append(key)
+        released = []
+        for out in graph.node(key).outputs:
+            for consumer in graph.consumers(out):
+                pending[consumer] -= 1
+                if pending[consumer] == 0:
+                    released.append(consumer)
+        ready.extend(reversed(released))
+    return result
+
+
+def deep_names(graph: ModelGraph) -> set[str]:
+    """Every layer name at any nesting level."""
+    return {path[-1] for path, _ in graph.iter_layers_deep()}
+
+
+def unique_name(base: str, taken: set[str]) -> str:
+    """``base`` if free, else ``base_1``, ``base_2``, ... (Keras' own suffix style)."""
+    if base not in taken:
+        return base
+    counter = 1
+    while f"{base}_{counter}" in taken:
+        counter += 1
+    return f"{base}_{counter}"
+
+
+def snake_case(name: str) -> str:
+    """Keras' ``to_snake_case`` (``GlobalAveragePooling2D`` -> ``global_average_pooling2d``)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def source_of(graph: ModelGraph, ref: TensorRef) -> TensorRef | None:
+    """The tensor of the ORIGINAL model that ``ref`` computes: ``origin`` path joined by
+    ``/`` (a layer inlined from a nested model) and the original call index; ``None`` for
+    tensors of new layers."""
+    layer = graph.layer(ref.layer)
+    if layer.source_tensor is not None:
+        return layer.source_tensor
+    if layer.origin is None:
+        return None
+    node = layer.node(ref.node_index)
+    if node.origin_index is None:
+        return None
+    return TensorRef("/".join(layer.origin), node.origin_index, ref.tensor_index)
+
+
+def dtype_of(layer: Layer) -> str:
+    """The compute dtype a layer's outputs have (``float32`` unless its config says)."""
+    dtype = layer.config.get("dtype")
+    if isinstance(dtype, dict):
+        dtype = (dtype.get("config") or {}).get("name")
+    if isinstance(dtype, str) and dtype:
+        if dtype.startswith("mixed_"):
+            return dtype.removeprefix("mixed_")
+        return dtype
+    return "float32"
