@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.resect-installed
 
-.PHONY: setup run test bench lint bundle clean
+.PHONY: setup run test bench lint bundle icons clean
 
 setup: $(STAMP)
 
@@ -27,12 +27,19 @@ bench: setup
 	$(PY) bench/run.py
 
 lint: setup
-	$(VENV)/bin/ruff check core app cli tests bench
-	$(VENV)/bin/ruff format --check core app cli tests bench
+	$(VENV)/bin/ruff check core app cli tests bench resources packaging
+	$(VENV)/bin/ruff format --check core app cli tests bench resources packaging
 
+# One-folder PyInstaller bundle in dist/resect/ (slow; not part of `make test`), then a smoke check.
 bundle: setup
-	$(PY) -m pip install -q pyinstaller
-	$(VENV)/bin/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/pyinstaller/resect.spec
+	$(PY) -m pip install -q pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/pyinstaller/resect.spec
+	cd dist && ./resect/resect --version && ./resect/resect inspect --fast resect/_internal/resources/demo_model.keras >/dev/null
+	du -sh dist/resect
+
+# Re-render packaging/linux/icons from resources/resect.svg (tests/test_packaging.py checks they are fresh).
+icons: setup
+	$(PY) packaging/linux/make_icons.py
 
 clean:
 	rm -rf build dist *.egg-info

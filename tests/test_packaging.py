@@ -1,0 +1,232 @@
+"""Packaging: the wheel installs working commands that find their resources, and the Linux
+desktop files validate with the Debian tools CI installs (tools/install_system_deps.sh)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from core.version import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+LINUX = ROOT / "packaging" / "linux"
+APP_ID = "io.github.resect.Resect"
+DESKTOP = LINUX / f"{APP_ID}.desktop"
+METAINFO = LINUX / f"{APP_ID}.metainfo.xml"
+MIME_XML = LINUX / f"{APP_ID}.mime.xml"
+DEMO_TOTAL_PARAMS = 31242  # keras.models.load_model(demo).count_params(); tests/test_demo_model.py checks it
+# What `pip install .` needs from the checkout; everything else (venvs, caches, build output) stays out.
+COPY_IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".ruff_cache", ".pytest_cache", "bench", "tests"
+)
+
+
+def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def _desktop_entry(path: Path) -> dict[str, str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "[Desktop Entry]"
+    return dict(line.split("=", 1) for line in lines[1:] if "=" in line)
+
+
+# --- Linux desktop integration -------------------------------------------------------------
+
+
+def test_desktop_entry_validates_without_any_remark():
+    result = _run(["desktop-file-validate", str(DESKTOP)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "", result.stdout  # not even a hint
+
+
+def test_desktop_entry_opens_keras_and_h5_files_with_the_gui():
+    entry = _desktop_entry(DESKTOP)
+    assert entry["Exec"] == "resect-gui %f"
+    assert entry["Icon"] == APP_ID
+    mime_types = set(filter(None, entry["MimeType"].split(";")))
+    # application/x-keras is ours (MIME_XML); .h5 is application/x-hdf in shared-mime-info
+    assert mime_types == {"application/x-keras", "application/x-hdf"}
+    system_mime = Path("/usr/share/mime/packages/freedesktop.org.xml")
+    assert '<glob pattern="*.h5"/>' in system_mime.read_text(encoding="utf-8").split('type="application/x-hdf"')[1]
+
+
+def test_metainfo_validates_and_names_the_current_version():
+    result = _run(["appstreamcli", "validate", "--no-net", "--pedantic", str(METAINFO)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The only remark allowed: reverse-DNS ids conventionally end in a capital (org.gnome.Maps).
+    remarks = [line for line in result.stdout.splitlines() if re.match(r"^[EWIP]: ", line)]
+    assert remarks == [f"P: {APP_ID}:5: cid-contains-uppercase-letter {APP_ID}"], result.stdout
+    root = ET.parse(METAINFO).getroot()
+    assert root.findtext("id") == APP_ID
+    assert root.findtext("launchable") == DESKTOP.name
+    assert root.find("releases/release").get("version") == __version__
+
+
+def test_install_script_registers_mime_types_icons_and_exec(tmp_path):
+    datadir = tmp_path / "share"
+    env = {**os.environ, "EXEC": "/opt/resect/resect"}
+    result = _run(["bash", str(LINUX / "install.sh"), str(datadir)], env=env)
+    assert result.returncode == 0, result.stderr
+    installed = _desktop_entry(datadir / "applications" / DESKTOP.name)
+    assert installed["Exec"] == "/opt/resect/resect %f"
+    assert installed["TryExec"] == "/opt/resect/resect"
+    assert _run(["desktop-file-validate", str(datadir / "applications" / DESKTOP.name)]).returncode == 0
+    # update-mime-database compiled our definition: *.keras -> application/x-keras
+    assert "application/x-keras:*.keras" in (datadir / "mime" / "globs2").read_text()
+    assert (datadir / "mime" / "subclasses").read_text().strip() == "application/x-keras application/zip"
+    cache = (datadir / "applications" / "mimeinfo.cache").read_text()
+    assert f"application/x-keras={DESKTOP.name};" in cache
+    assert f"application/x-hdf={DESKTOP.name};" in cache
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        assert (datadir / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png").is_file()
+    assert (datadir / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
+    assert (datadir / "metainfo" / METAINFO.name).read_bytes() == METAINFO.read_bytes()
+
+
+def test_install_script_refuses_an_exec_that_would_break_the_entry(tmp_path):
+    result = _run(["bash", str(LINUX / "install.sh"), str(tmp_path)], env={**os.environ, "EXEC": "/opt/my app/resect"})
+    assert result.returncode == 2
+    assert "EXEC" in result.stderr
+    assert not (tmp_path / "applications").exists()
+
+
+def test_committed_icons_are_rendered_from_the_svg(tmp_path):
+    """The PNGs in packaging/linux/icons are what make_icons.py draws from resources/resect.svg now."""
+    sys.path.insert(0, str(LINUX))
+    try:
+        import make_icons
+    finally:
+        sys.path.remove(str(LINUX))
+    from PySide6.QtGui import QImage
+
+    fresh = make_icons.make_icons(tmp_path)
+    assert len(fresh) == len(make_icons.SIZES) + 1
+    for path in fresh:
+        committed = LINUX / "icons" / path.relative_to(tmp_path)
+        if path.suffix == ".svg":
+            assert committed.read_bytes() == (ROOT / "resources" / "resect.svg").read_bytes()
+            continue
+        new, old = QImage(str(path)), QImage(str(committed))
+        size = int(path.parent.parent.name.split("x")[0])
+        assert (old.width(), old.height()) == (size, size), committed
+        assert new.convertToFormat(QImage.Format.Format_ARGB32) == old.convertToFormat(QImage.Format.Format_ARGB32), (
+            f"{committed} is stale: run python packaging/linux/make_icons.py"
+        )
+        assert old.pixelColor(size // 2, size // 2).alpha() == 255  # the icon is drawn, not blank
+
+
+# --- the wheel ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    """sdist and wheel from ``python -m build`` on a copy of the checkout (the wheel is built
+    from the sdist, so a file missing from either shows up)."""
+    work = tmp_path_factory.mktemp("build")
+    source = work / "src"
+    shutil.copytree(ROOT, source, ignore=COPY_IGNORE)
+    out = work / "dist"
+    result = _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (wheel,) = out.glob("resect-*.whl")
+    (sdist,) = out.glob("resect-*.tar.gz")
+    return {"wheel": wheel, "sdist": sdist}
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(built, tmp_path_factory) -> Path:
+    """A new virtualenv holding only the wheel; it sees the heavy dependencies (TensorFlow,
+    Qt) through a .pth line pointing at the project venv, so nothing is downloaded or copied.
+    The .pth is written after pip ran, so pip never sees (or touches) the project venv."""
+    venv = tmp_path_factory.mktemp("venv") / "v"
+    assert _run([sys.executable, "-m", "venv", "--without-pip", str(venv)]).returncode == 0
+    python = venv / "bin" / "python"
+    result = _run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(built["wheel"])]
+    )
+    assert result.returncode == 0, result.stderr
+    site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip())
+    (site / "zz_resect_test_deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return venv
+
+
+def _outside_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP")}
+    env["HOME"] = str(tmp_path)  # no user site-packages, no caches from the checkout
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    return env
+
+
+def test_wheel_carries_code_resources_and_both_entry_points(built):
+    with zipfile.ZipFile(built["wheel"]) as wheel:
+        names = set(wheel.namelist())
+        entry_points = wheel.read(f"resect-{__version__}.dist-info/entry_points.txt").decode()
+        metadata = wheel.read(f"resect-{__version__}.dist-info/METADATA").decode()
+    for required in ("main.py", "cli/main.py", "core/version.py", "resources/__init__.py"):
+        assert required in names
+    for resource in ("resources/demo_model.keras", "resources/resect.svg"):
+        assert resource in names
+        assert zipfile.ZipFile(built["wheel"]).getinfo(resource).file_size == (ROOT / resource).stat().st_size
+    assert not any(name.startswith(("tests/", "packaging/", ".venv")) for name in names)
+    assert re.search(r"^\[console_scripts\]\nresect = cli\.main:main$", entry_points, re.M)
+    assert re.search(r"^\[gui_scripts\]\nresect-gui = app\.launch:main$", entry_points, re.M)
+    assert f"Version: {__version__}" in metadata
+    assert "Requires-Dist: tensorflow-cpu==2.21.0" in metadata
+
+
+def test_installed_wheel_runs_from_outside_the_checkout(fresh_venv, tmp_path):
+    """`resect --version` and `resect inspect` on the demo model, run from a temp dir, use the
+    wheel's own code and the demo model that the wheel installed."""
+    env, bin_dir = _outside_env(tmp_path), fresh_venv / "bin"
+    site = _run([str(bin_dir / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout
+    where = _run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import core, cli, resources; print(core.__file__); print(resources.demo_model_path())",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
+    assert where.returncode == 0, where.stderr
+    core_file, demo = where.stdout.split()
+    assert Path(core_file).is_relative_to(site.strip())  # the wheel's copy, not the checkout's
+    assert Path(demo).is_relative_to(site.strip()) and Path(demo).is_file()
+
+    version = _run([str(bin_dir / "resect"), "--version"], cwd=tmp_path, env=env)
+    assert (version.returncode, version.stdout.strip()) == (0, f"resect {__version__}"), version.stderr
+
+    inspect = _run([str(bin_dir / "resect"), "inspect", "--fast", "--json", demo], cwd=tmp_path, env=env)
+    assert inspect.returncode == 0, inspect.stderr
+    summary = json.loads(inspect.stdout)
+    assert summary["total_params"] == DEMO_TOTAL_PARAMS
+    assert [layer["name"] for layer in summary["layers"]][-1] == "predictions"
+
+    table = _run([str(bin_dir / "resect"), "inspect", demo], cwd=tmp_path, env=env)  # with TensorFlow
+    assert table.returncode == 0, table.stderr
+    assert "shared_embed" in table.stdout
+    assert re.search(r"^Total params: 31,242\b", table.stdout, re.M), table.stdout[-500:]
+
+    gui_script = (bin_dir / "resect-gui").read_text()
+    assert "from app.launch import main" in gui_script
+
+
+def test_installed_wheel_reports_a_bad_model_in_one_line(fresh_venv, tmp_path):
+    bogus = tmp_path / "not_a_model.keras"
+    bogus.write_text("hello")
+    result = _run(
+        [str(fresh_venv / "bin" / "resect"), "inspect", "--fast", str(bogus)], cwd=tmp_path, env=_outside_env(tmp_path)
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and str(bogus) in result.stderr
