@@ -1,0 +1,98 @@
+"""The overview map: the whole graph in miniature with the visible region outlined.
+
+Drawn once per scene into a pixmap from the box arrays (no layout of its own); a click or
+drag centres the main view there. It floats in the canvas' bottom-right corner and hides
+itself when the whole graph is already on screen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtWidgets import QWidget
+
+from app.canvas.prepared import PreparedScene
+
+MAX_SIDE = 180
+
+
+class OverviewMap(QWidget):
+    center_requested = Signal(QPointF)
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("overviewMap")
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.prepared: PreparedScene | None = None
+        self.pixmap = QPixmap()
+        self.viewport = QRectF()
+        self._scale = 1.0
+        self.hide()
+
+    def set_prepared(self, prepared: PreparedScene) -> None:
+        self.prepared = prepared
+        bounds = prepared.bounds
+        self._scale = MAX_SIDE / max(bounds.width(), bounds.height(), 1.0)
+        width = max(24, int(bounds.width() * self._scale) + 8)
+        height = max(24, int(bounds.height() * self._scale) + 8)
+        self.resize(width, height)
+        self.pixmap = QPixmap(width, height)
+        self.pixmap.fill(QColor(255, 255, 255, 235))
+        painter = QPainter(self.pixmap)
+        painter.setPen(Qt.PenStyle.NoPen)
+        colours: dict[str, list[QRectF]] = {}
+        for box, rect in zip(prepared.scene.boxes, prepared.rects, strict=True):
+            r = self._to_map(QRectF(*map(float, rect)))
+            colours.setdefault(str(box.stroke), []).append(r.adjusted(0, 0, max(0.0, 1 - r.width()), 0))
+        for colour, rects in colours.items():
+            painter.setBrush(QColor(colour))
+            painter.drawRects(rects)
+        painter.end()
+        self.place()
+
+    def _to_map(self, rect: QRectF) -> QRectF:
+        bounds = self.prepared.bounds
+        s = self._scale
+        return QRectF(
+            4 + (rect.x() - bounds.x()) * s, 4 + (rect.y() - bounds.y()) * s, rect.width() * s, rect.height() * s
+        )
+
+    def set_viewport(self, rect: QRectF) -> None:
+        self.viewport = QRectF(rect)
+        if self.prepared is not None:
+            self.setVisible(not rect.contains(self.prepared.bounds))
+        self.update()
+
+    def place(self) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.move(parent.width() - self.width() - 12, parent.height() - self.height() - 12)
+            self.raise_()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.drawPixmap(0, 0, self.pixmap)
+        painter.setPen(QPen(QColor("#9aa4b5"), 1))
+        painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        if self.prepared is not None and not self.viewport.isNull():
+            painter.setPen(QPen(QColor("#e0472b"), 1.5))
+            painter.setBrush(QColor(224, 71, 43, 30))
+            painter.drawRect(self._to_map(self.viewport).intersected(QRectF(self.rect())))
+        painter.end()
+
+    def _center_at(self, position: Any) -> None:
+        if self.prepared is None:
+            return
+        bounds = self.prepared.bounds
+        x = bounds.x() + (position.x() - 4) / self._scale
+        y = bounds.y() + (position.y() - 4) / self._scale
+        self.center_requested.emit(QPointF(x, y))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._center_at(event.position())
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._center_at(event.position())

@@ -1,0 +1,72 @@
+"""Start the desktop app: ``python main.py [MODEL]`` (the bundled demo model when bare).
+
+The window shows at once; the model is read on a worker and TensorFlow is imported in
+the background. ``RESECT_BENCH_EXIT_AFTER_DRAW=1`` prints the seconds from process start
+to the first painted graph (``drawn_after_s=...``) and quits right away (the launch
+benchmark); nothing waits for TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+BENCH_ENV = "RESECT_BENCH_EXIT_AFTER_DRAW"
+
+
+def _process_start() -> float:
+    """Seconds on ``time.time()``'s clock when this process started (Linux /proc), else now."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - uptime + start_ticks / ticks
+    except (OSError, ValueError, IndexError):
+        return time.time()
+
+
+def default_model() -> str | None:
+    try:
+        from resources import demo_model_path
+
+        path = demo_model_path()
+        return str(path) if path.is_file() else None
+    except Exception:  # noqa: BLE001 - no demo model: start empty
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in argv):
+        print("usage: resect [MODEL]   open MODEL (.keras or .h5) in the desktop app; bare: the demo model")
+        return 0
+    bench = os.environ.get(BENCH_ENV) == "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow, icon
+
+    application = QApplication.instance() or QApplication(sys.argv[:1])
+    application.setApplicationName("Resect")
+    application.setOrganizationName("Resect")
+    application.setWindowIcon(icon("resect") if not icon("resect").isNull() else QIcon())
+    window = MainWindow(use_keras=os.environ.get("RESECT_NO_KERAS") != "1")
+    window.show()
+    path = argv[0] if argv else default_model()
+    if bench:
+        started = _process_start()
+
+        def drawn(_: float) -> None:
+            print(f"drawn_after_s={time.time() - started:.3f}", flush=True)
+            os._exit(0)  # do not wait for anything: the measurement is done
+
+        window.graph_drawn.connect(drawn)
+        window.session.open_failed.connect(lambda p, m: (print(m, file=sys.stderr, flush=True), os._exit(2)))
+    if path:
+        QTimer.singleShot(0, lambda: window.open_path(path))
+    return application.exec()

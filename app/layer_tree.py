@@ -1,0 +1,287 @@
+"""The layer tree (left): a real ``QAbstractItemModel`` over the ``ModelGraph``.
+
+Columns: name, class, output shape, parameters, trainable. Nested models are expandable
+rows. A proxy gives sorting (numbers sort as numbers) and a filter on name or class that
+keeps the parents of matching nested rows. Totals sit under the view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
+
+from app.document import ViewerDocument
+from app.formatting import count_text, layer_shape_text, mb_text
+from core.graph import Layer, ModelGraph
+
+COLUMNS = ("Name", "Class", "Output shape", "Params", "Trainable")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+PATH_ROLE = Qt.ItemDataRole.UserRole + 2
+_NO_INDEX = QModelIndex()  # the invisible root, as a default argument
+
+
+class _Row:
+    __slots__ = ("layer", "path", "parent", "children", "row")
+
+    def __init__(self, layer: Layer | None, path: tuple[str, ...], parent: _Row | None, row: int) -> None:
+        self.layer = layer
+        self.path = path
+        self.parent = parent
+        self.row = row
+        self.children: list[_Row] = []
+
+
+def _build_rows(graph: ModelGraph, parent: _Row) -> None:
+    for i, layer in enumerate(graph.layers):
+        row = _Row(layer, parent.path + (layer.name,), parent, i)
+        parent.children.append(row)
+        if layer.subgraph is not None:
+            _build_rows(layer.subgraph, row)
+
+
+class LayerTreeModel(QAbstractItemModel):
+    """Rows are layers in file order; a nested model's rows are its inner layers."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._root = _Row(None, (), None, 0)
+        self._by_path: dict[tuple[str, ...], _Row] = {}
+
+    def set_graph(self, graph: ModelGraph | None) -> None:
+        self.beginResetModel()
+        self._root = _Row(None, (), None, 0)
+        if graph is not None:
+            _build_rows(graph, self._root)
+        self._by_path = {}
+        stack = list(self._root.children)
+        while stack:
+            row = stack.pop()
+            self._by_path[row.path] = row
+            stack.extend(row.children)
+        self.endResetModel()
+
+    def index_of(self, path: tuple[str, ...], column: int = 0) -> QModelIndex:
+        row = self._by_path.get(tuple(path))
+        return self.createIndex(row.row, column, row) if row is not None else QModelIndex()
+
+    # --- QAbstractItemModel ----------------------------------------------------
+    def _row(self, index: QModelIndex | QPersistentModelIndex) -> _Row:
+        return index.internalPointer() if index.isValid() else self._root
+
+    def index(self, row: int, column: int, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> QModelIndex:
+        node = self._row(parent)
+        if 0 <= row < len(node.children) and 0 <= column < len(COLUMNS):
+            return self.createIndex(row, column, node.children[row])
+        return QModelIndex()
+
+    def parent(self, index: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> QModelIndex:  # type: ignore[override]
+        if not index.isValid():
+            return QModelIndex()
+        node = index.internalPointer().parent
+        if node is None or node is self._root:
+            return QModelIndex()
+        return self.createIndex(node.row, 0, node)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        return len(self._row(parent).children)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row: _Row = index.internalPointer()
+        layer = row.layer
+        column = index.column()
+        if role == PATH_ROLE:
+            return row.path
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == 0:
+                return layer.name
+            if column == 1:
+                return layer.class_name
+            if column == 2:
+                return layer_shape_text(layer)
+            if column == 3:
+                return count_text(layer.params)
+            if column == 4:
+                return "yes" if layer.trainable else "no"
+        if role == SORT_ROLE:
+            if column == 3:
+                return layer.params
+            if column == 0:
+                return row.row  # file order: the natural order of a graph
+            return self.data(index, Qt.ItemDataRole.DisplayRole)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 3:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return layer.problem or f"{layer.name} ({layer.class_name})"
+        if role == Qt.ItemDataRole.ForegroundRole and layer.problem:
+            from PySide6.QtGui import QColor
+
+            return QColor("#b3261e")
+        return None
+
+
+class LayerFilterProxy(QSortFilterProxyModel):
+    """Filter on name or class (case-insensitive); parents of matches stay visible."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setRecursiveFilteringEnabled(True)
+        self.setSortRole(SORT_ROLE)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        text = self.filterRegularExpression().pattern()
+        if not text:
+            return True
+        model = self.sourceModel()
+        needle = text.lower()
+        for column in (0, 1):
+            value = model.data(model.index(source_row, column, source_parent), Qt.ItemDataRole.DisplayRole)
+            if value and needle in str(value).lower():
+                return True
+        return False
+
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        if isinstance(a, int) and isinstance(b, int):
+            return a < b
+        return str(a).lower() < str(b).lower()
+
+
+class LayerTreePanel(QWidget):
+    """Filter box, tree view and totals; follows and drives ``document.selection``."""
+
+    collapse_requested = Signal(str)  # a block or nested model name to toggle
+
+    def __init__(self, document: ViewerDocument, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.model = LayerTreeModel(self)
+        self.proxy = LayerFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setPlaceholderText("Filter layers by name or class")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self._filter)
+
+        self.view = QTreeView(self)
+        self.view.setObjectName("layerTree")
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        header = self.view.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 200)
+        header.resizeSection(1, 130)
+        header.resizeSection(2, 130)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+
+        self.totals = QLabel(self)
+        self.totals.setObjectName("layerTotals")
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.totals.setWordWrap(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.totals)
+
+        self._syncing = False
+        document.graph_changed.connect(self._graph_changed)
+        document.selection_changed.connect(self._selection_changed)
+
+    # --- document -> view ------------------------------------------------------
+    def _graph_changed(self) -> None:
+        graph = self.document.graph
+        self._syncing = True
+        try:
+            self.model.set_graph(graph)
+        finally:
+            self._syncing = False
+        if graph is None:
+            self.totals.setText("")
+            return
+        self.totals.setText(
+            f"<b>Total params:</b> {count_text(graph.total_params)}<br>"
+            f"Trainable: {count_text(graph.trainable_params)} · "
+            f"Non-trainable: {count_text(graph.non_trainable_params)}<br>"
+            f"Size: {mb_text(graph.weight_bytes)} · {len(graph.layers)} layers"
+        )
+        self._selection_changed()
+
+    def _selection_changed(self) -> None:
+        path = self.document.selection.layer_path
+        if not path:
+            return
+        source = self.model.index_of(path)
+        index = self.proxy.mapFromSource(source)
+        if not index.isValid() or index == self.view.currentIndex():
+            return
+        self._syncing = True
+        try:
+            self.view.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+            self.view.scrollTo(index)
+        finally:
+            self._syncing = False
+
+    # --- view -> document ------------------------------------------------------
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._syncing or not current.isValid():
+            return
+        path = current.data(PATH_ROLE)
+        if path and path != self.document.selection.layer_path:
+            self.document.select_layer(*path)
+
+    def _filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        if text.strip():
+            self.view.expandAll()
+
+    def path_at_row(self, row: int, parent: QModelIndex = _NO_INDEX) -> tuple[str, ...]:
+        """The layer path shown in a visible row (for tests and keyboard users)."""
+        return self.proxy.index(row, 0, parent).data(PATH_ROLE)
+
+    def _context_menu(self, point: Any) -> None:
+        index = self.view.indexAt(point)
+        if not index.isValid():
+            return
+        path = index.data(PATH_ROLE)
+        menu = QMenu(self)
+        for name in self.collapse_targets(path):
+            verb = "Expand" if name in self.document.collapsed else "Collapse"
+            menu.addAction(f"{verb} {name}", lambda n=name: self.collapse_requested.emit(n))
+        if not menu.isEmpty():
+            menu.exec(self.view.viewport().mapToGlobal(point))
+
+    def collapse_targets(self, path: tuple[str, ...]) -> list[str]:
+        """Blocks (smallest first) that the top-level layer of ``path`` belongs to."""
+        return [block.name for block in self.document.blocks_of(path[0])] if path else []

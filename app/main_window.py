@@ -1,0 +1,494 @@
+"""The main window: menus, toolbar, the three panels and the status bar, wired to one
+``ViewerDocument``. It turns the panels' signals into document changes and owns the
+file-level actions (open, recent, drag and drop, export, about)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import dialogs, exporting
+from app.canvas import GraphCanvas
+from app.canvas.prepared import PreparedScene
+from app.document import ViewerDocument
+from app.layer_tree import LayerTreePanel
+from app.properties import PropertiesPanel
+from app.recent import RecentFiles
+from app.search import find_layers
+from app.session import ModelSession
+from app.workers import TaskRunner
+
+SEPARATOR = "/"
+
+
+def icon(name: str) -> QIcon:
+    try:
+        from resources import icon_path
+
+        return QIcon(str(icon_path(name)))
+    except Exception:  # noqa: BLE001 - an icon is never worth failing for
+        return QIcon()
+
+
+class NoteBanner(QWidget):
+    """A non-modal note above the canvas (Keras could not load the model, ...)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noteBanner")
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton(self)
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 4, 4, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self.setStyleSheet("#noteBanner { background: #fff4cc; border-bottom: 1px solid #e0c75a; }")
+        self.hide()
+
+    def show_note(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    """One window over one document."""
+
+    model_opened = Signal(str)
+    graph_drawn = Signal(float)  # perf_counter of the first paint of a new model's scene
+
+    def __init__(self, settings: QSettings | None = None, use_keras: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("resectMainWindow")
+        self.settings = settings if settings is not None else QSettings("Resect", "Resect")
+        self.recent = RecentFiles(self.settings)
+        self.document = ViewerDocument(self)
+        self.runner = TaskRunner(self)
+        self.session = ModelSession(self.document, self.runner, use_keras=use_keras)
+        self.setAcceptDrops(True)
+        self.resize(1500, 920)
+
+        self.canvas = GraphCanvas(self)
+        self.banner = NoteBanner(self)
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        central_layout.addWidget(self.banner)
+        central_layout.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+        self.tree = LayerTreePanel(self.document, self)
+        self.properties = PropertiesPanel(self.document, self.runner, self)
+        self.tree_dock = self._dock("Layers", self.tree, Qt.DockWidgetArea.LeftDockWidgetArea, "layersDock")
+        self.properties_dock = self._dock(
+            "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea, "propertiesDock"
+        )
+        self.resizeDocks([self.tree_dock, self.properties_dock], [430, 400], Qt.Orientation.Horizontal)
+
+        self.search_edit = QLineEdit(self)
+        self.search_edit.setObjectName("searchEdit")
+        self.search_edit.setPlaceholderText("Search layers (Ctrl+F): name or class")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMaximumWidth(320)
+        self.search_edit.textChanged.connect(self.search)
+        self.search_edit.returnPressed.connect(self.next_match)
+        self._match_index = -1
+
+        self._make_actions()
+        self._make_menus_and_toolbar()
+        self._make_status_bar()
+
+        self.document.selection_changed.connect(self._selection_to_canvas)
+        self.document.graph_changed.connect(self._update_title)
+        self.document.keras_status_changed.connect(self._keras_status)
+        self.document.search_changed.connect(self._search_to_canvas)
+        self.session.prepared_ready.connect(self._show_prepared)
+        self.session.opened.connect(self._opened)
+        self.session.open_failed.connect(self._open_failed)
+        self.session.keras_note.connect(self._keras_note)
+        self.canvas.box_clicked.connect(self._canvas_box_clicked)
+        self.canvas.box_double_clicked.connect(self.toggle_collapse)
+        self.canvas.edge_clicked.connect(self.document.select_tensor)
+        self.canvas.first_paint.connect(self._first_paint)
+        self.tree.collapse_requested.connect(self.toggle_collapse)
+        self._announce_paint = False
+        self._update_title()
+        self.session.start_keras_import()
+
+    # --- construction ----------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None, icon_name: str = "", tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        action.setToolTip(tip or text.replace("&", "").replace("…", ""))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _make_actions(self) -> None:
+        a = self._action
+        self.open_action = a("&Open…", self.ask_open, QKeySequence.StandardKey.Open, "open")
+        self.export_picture_action = a("Export &picture…", self.ask_export_picture, "Ctrl+E", "export")
+        self.export_summary_action = a("Export &summary…", self.ask_export_summary, "Ctrl+Shift+E")
+        self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.fit_action = a("&Fit graph", self.canvas.fit, "F", "fit")
+        self.zoom_selection_action = a("&Zoom to selection", lambda: self.canvas.zoom_to_keys(), "Z", "zoom-selection")
+        self.readable_action = a("Start at the &inputs", self.canvas.open_view, "Home")
+        self.direction_action = a("&Left to right", self.toggle_direction, "D", "direction")
+        self.direction_action.setCheckable(True)
+        self.collapse_action = a("&Collapse / expand block", self.toggle_selected_block, "Space", "collapse")
+        self.collapse_all_action = a("Collapse &all blocks", self.collapse_all, "Ctrl+Shift+C")
+        self.expand_all_action = a("E&xpand all blocks", self.expand_all, "Ctrl+Shift+X", "expand")
+        self.search_action = a("&Search…", self.focus_search, QKeySequence.StandardKey.Find, "search")
+        self.next_match_action = a("Next match", self.next_match, QKeySequence.StandardKey.FindNext)
+        self.filter_action = a("Filter layer &tree", self.tree.filter_edit.setFocus, "Ctrl+L")
+        self.about_action = a("&About Resect", lambda: dialogs.show_about(self))
+
+    def _make_menus_and_toolbar(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = QMenu("Open &recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_picture_action)
+        file_menu.addAction(self.export_summary_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view = bar.addMenu("&View")
+        for action in (self.fit_action, self.zoom_selection_action, self.readable_action, self.direction_action):
+            view.addAction(action)
+        view.addSeparator()
+        for action in (self.collapse_action, self.collapse_all_action, self.expand_all_action):
+            view.addAction(action)
+        view.addSeparator()
+        view.addAction(self.search_action)
+        view.addAction(self.next_match_action)
+        view.addAction(self.filter_action)
+        view.addSeparator()
+        view.addAction(self.tree_dock.toggleViewAction())
+        view.addAction(self.properties_dock.toggleViewAction())
+        bar.addMenu("&Help").addAction(self.about_action)
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        for action in (self.open_action, self.export_picture_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        for action in (self.fit_action, self.zoom_selection_action, self.direction_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        for action in (self.collapse_action, self.expand_all_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addWidget(self.search_edit)
+        self.match_label = QLabel("", self)
+        self.match_label.setObjectName("matchLabel")
+        self.match_label.setContentsMargins(6, 0, 6, 0)
+        toolbar.addWidget(self.match_label)
+
+    def _make_status_bar(self) -> None:
+        status = self.statusBar()
+        self.model_label = QLabel("", self)
+        self.keras_label = QLabel("", self)
+        self.keras_label.setObjectName("kerasStatus")
+        self.keras_busy = QProgressBar(self)
+        self.keras_busy.setRange(0, 0)
+        self.keras_busy.setMaximumWidth(90)
+        self.keras_busy.setMaximumHeight(12)
+        self.keras_busy.setTextVisible(False)
+        self.keras_busy.hide()
+        status.addWidget(self.model_label, 1)
+        status.addPermanentWidget(self.keras_busy)
+        status.addPermanentWidget(self.keras_label)
+
+    # --- files -----------------------------------------------------------------
+    def open_path(self, path: str | os.PathLike[str]) -> None:
+        """Open a model in the background; the graph replaces the current one when read."""
+        path = os.fspath(path)
+        self.statusBar().showMessage(f"Opening {os.path.basename(path)}…")
+        self._open_started = time.perf_counter()
+        self.session.open(path)
+
+    def ask_open(self) -> None:
+        recent = self.recent.paths()
+        path = dialogs.ask_open_path(self, os.path.dirname(recent[0]) if recent else "")
+        if path:
+            self.open_path(path)
+
+    def _opened(self, path: str) -> None:
+        self.recent.add(path)
+        self._announce_paint = True
+        graph = self.document.graph
+        elapsed = time.perf_counter() - getattr(self, "_open_started", time.perf_counter())
+        self.statusBar().showMessage(f"Read {os.path.basename(path)} in {elapsed * 1000:.0f} ms", 5000)
+        self.banner.hide()
+        if graph is not None:
+            self.model_label.setText(
+                f"{graph.name} · {len(graph.layers)} layers · {graph.total_params:,} params · "
+                f"inputs {', '.join(str(r.layer) for r in graph.inputs)} → outputs "
+                f"{', '.join(str(r.layer) for r in graph.outputs)}"
+            )
+        self.model_opened.emit(path)
+
+    def _open_failed(self, path: str, message: str) -> None:
+        self.statusBar().showMessage("Could not open the model", 5000)
+        dialogs.show_error(self, "Cannot open model", message)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for path in paths:
+            self.recent_menu.addAction(os.path.basename(path), lambda p=path: self.open_path(p)).setToolTip(path)
+        if paths:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self.recent.clear)
+        else:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_path(event) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self._dropped_path(event)
+        if path is not None:
+            event.acceptProposedAction()
+            self.open_path(path)
+
+    @staticmethod
+    def _dropped_path(event: Any) -> str | None:
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        local = [url.toLocalFile() for url in urls if url.isLocalFile()]
+        return local[0] if local else None
+
+    def _update_title(self) -> None:
+        name = os.path.basename(self.document.path) if self.document.path else ""
+        self.setWindowTitle(f"{name} — Resect" if name else "Resect")
+
+    # --- canvas ----------------------------------------------------------------
+    def _show_prepared(self, prepared: PreparedScene, keep_view: bool) -> None:
+        self.canvas.set_prepared(prepared, keep_view=keep_view)
+        self._selection_to_canvas()
+        self._search_to_canvas()
+
+    def _first_paint(self, when: float) -> None:
+        if self._announce_paint:
+            self._announce_paint = False
+            self.graph_drawn.emit(when)
+
+    def visible_key(self, path: tuple[str, ...]) -> str | None:
+        """The box that shows a layer: itself, or the collapsed block / nested model holding it."""
+        prepared = self.canvas.prepared
+        if prepared is None or not path:
+            return None
+        for depth in range(len(path), 0, -1):
+            key = SEPARATOR.join(path[:depth])
+            if key in prepared.index:
+                return key
+            holders = [b for b in self.document.blocks if key in b.layers and b.name in prepared.index]
+            if holders:
+                return max(holders, key=lambda b: len(b.layers)).name
+        return None
+
+    def _canvas_box_clicked(self, key: str) -> None:
+        block = self.document.block_named(key) if key not in self._layer_keys() else None
+        if block is not None:
+            self.document.select(self.document.selection.__class__())
+            self.canvas.set_selected((key,))
+            self.statusBar().showMessage(
+                f"Block {block.name} ({block.kind}, {len(block.layers)} layers) — double-click or Space to expand",
+                8000,
+            )
+            self._selected_block = key
+            return
+        self._selected_block = None
+        self.document.select_layer(*key.split(SEPARATOR))
+
+    def _layer_keys(self) -> set[str]:
+        graph = self.document.graph
+        if graph is None:
+            return set()
+        return {SEPARATOR.join(path) for path, _ in graph.iter_layers_deep()}
+
+    def _selection_to_canvas(self) -> None:
+        selection = self.document.selection
+        if selection.layer_path:
+            key = self.visible_key(selection.layer_path)
+            self.canvas.set_selected((key,) if key else ())
+            if key:
+                self.canvas.ensure_visible(key)
+        elif selection.tensor is not None:
+            self.canvas.set_selected(())
+        elif not getattr(self, "_selected_block", None):
+            self.canvas.set_selected(())
+
+    # --- blocks ----------------------------------------------------------------
+    def toggle_collapse(self, name: str) -> None:
+        """Double click / Space / tree menu: expand a collapsed block, or collapse the
+        smallest block around a layer (or the named block)."""
+        collapsed = set(self.document.collapsed)
+        if name in collapsed:
+            collapsed.discard(name)
+        else:
+            block = self.document.block_named(name)
+            if block is None:
+                holders = self.document.blocks_of(name)
+                if not holders:
+                    self.statusBar().showMessage(f"{name} is not part of a block", 4000)
+                    return
+                block = holders[0]
+            collapsed.add(block.name)
+        self.document.set_collapsed(frozenset(collapsed))
+
+    def toggle_selected_block(self) -> None:
+        block = getattr(self, "_selected_block", None)
+        if block:
+            self.toggle_collapse(block)
+        elif self.document.selection.layer_path:
+            self.toggle_collapse(SEPARATOR.join(self.document.selection.layer_path))
+
+    def collapse_all(self) -> None:
+        self.document.set_collapsed(frozenset(b.name for b in self.document.blocks if b.parent is None))
+
+    def expand_all(self) -> None:
+        self.document.set_collapsed(frozenset())
+
+    def toggle_direction(self) -> None:
+        self.document.set_direction("LR" if self.document.direction == "TB" else "TB")
+        self.direction_action.setChecked(self.document.direction == "LR")
+
+    # --- search ----------------------------------------------------------------
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def search(self, text: str) -> None:
+        graph = self.document.graph
+        matches = find_layers(graph, text) if graph is not None else []
+        self._match_index = -1
+        self.document.set_search_matches(tuple(SEPARATOR.join(p) for p in matches))
+        self.match_label.setText(f"{len(matches)} match{'es' if len(matches) != 1 else ''}" if text.strip() else "")
+        if matches:
+            self.next_match()
+
+    def next_match(self) -> None:
+        matches = self.document.search_matches
+        if not matches:
+            return
+        self._match_index = (self._match_index + 1) % len(matches)
+        path = tuple(matches[self._match_index].split(SEPARATOR))
+        self.match_label.setText(f"{self._match_index + 1} of {len(matches)}")
+        self.document.select_layer(*path)
+        key = self.visible_key(path)
+        if key:
+            self.canvas.ensure_visible(key)
+
+    def _search_to_canvas(self) -> None:
+        keys = {self.visible_key(tuple(m.split(SEPARATOR))) for m in self.document.search_matches}
+        self.canvas.set_search_hits(tuple(k for k in keys if k))
+
+    # --- export ----------------------------------------------------------------
+    def _suggest(self, suffix: str) -> str:
+        base = Path(self.document.path).stem if self.document.path else "graph"
+        folder = os.path.dirname(self.document.path) if self.document.path else os.getcwd()
+        return os.path.join(folder, base + suffix)
+
+    def ask_export_picture(self) -> None:
+        if self.document.scene is None:
+            return
+        path = dialogs.ask_save_path(self, "Export picture", self._suggest(".svg"), "SVG (*.svg);;PNG (*.png)")
+        if path:
+            self.export_picture(path)
+
+    def export_picture(self, path: str) -> None:
+        """Write the current scene (collapsed blocks and direction as shown) to SVG or PNG."""
+        scene = self.document.scene
+        if scene is None:
+            return
+
+        def done(_: Any) -> None:
+            self.statusBar().showMessage(f"Wrote {path}", 6000)
+
+        def failed(error: BaseException) -> None:
+            dialogs.show_error(self, "Cannot export picture", str(error))
+
+        self.runner.submit(exporting.write_picture, scene, path, on_done=done, on_error=failed, name="export")
+
+    def ask_export_summary(self) -> None:
+        if self.document.graph is None:
+            return
+        path = dialogs.ask_save_path(self, "Export summary", self._suggest(".txt"), "Text (*.txt)")
+        if path:
+            self.export_summary(path)
+
+    def export_summary(self, path: str) -> None:
+        graph = self.document.graph
+        if graph is None:
+            return
+
+        def done(_: Any) -> None:
+            self.statusBar().showMessage(f"Wrote {path}", 6000)
+
+        def failed(error: BaseException) -> None:
+            dialogs.show_error(self, "Cannot export summary", str(error))
+
+        self.runner.submit(exporting.write_summary, graph, path, on_done=done, on_error=failed, name="export")
+
+    # --- status ----------------------------------------------------------------
+    def _keras_status(self) -> None:
+        status = self.document.keras
+        busy = status.state in ("importing", "loading")
+        self.keras_busy.setVisible(busy)
+        text = {"failed": "Keras: not loaded", "off": ""}.get(status.state, status.message)
+        self.keras_label.setText(text)
+        self.keras_label.setToolTip(status.message)
+
+    def _keras_note(self, message: str) -> None:
+        self.banner.show_note(
+            f"<b>Keras could not load this model</b>; the graph shows what the file describes. {message}"
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.sync()
+        super().closeEvent(event)
+
+    def wait_hint(self) -> None:
+        """Let queued results arrive (used by scripted runs)."""
+        QTimer.singleShot(0, lambda: None)

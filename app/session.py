@@ -1,0 +1,186 @@
+"""Loading a model into a ``ViewerDocument`` without ever blocking the UI thread.
+
+Order of events when a file opens: the reader runs on a worker (milliseconds), the graph
+and its blocks land in the document, a scene is laid out and prepared on a worker, the
+canvas paints it. Meanwhile TensorFlow (imported in the background since start-up) loads
+the model to fill shapes the file does not record; when it finishes, the graph is
+replaced by the filled one and the scene is redrawn in place. If Keras cannot load the
+model, a note names the layer and the graph stays as the file describes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.canvas.prepared import PreparedScene, prepare
+from app.document import ViewerDocument
+from app.workers import TaskRunner
+from core.errors import ResectError
+from core.graph import ModelGraph
+
+log = logging.getLogger(__name__)
+
+LARGE_MODEL_LAYERS = 300  # above this, a model opens with its blocks collapsed
+
+
+def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
+    """Reader plus block detection, both pure Python (runs on a worker)."""
+    from core.reader import read_model
+
+    graph = read_model(path)
+    return graph, find_blocks_safely(graph)
+
+
+def find_blocks_safely(graph: ModelGraph) -> list[Any]:
+    """Blocks are a convenience: a failure there must never stop a model from opening."""
+    try:
+        from core.analysis.blocks import find_blocks
+
+        return list(find_blocks(graph))
+    except Exception:  # noqa: BLE001 - logged, the graph still shows
+        log.exception("block detection failed")
+        return []
+
+
+def build_prepared(graph: ModelGraph, collapsed: frozenset[str], direction: str) -> PreparedScene:
+    """Layout + scene (core.render) and the canvas' arrays, on a worker."""
+    from core.render.scene import build_scene
+
+    return prepare(build_scene(graph, collapsed=collapsed, direction=direction))
+
+
+def import_keras_quietly() -> None:
+    from core.keras_backend.runtime import import_keras
+
+    import_keras()
+
+
+def load_shapes(path: str, graph: ModelGraph) -> tuple[ModelGraph, Any]:
+    """The Keras model and our graph with every shape filled (runs on the Keras thread)."""
+    from core.keras_backend.loading import fill_shapes, load_keras_model
+
+    model = load_keras_model(path, graph)
+    return fill_shapes(graph, model), model
+
+
+def default_collapsed(graph: ModelGraph, blocks: list[Any]) -> frozenset[str]:
+    """Large models open with their outermost blocks collapsed; small ones open flat."""
+    if len(graph.layers) <= LARGE_MODEL_LAYERS:
+        return frozenset()
+    return frozenset(block.name for block in blocks if getattr(block, "parent", None) is None)
+
+
+class ModelSession(QObject):
+    """Drives the document: open files, lay out scenes, run the Keras load."""
+
+    opened = Signal(str)  # path, once the graph is in the document
+    open_failed = Signal(str, str)  # path, one-line reason
+    prepared_ready = Signal(object, bool)  # PreparedScene, keep_view
+    keras_note = Signal(str)  # non-modal: why Keras could not load the model
+    shapes_filled = Signal()
+
+    def __init__(self, document: ViewerDocument, runner: TaskRunner, use_keras: bool = True) -> None:
+        super().__init__(document)
+        self.document = document
+        self.runner = runner
+        self.use_keras = use_keras
+        self.keras_model: Any = None
+        self._scene_request = 0
+        self.scene_pending = False
+        document.collapsed_changed.connect(lambda: self.request_scene(keep_view=True))
+        document.direction_changed.connect(lambda: self.request_scene(keep_view=False))
+
+    # --- TensorFlow ------------------------------------------------------------
+    def start_keras_import(self) -> None:
+        """Import TensorFlow now, in the background, so it is ready when needed."""
+        if not self.use_keras:
+            self.document.set_keras_status("off", "Keras off")
+            return
+        self.document.set_keras_status("importing", "Importing TensorFlow…")
+
+        def done(_: Any) -> None:
+            if self.document.keras.state == "importing":
+                self.document.set_keras_status("ready", "TensorFlow ready")
+
+        def failed(error: BaseException) -> None:
+            self.document.set_keras_status("failed", f"TensorFlow could not be imported: {error}")
+
+        self.runner.submit(import_keras_quietly, on_done=done, on_error=failed, pool="keras", name="import-tf")
+
+    # --- files -----------------------------------------------------------------
+    def open(self, path: str) -> None:
+        path = os.path.abspath(os.fspath(path))
+
+        def done(result: tuple[ModelGraph, list[Any]]) -> None:
+            graph, blocks = result
+            self.keras_model = None
+            self.document.collapsed = default_collapsed(graph, blocks)
+            self.document.set_graph(graph, path=path, blocks=blocks)
+            self.request_scene(keep_view=False)
+            self.opened.emit(path)
+            self._load_with_keras(path, graph)
+
+        def failed(error: BaseException) -> None:
+            message = str(error) if isinstance(error, ResectError) else f"{path}: {type(error).__name__}: {error}"
+            self.open_failed.emit(path, message.splitlines()[0] if message else path)
+
+        self.runner.submit(read_and_analyse, path, on_done=done, on_error=failed, name="read")
+
+    def show_graph(self, graph: ModelGraph, keep_view: bool = True) -> None:
+        """Show another graph of the same file (the editor's seam: an edited graph)."""
+        self.document.set_graph(graph, blocks=find_blocks_safely(graph))
+        self.request_scene(keep_view=keep_view)
+
+    def _load_with_keras(self, path: str, graph: ModelGraph) -> None:
+        if not self.use_keras:
+            return
+        generation = self.document.generation
+        self.document.set_keras_status("loading", "Keras is loading the model…")
+
+        def done(result: tuple[ModelGraph, Any]) -> None:
+            if generation != self.document.generation:
+                return
+            filled, model = result
+            self.keras_model = model
+            self.document.set_graph(filled)
+            self.request_scene(keep_view=True)
+            self.document.set_keras_status("ready", "Shapes from Keras")
+            self.shapes_filled.emit()
+
+        def failed(error: BaseException) -> None:
+            if generation != self.document.generation:
+                return
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            self.document.set_keras_status("failed", message)
+            self.keras_note.emit(message)
+
+        self.runner.submit(load_shapes, path, graph, on_done=done, on_error=failed, pool="keras", name="keras-load")
+
+    # --- scenes ----------------------------------------------------------------
+    def request_scene(self, keep_view: bool = True) -> None:
+        graph = self.document.graph
+        if graph is None:
+            return
+        self._scene_request += 1
+        request = self._scene_request
+        self.scene_pending = True
+
+        def done(prepared: PreparedScene) -> None:
+            if request != self._scene_request:
+                return
+            self.scene_pending = False
+            self.document.set_scene(prepared.scene)
+            self.prepared_ready.emit(prepared, keep_view)
+
+        def failed(error: BaseException) -> None:
+            if request == self._scene_request:
+                self.scene_pending = False
+                log.error("drawing failed: %s", error)
+                self.keras_note.emit(f"The graph could not be drawn: {error}")
+
+        collapsed, direction = self.document.collapsed, self.document.direction
+        self.runner.submit(build_prepared, graph, collapsed, direction, on_done=done, on_error=failed, name="scene")
