@@ -141,7 +141,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (wheel,) = out.glob("resect-*.whl")
     (sdist,) = out.glob("resect-*.tar.gz")
-    return {"wheel": wheel, "sdist": sdist}
+    return {"wheel": wheel, "sdist": sdist, "source": source}
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +183,29 @@ def test_wheel_carries_code_resources_and_both_entry_points(built):
     assert re.search(r"^\[gui_scripts\]\nresect-gui = app\.launch:main$", entry_points, re.M)
     assert f"Version: {__version__}" in metadata
     assert "Requires-Dist: tensorflow-cpu==2.21.0" in metadata
+
+
+def test_pip_install_dot_builds_the_same_wheel(built, tmp_path):
+    """`pip install .` builds its wheel straight from the tree (no sdist step): same files."""
+    result = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(built["source"]),
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    (pip_wheel,) = tmp_path.glob("resect-*.whl")
+    with zipfile.ZipFile(pip_wheel) as from_pip, zipfile.ZipFile(built["wheel"]) as from_build:
+        assert sorted(from_pip.namelist()) == sorted(from_build.namelist())
+        assert from_pip.read("resources/demo_model.keras") == from_build.read("resources/demo_model.keras")
 
 
 def test_installed_wheel_runs_from_outside_the_checkout(fresh_venv, tmp_path):
