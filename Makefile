@@ -30,12 +30,11 @@ lint: setup
 	$(VENV)/bin/ruff check core app cli tests bench resources packaging
 	$(VENV)/bin/ruff format --check core app cli tests bench resources packaging
 
-# One-folder PyInstaller bundle in dist/resect/ (slow; not part of `make test`), then a smoke check.
+# One-folder PyInstaller bundle in dist/resect/ (slow; not part of `make test`), then smoke-test and measure it.
 bundle: setup
 	$(PY) -m pip install -q pyinstaller==6.22.3 pyinstaller-hooks-contrib==2026.9
 	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/pyinstaller/resect.spec
-	cd dist && ./resect/resect --version && ./resect/resect inspect --fast resect/_internal/resources/demo_model.keras >/dev/null
-	du -sh dist/resect
+	bash packaging/pyinstaller/smoke.sh dist/resect
 
 # Re-render packaging/linux/icons from resources/resect.svg (tests/test_packaging.py checks they are fresh).
 icons: setup

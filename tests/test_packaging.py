@@ -241,8 +241,16 @@ def test_installed_wheel_runs_from_outside_the_checkout(fresh_venv, tmp_path):
     assert "shared_embed" in table.stdout
     assert re.search(r"^Total params: 31,242\b", table.stdout, re.M), table.stdout[-500:]
 
-    gui_script = (bin_dir / "resect-gui").read_text()
-    assert "from app.launch import main" in gui_script
+
+@pytest.mark.parametrize("command", ["resect-gui", "resect"])
+def test_installed_gui_opens_the_demo_model(fresh_venv, tmp_path, command):
+    """Both GUI entry points start the app on the wheel's demo model and draw its graph
+    (app/launch.py's benchmark switch quits right after the first paint)."""
+    env = {**_outside_env(tmp_path), "QT_QPA_PLATFORM": "offscreen", "RESECT_BENCH_EXIT_AFTER_DRAW": "1"}
+    result = _run([str(fresh_venv / "bin" / command)], cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"^drawn_after_s=\d+\.\d+$", result.stdout, re.M), result.stdout
+    assert "Traceback" not in result.stderr
 
 
 def test_installed_wheel_reports_a_bad_model_in_one_line(fresh_venv, tmp_path):

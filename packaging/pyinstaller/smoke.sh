@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Smoke-test and measure a PyInstaller bundle: packaging/pyinstaller/smoke.sh [BUNDLE_DIR]
+# (default dist/resect). Runs from a temp dir, so nothing from the checkout can leak in:
+# --version, --help, inspect on the bundled demo model (file only, then with TensorFlow), and
+# the GUI under offscreen Qt until it has drawn the demo model's graph. Prints size and times.
+set -euo pipefail
+bundle="$(cd "${1:-dist/resect}" && pwd)"
+exe="$bundle/resect"
+demo="$bundle/_internal/resources/demo_model.keras"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+export TF_CPP_MIN_LOG_LEVEL=3 HOME="$work"
+
+seconds() {  # seconds() LABEL CMD...: run CMD (output to $work/out), print LABEL and wall time
+  local label="$1" start ms
+  shift
+  start=$(date +%s%N)
+  if ! "$@" >"$work/out" 2>"$work/err"; then
+    echo "FAILED: $label" >&2
+    cat "$work/out" "$work/err" >&2
+    exit 1
+  fi
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  printf '%-42s %3d.%03d s\n' "$label" $((ms / 1000)) $((ms % 1000))
+}
+
+test -x "$exe" && test -f "$demo"
+seconds "resect --version" "$exe" --version
+grep -qx "resect [0-9][0-9a-z.]*" "$work/out"
+seconds "resect --help" "$exe" --help
+grep -q "inspect" "$work/out"
+seconds "resect inspect --fast DEMO" "$exe" inspect --fast "$demo"
+grep -q "Total params: 31,242" "$work/out"
+seconds "resect inspect DEMO (TensorFlow)" "$exe" inspect "$demo"
+grep -q "shared_embed" "$work/out"
+seconds "resect (GUI, offscreen) to graph drawn" env QT_QPA_PLATFORM=offscreen RESECT_BENCH_EXIT_AFTER_DRAW=1 timeout 120 "$exe"
+grep -o "drawn_after_s=[0-9.]*" "$work/out"
+# The real app (TensorFlow loading in the background) must still be running after 15 s.
+status=0
+QT_QPA_PLATFORM=offscreen timeout 15 "$exe" >"$work/out" 2>"$work/err" || status=$?
+if [ "$status" != 124 ] || grep -q Traceback "$work/err"; then
+  echo "FAILED: the GUI did not keep running for 15 s (exit $status)" >&2
+  cat "$work/err" >&2
+  exit 1
+fi
+echo "GUI on the demo model ran 15 s without an error"
+echo "size: $(du -sh "$bundle" | cut -f1) ($(find "$bundle" -type f | wc -l) files)"
