@@ -1,0 +1,136 @@
+"""Helpers edits share to add new layers and keep shapes current.
+
+New layers carry ``origin=None`` and their Keras config (``name`` filled in), plus weight
+shapes from ``core.surgery.shapes`` when the class is common (``weights=()`` otherwise,
+and ``estimated_weights`` says whether they are known).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from core.graph import Layer, ModelGraph, Node, Weight
+from core.known_layers import KERAS_LAYER_CLASSES
+from core.surgery.edits import LayerSpec
+from core.surgery.errors import EditError
+from core.surgery.graph_ops import NodeKey, ancestors, descendants, snake_case, topological_nodes, unique_name
+from core.surgery.shapes import output_shapes, weight_shapes
+from core.tensor_ref import TensorRef
+
+
+def check_layer_name(name: str, taken: set[str]) -> None:
+    if not name or "/" in name:
+        raise EditError(f"{name!r} is not a valid layer name (non-empty, no '/')")
+    if name in taken:
+        raise EditError(f"a layer named {name!r} already exists")
+
+
+def new_layer(
+    graph: ModelGraph,
+    spec: LayerSpec,
+    inputs: Sequence[TensorRef],
+    taken: set[str],
+    default_name: str | None = None,
+) -> Layer:
+    """A new layer called once on ``inputs``; its name is ``config["name"]`` if given,
+    else ``default_name`` or a unique snake_case name of its class (``dense_1``)."""
+    if spec.class_name not in KERAS_LAYER_CLASSES:
+        raise EditError(f"{spec.class_name!r} is not a Keras layer class")
+    config = dict(spec.config)
+    given = config.get("name")
+    if given is not None:
+        if not isinstance(given, str):
+            raise EditError(f"new {spec.class_name} layer: config name must be text")
+        check_layer_name(given, taken)
+        name = given
+    else:
+        name = (
+            default_name
+            if default_name and default_name not in taken
+            else unique_name(snake_case(spec.class_name), taken)
+        )
+    taken.add(name)
+    config["name"] = name
+    shapes = tuple(graph.shape(r) for r in inputs)
+    args = (inputs[0],) if len(inputs) == 1 else (list(inputs),)
+    outs = output_shapes(spec.class_name, config, shapes)
+    node = Node(name, 0, args, {}, tuple(inputs), shapes, tuple(outs) if outs else (None,), origin_index=None)
+    trainable = config.get("trainable", True) is not False
+    return Layer(
+        name=name,
+        class_name=spec.class_name,
+        config=config,
+        trainable=trainable,
+        module="keras.layers",
+        registered_name=None,
+        weights=estimated_weights(spec.class_name, config, shapes, trainable) or (),
+        nodes=(node,),
+        origin=None,
+    )
+
+
+def estimated_weights(
+    class_name: str, config: dict, shapes: Sequence, trainable: bool = True
+) -> tuple[Weight, ...] | None:
+    found = weight_shapes(class_name, config, list(shapes))
+    if found is None:
+        return None
+    return tuple(Weight(n, s, "float32", trainable and t) for n, s, t in found)
+
+
+def weights_known(layer: Layer) -> bool:
+    """For a new layer: are its weight shapes known without Keras?"""
+    if layer.origin is not None or layer.is_input:
+        return True
+    shapes = layer.nodes[0].input_shapes if layer.nodes else ()
+    return weight_shapes(layer.class_name, dict(layer.config), list(shapes)) is not None
+
+
+def refresh_shapes(graph: ModelGraph, starts: Iterable[TensorRef]) -> ModelGraph:
+    """Recompute input and output shapes of every call downstream of ``starts`` (``None``
+    where pure-Python inference does not know); new layers' weight shapes follow."""
+    affected = descendants(graph, starts)
+    if not affected:
+        return graph
+    shapes: dict[TensorRef, object] = {}
+    nodes: dict[NodeKey, Node] = {}
+    for key in topological_nodes(graph):
+        if key not in affected:
+            continue
+        node = graph.node(key)
+        layer = graph.layer(node.layer)
+        ins = tuple(shapes[r] if r in shapes else graph.shape(r) for r in node.inputs)
+        outs = None
+        if layer.subgraph is None:
+            outs = output_shapes(layer.class_name, layer.config, ins)
+        count = len(node.output_shapes)
+        new_outs = tuple(outs) if outs and len(outs) == count else (None,) * count
+        for i, shape in enumerate(new_outs):
+            shapes[TensorRef(node.layer, node.index, i)] = shape
+        nodes[key] = replace(node, input_shapes=ins, output_shapes=new_outs)
+    layers = []
+    for layer in graph.layers:
+        if not any((layer.name, n.index) in nodes for n in layer.nodes):
+            layers.append(layer)
+            continue
+        new_nodes = tuple(nodes.get((layer.name, n.index), n) for n in layer.nodes)
+        updated = replace(layer, nodes=new_nodes)
+        if layer.origin is None and not layer.is_input:
+            weights = estimated_weights(
+                layer.class_name, dict(layer.config), new_nodes[0].input_shapes, layer.trainable
+            )
+            updated = replace(updated, weights=weights or ())
+        layers.append(updated)
+    return graph.with_layers(tuple(layers))
+
+
+def prune(graph: ModelGraph) -> ModelGraph:
+    """Drop calls no output depends on (model inputs always stay)."""
+    needed = ancestors(graph, graph.outputs) | {r.node_key for r in graph.inputs}
+    if len(needed) == sum(len(layer.nodes) for layer in graph.layers):
+        return graph
+    from core.surgery.graph_ops import compact
+
+    layers = [replace(layer, nodes=tuple(n for n in layer.nodes if n.key in needed)) for layer in graph.layers]
+    return compact(graph, layers, graph.inputs, graph.outputs)
