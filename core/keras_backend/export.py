@@ -1,0 +1,238 @@
+"""Write a Keras model to disk atomically: ``.keras``, legacy ``.h5`` or a SavedModel.
+
+Keras writes to a temporary name beside the target (same folder, so the final rename
+never crosses file systems); only a complete file is renamed onto the target. An
+existing target is never replaced unless ``force``; without it the final step is a
+hard link, which fails if the name appeared meanwhile. On any failure, a full disk
+or a cancel, the temporary file is removed and the target is untouched.
+
+>>> with AtomicTarget("out.keras", "keras") as target:   # doctest: +SKIP
+...     save_model(model, target.path, "keras")
+...     target.commit()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+from core.errors import ResectError
+from core.keras_backend.runtime import run_deep
+
+__all__ = [
+    "FORMATS",
+    "AtomicTarget",
+    "Cancelled",
+    "ExportError",
+    "is_cancelled",
+    "output_size",
+    "resolve_format",
+    "save_model",
+    "write_model",
+]
+
+FORMATS = ("keras", "h5", "savedmodel")
+_SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": ""}
+
+
+class ExportError(ResectError):
+    """The output cannot be written; names the output path."""
+
+
+class Cancelled(ResectError):
+    """The user cancelled; nothing was written."""
+
+
+def resolve_format(out: str, fmt: str | None = None) -> str:
+    """The format for ``out``: ``fmt`` if given, else from the name (``.keras``,
+    ``.h5`` / ``.hdf5``, or a trailing ``/`` or an existing folder for a SavedModel)."""
+    if fmt is not None:
+        fmt = fmt.lower().replace("_", "")
+        if fmt not in FORMATS:
+            raise ExportError(f"{out}: unknown format {fmt!r} (use keras, h5 or savedmodel)")
+        return fmt
+    lower = out.lower()
+    if out.endswith(("/", os.sep)) or os.path.isdir(out):
+        return "savedmodel"
+    if lower.endswith(".keras"):
+        return "keras"
+    if lower.endswith((".h5", ".hdf5")):
+        return "h5"
+    raise ExportError(
+        f"{out}: cannot tell the format; end the name with .keras or .h5, end it with / for a SavedModel, or give --format"
+    )
+
+
+class AtomicTarget:
+    """A temporary path beside ``out`` that becomes ``out`` only on ``commit()``.
+
+    Used as a context manager: leaving the block without ``commit()`` (an error, a
+    cancel) removes whatever was written to the temporary path.
+    """
+
+    def __init__(self, out: str | os.PathLike[str], fmt: str, force: bool = False) -> None:
+        self.out = os.path.normpath(os.fspath(out))
+        self.fmt = fmt
+        self.force = force
+        check_target(self.out, force)
+        folder, name = os.path.split(os.path.abspath(self.out))
+        self.path = os.path.join(folder, f".{name}.resect-{os.getpid()}-{uuid.uuid4().hex[:8]}{_SUFFIX[fmt]}")
+        self.committed = False
+
+    def __enter__(self) -> AtomicTarget:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.committed:
+            self.discard()
+
+    def commit(self) -> None:
+        """Move the finished temporary output onto the target."""
+        if not os.path.exists(self.path):
+            raise ExportError(f"{self.out}: nothing was written")
+        try:
+            if self.fmt == "savedmodel" or os.path.isdir(self.path):
+                self._commit_dir()
+            elif self.force:
+                if os.path.isdir(self.out):
+                    raise ExportError(f"{self.out}: is a folder; cannot replace it with a {self.fmt} file")
+                os.replace(self.path, self.out)
+            else:
+                self._commit_no_clobber()
+        except ExportError:
+            raise
+        except OSError as error:
+            raise ExportError(f"{self.out}: cannot be written ({_os_reason(error)})") from None
+        self.committed = True
+
+    def discard(self) -> None:
+        _remove(self.path)
+
+    def _commit_no_clobber(self) -> None:
+        try:
+            os.link(self.path, self.out)  # fails if the name exists: never clobbers
+        except FileExistsError:
+            raise ExportError(f"{self.out}: already exists; use --force to replace it") from None
+        except OSError:  # no hard links here (some FUSE / network file systems)
+            if os.path.lexists(self.out):
+                raise ExportError(f"{self.out}: already exists; use --force to replace it") from None
+            os.replace(self.path, self.out)
+            return
+        os.unlink(self.path)
+
+    def _commit_dir(self) -> None:
+        if not os.path.lexists(self.out):
+            os.rename(self.path, self.out)
+            return
+        if not self.force:
+            raise ExportError(f"{self.out}: already exists; use --force to replace it")
+        folder, name = os.path.split(os.path.abspath(self.out))
+        aside = os.path.join(folder, f".{name}.resect-old-{uuid.uuid4().hex[:8]}")
+        os.rename(self.out, aside)
+        try:
+            os.rename(self.path, self.out)
+        except OSError:
+            os.rename(aside, self.out)  # put the old output back
+            raise
+        _remove(aside)
+
+
+def check_target(out: str, force: bool) -> None:
+    """Fail early (before any work) if ``out`` cannot be the output."""
+    if os.path.lexists(out) and not force:
+        raise ExportError(f"{out}: already exists; use --force to replace it")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise ExportError(f"{out}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"{out}: folder {folder} is not writable")
+
+
+def save_model(model: Any, path: str, fmt: str) -> None:
+    """Keras' own writers: ``model.save`` for .keras / .h5, ``model.export`` for a SavedModel."""
+    try:
+        with _quiet_keras():  # Keras warns that .h5 is a legacy format: the user asked for it
+            if fmt == "savedmodel":
+                run_deep(model.export, path, format="tf_saved_model", verbose=False)
+            else:
+                run_deep(model.save, path)
+    except OSError as error:
+        raise ExportError(f"{path}: cannot be written ({_os_reason(error)})") from None
+    except Exception as error:  # Keras raises ValueError / TypeError for what it cannot serialise
+        cause = error.__cause__ or error.__context__
+        if isinstance(cause, OSError):
+            raise ExportError(f"{path}: cannot be written ({_os_reason(cause)})") from None
+        text = " ".join(str(error).split()) or type(error).__name__
+        raise ExportError(f"{path}: Keras cannot save the model: {text[:240]}") from None
+
+
+@contextlib.contextmanager
+def _quiet_keras() -> Iterator[None]:
+    from absl import logging as absl_logging
+
+    verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        absl_logging.set_verbosity(verbosity)
+
+
+def write_model(
+    model: Any, out: str | os.PathLike[str], fmt: str | None = None, force: bool = False, cancel: Any = None
+) -> int:
+    """Write ``model`` to ``out`` atomically; return the size in bytes written.
+    ``cancel`` (a callable or an object with ``is_set()``) is checked before the rename."""
+    out = os.fspath(out)
+    fmt = resolve_format(out, fmt)
+    with AtomicTarget(out, fmt, force) as target:
+        try:
+            save_model(model, target.path, fmt)
+        except ExportError as error:
+            raise ExportError(f"{target.out}: {str(error).split(': ', 1)[-1]}") from None
+        if is_cancelled(cancel):
+            raise Cancelled(f"{target.out}: cancelled; nothing was written")
+        target.commit()
+    return output_size(target.out)
+
+
+def output_size(path: str) -> int:
+    """Bytes of a file, or of every file in a SavedModel folder."""
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(path) for f in files)
+    return os.path.getsize(path)
+
+
+def is_cancelled(cancel: Any) -> bool:
+    """``cancel`` is ``None``, a ``threading.Event``-like object or a callable."""
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+def _remove(path: str) -> None:
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _os_reason(error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return "no space left on device"
+    if error.errno == errno.EDQUOT:
+        return "disk quota exceeded"
+    return error.strerror or str(error)

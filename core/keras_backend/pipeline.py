@@ -1,0 +1,194 @@
+"""The whole ``apply`` flow: read, edit, load, build, write, verify, publish.
+
+The output is written to a temporary file beside the target, verified by reloading
+*that* file, and only then renamed onto the target: a failed verification, an error
+or a cancel leaves nothing behind. ``progress(stage, done, total)`` is called before
+each step (the CLI prints a line, the GUI moves a bar); ``cancel`` (a
+``threading.Event`` or a callable returning ``True``) is checked between steps.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import ResectError
+from core.graph import ModelGraph
+from core.keras_backend.build import BuildError, ReinitializeError, build
+from core.keras_backend.export import (
+    AtomicTarget,
+    Cancelled,
+    check_target,
+    is_cancelled,
+    output_size,
+    resolve_format,
+    save_model,
+)
+from core.keras_backend.verify import VerifyError, VerifyReport, verify_export
+
+__all__ = ["STAGES", "ApplyResult", "Cancelled", "ParamCounts", "run_apply"]
+
+Progress = Callable[[str, int, int], None]
+STAGES = ("reading", "loading", "building", "writing", "verifying")
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    total: int
+    trainable: int
+    non_trainable: int
+
+
+@dataclass
+class ApplyResult:
+    out: str
+    format: str
+    params_before: ParamCounts
+    params_after: ParamCounts
+    file_size: int
+    verify: VerifyReport | None = None
+    reinitialized: dict[str, list[str]] = field(default_factory=dict)  # layer -> variables left fresh
+    seconds: dict[str, float] = field(default_factory=dict)  # per stage
+
+
+def run_apply(
+    model_path: str | os.PathLike[str],
+    edits: Sequence[Any],
+    out: str | os.PathLike[str],
+    fmt: str | None = None,
+    verify: bool = False,
+    force: bool = False,
+    progress: Progress | None = None,
+    cancel: Any = None,
+) -> ApplyResult:
+    """Apply ``edits`` to the model at ``model_path`` and write the result to ``out``.
+
+    Raises a one-line ``ResectError``: ``EditError`` / ``BuildError`` name the edit
+    (index and op) and the layer or tensor at fault, ``ExportError`` the output,
+    ``VerifyError`` the tensor that differs, ``Cancelled`` after a cancel.
+    """
+    from core.keras_backend.loading import load_keras_model
+    from core.reader import read_model
+    from core.surgery.apply import apply_edits
+
+    model_path, out = os.fspath(model_path), os.fspath(out)
+    fmt = resolve_format(out, fmt)
+    check_target(out, force)  # before any slow work
+    stages = [s for s in STAGES if verify or s != "verifying"]
+    clock = _Clock(stages, progress, cancel)
+
+    clock.step("reading")
+    original = read_model(model_path)
+    edited = apply_edits(original, list(edits))
+
+    clock.step("loading")
+    keras_model = load_keras_model(model_path, original)
+
+    clock.step("building")
+    reinitialize = _reinitialize(edits)
+    try:
+        built = build(keras_model, edited, reinitialize)
+    except BuildError as error:
+        raise _with_edit(error, original, edits) from None
+    before, after = _counts(keras_model), _counts(built.model)
+
+    report = None
+    with AtomicTarget(out, fmt, force) as target:
+        clock.step("writing")
+        save_model(built.model, target.path, fmt)
+        if verify:
+            clock.step("verifying")
+            try:
+                report = verify_export(keras_model, original, edited, built, target.path, fmt)
+            except ResectError:
+                raise
+            except Exception as error:  # a Keras failure reloading or running the export
+                text = " ".join(str(error).split())[:240] or type(error).__name__
+                raise VerifyError(f"verification could not run: {text}") from None
+        clock.check_cancel()
+        target.commit()
+    clock.finish()
+    return ApplyResult(out, fmt, before, after, output_size(out), report, dict(built.reinitialized), clock.seconds)
+
+
+class _Clock:
+    """Progress reports, per-stage timings and cancel checks between steps."""
+
+    def __init__(self, stages: list[str], progress: Progress | None, cancel: Any) -> None:
+        self.stages = stages
+        self.progress = progress
+        self.cancel = cancel
+        self.seconds: dict[str, float] = {}
+        self._current: str | None = None
+        self._start = time.perf_counter()
+
+    def step(self, stage: str) -> None:
+        self.check_cancel()
+        self._close()
+        self._current = stage
+        if self.progress is not None:
+            self.progress(stage, self.stages.index(stage), len(self.stages))
+
+    def check_cancel(self) -> None:
+        if is_cancelled(self.cancel):
+            raise Cancelled("cancelled; nothing was written")
+
+    def finish(self) -> None:
+        self._close()
+        if self.progress is not None:
+            self.progress("done", len(self.stages), len(self.stages))
+
+    def _close(self) -> None:
+        now = time.perf_counter()
+        if self._current is not None:
+            self.seconds[self._current] = now - self._start
+        self._start = now
+
+
+def _reinitialize(edits: Sequence[Any]) -> set[str]:
+    """Every layer name (or ``"*"``) the recipe's ``set_input_shape`` edits accept re-initialising."""
+    names: set[str] = set()
+    for edit in edits:
+        names.update(getattr(edit, "reinitialize", ()) or ())
+    return names
+
+
+def _with_edit(error: BuildError, original: ModelGraph, edits: Sequence[Any]) -> BuildError:
+    """Name the edit (index and op) a build failure comes from: the one that introduced
+    the layer at fault, or for a lost weight / shape failure the input-shape change."""
+    index = _edit_introducing(error.layer, original, edits)
+    if index is None or isinstance(error, ReinitializeError):
+        shape_edits = [i for i, e in enumerate(edits) if getattr(e, "op", "") == "set_input_shape"]
+        index = shape_edits[-1] if shape_edits else index
+    if index is None:
+        return error
+    failed = BuildError(error.layer, f"edit {index} ({edits[index].op}): {error}")
+    return failed
+
+
+def _edit_introducing(layer: str, original: ModelGraph, edits: Sequence[Any]) -> int | None:
+    """The first edit after which ``layer`` exists as a new or renamed layer."""
+    from core.surgery.apply import apply_edits
+
+    if original.has_layer(layer) and original.layer(layer).origin == (layer,):
+        return None
+    for index in range(len(edits)):
+        try:
+            graph = apply_edits(original, list(edits[: index + 1]))
+        except ResectError:
+            return None
+        if graph.has_layer(layer):
+            return index
+    return None
+
+
+def _counts(model: Any) -> ParamCounts:
+    """Keras' own counts (a shared variable counted once)."""
+    import numpy as np
+
+    total = int(model.count_params())
+    trainable = int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+    return ParamCounts(total, trainable, total - trainable)
