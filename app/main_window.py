@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app import dialogs, exporting
 from app.canvas import GraphCanvas
 from app.canvas.prepared import PreparedScene
-from app.document import ViewerDocument
+from app.document import Selection, ViewerDocument
 from app.layer_tree import LayerTreePanel
 from app.properties import PropertiesPanel
 from app.recent import RecentFiles
@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         self.canvas.first_paint.connect(self._first_paint)
         self.tree.collapse_requested.connect(self.toggle_collapse)
         self._announce_paint = False
+        self._selected_block: str | None = None
         self._update_title()
         self.session.start_keras_import()
 
@@ -313,50 +314,49 @@ class MainWindow(QMainWindow):
             self._announce_paint = False
             self.graph_drawn.emit(when)
 
-    def visible_key(self, path: tuple[str, ...]) -> str | None:
-        """The box that shows a layer: itself, or the collapsed block / nested model holding it."""
+    def visible_keys(self, path: tuple[str, ...]) -> tuple[str, ...]:
+        """The boxes that show a layer: itself, the collapsed block / nested model holding it,
+        or, for an expanded nested model, the boxes of its inner layers."""
         prepared = self.canvas.prepared
         if prepared is None or not path:
-            return None
+            return ()
         for depth in range(len(path), 0, -1):
-            key = SEPARATOR.join(path[:depth])
-            if key in prepared.index:
-                return key
-            holders = [b for b in self.document.blocks if key in b.layers and b.name in prepared.index]
-            if holders:
-                return max(holders, key=lambda b: len(b.layers)).name
-        return None
+            key = prepared.owner.get(SEPARATOR.join(path[:depth]))
+            if key is not None:
+                return (key,)
+        prefix = SEPARATOR.join(path) + SEPARATOR
+        return tuple(dict.fromkeys(box for layer, box in prepared.owner.items() if layer.startswith(prefix)))
+
+    def visible_key(self, path: tuple[str, ...]) -> str | None:
+        keys = self.visible_keys(path)
+        return keys[0] if keys else None
 
     def _canvas_box_clicked(self, key: str) -> None:
-        block = self.document.block_named(key) if key not in self._layer_keys() else None
-        if block is not None:
-            self.document.select(self.document.selection.__class__())
+        prepared = self.canvas.prepared
+        box = prepared.box(key) if prepared is not None and key in prepared.index else None
+        if box is not None and box.block:
+            block = self.document.block_named(box.block)
+            self._selected_block = box.block
+            self.document.select(Selection())
             self.canvas.set_selected((key,))
-            self.statusBar().showMessage(
-                f"Block {block.name} ({block.kind}, {len(block.layers)} layers) — double-click or Space to expand",
-                8000,
-            )
-            self._selected_block = key
+            size = len(block.layers) if block is not None else len(box.layers)
+            self.statusBar().showMessage(f"Block {box.block}: {size} layers. Double-click or Space to expand.", 8000)
             return
         self._selected_block = None
         self.document.select_layer(*key.split(SEPARATOR))
 
-    def _layer_keys(self) -> set[str]:
-        graph = self.document.graph
-        if graph is None:
-            return set()
-        return {SEPARATOR.join(path) for path, _ in graph.iter_layers_deep()}
-
     def _selection_to_canvas(self) -> None:
         selection = self.document.selection
+        if not selection.is_empty:
+            self._selected_block = None
         if selection.layer_path:
-            key = self.visible_key(selection.layer_path)
-            self.canvas.set_selected((key,) if key else ())
-            if key:
-                self.canvas.ensure_visible(key)
+            keys = self.visible_keys(selection.layer_path)
+            self.canvas.set_selected(keys)
+            if keys:
+                self.canvas.ensure_visible(keys[0])
         elif selection.tensor is not None:
             self.canvas.set_selected(())
-        elif not getattr(self, "_selected_block", None):
+        elif not self._selected_block:
             self.canvas.set_selected(())
 
     # --- blocks ----------------------------------------------------------------
@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
         self.document.set_collapsed(frozenset(collapsed))
 
     def toggle_selected_block(self) -> None:
-        block = getattr(self, "_selected_block", None)
+        block = self._selected_block
         if block:
             self.toggle_collapse(block)
         elif self.document.selection.layer_path:
@@ -421,8 +421,8 @@ class MainWindow(QMainWindow):
             self.canvas.ensure_visible(key)
 
     def _search_to_canvas(self) -> None:
-        keys = {self.visible_key(tuple(m.split(SEPARATOR))) for m in self.document.search_matches}
-        self.canvas.set_search_hits(tuple(k for k in keys if k))
+        keys = (k for m in self.document.search_matches for k in self.visible_keys(tuple(m.split(SEPARATOR))))
+        self.canvas.set_search_hits(tuple(dict.fromkeys(keys)))
 
     # --- export ----------------------------------------------------------------
     def _suggest(self, suffix: str) -> str:

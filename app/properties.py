@@ -42,7 +42,8 @@ def _config_items(value: Any, parent: QTreeWidgetItem | QTreeWidget) -> None:
     for key, child in items:
         item = QTreeWidgetItem(parent)
         item.setText(0, str(key))
-        if isinstance(child, Mapping | list | tuple) and child:
+        scalars = isinstance(child, list | tuple) and all(not isinstance(v, Mapping | list | tuple) for v in child)
+        if isinstance(child, Mapping | list | tuple) and child and not scalars:
             if isinstance(child, Mapping) and set(child) >= {"class_name", "config"}:
                 item.setText(1, str(child.get("class_name")))
             _config_items(child, item)

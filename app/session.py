@@ -46,11 +46,13 @@ def find_blocks_safely(graph: ModelGraph) -> list[Any]:
         return []
 
 
-def build_prepared(graph: ModelGraph, collapsed: frozenset[str], direction: str) -> PreparedScene:
+def build_prepared(
+    graph: ModelGraph, collapsed: frozenset[str], direction: str, blocks: list[Any] | None = None
+) -> PreparedScene:
     """Layout + scene (core.render) and the canvas' arrays, on a worker."""
     from core.render.scene import build_scene
 
-    return prepare(build_scene(graph, collapsed=collapsed, direction=direction))
+    return prepare(build_scene(graph, collapsed=collapsed, direction=direction, blocks=blocks or None))
 
 
 def import_keras_quietly() -> None:
@@ -68,10 +70,13 @@ def load_shapes(path: str, graph: ModelGraph) -> tuple[ModelGraph, Any]:
 
 
 def default_collapsed(graph: ModelGraph, blocks: list[Any]) -> frozenset[str]:
-    """Large models open with their outermost blocks collapsed; small ones open flat."""
+    """Large models open with their innermost blocks (a residual block, an inception
+    module, a ``block_3_`` group) collapsed, so the structure reads at a glance; small
+    ones open flat."""
     if len(graph.layers) <= LARGE_MODEL_LAYERS:
         return frozenset()
-    return frozenset(block.name for block in blocks if getattr(block, "parent", None) is None)
+    parents = {getattr(block, "parent", None) for block in blocks}
+    return frozenset(block.name for block in blocks if block.name not in parents and block.kind != "nested")
 
 
 class ModelSession(QObject):
@@ -182,5 +187,14 @@ class ModelSession(QObject):
                 log.error("drawing failed: %s", error)
                 self.keras_note.emit(f"The graph could not be drawn: {error}")
 
-        collapsed, direction = self.document.collapsed, self.document.direction
-        self.runner.submit(build_prepared, graph, collapsed, direction, on_done=done, on_error=failed, name="scene")
+        document = self.document
+        self.runner.submit(
+            build_prepared,
+            graph,
+            document.collapsed,
+            document.direction,
+            list(document.blocks),
+            on_done=done,
+            on_error=failed,
+            name="scene",
+        )

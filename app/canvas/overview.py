@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QWidget
 from app.canvas.prepared import PreparedScene
 
 MAX_SIDE = 180
+MIN_SHORT_SIDE = 56
 
 
 class OverviewMap(QWidget):
@@ -28,15 +29,28 @@ class OverviewMap(QWidget):
         self.prepared: PreparedScene | None = None
         self.pixmap = QPixmap()
         self.viewport = QRectF()
-        self._scale = 1.0
+        self._sx = self._sy = 1.0
         self.hide()
 
     def set_prepared(self, prepared: PreparedScene) -> None:
         self.prepared = prepared
         bounds = prepared.bounds
-        self._scale = MAX_SIDE / max(bounds.width(), bounds.height(), 1.0)
-        width = max(24, int(bounds.width() * self._scale) + 8)
-        height = max(24, int(bounds.height() * self._scale) + 8)
+        parent = self.parentWidget()
+        tall_limit = max(MAX_SIDE, int(parent.height() * 0.45) if parent is not None else MAX_SIDE)
+        long_side = max(bounds.width(), bounds.height(), 1.0)
+        limit = (
+            tall_limit
+            if bounds.height() >= bounds.width()
+            else max(MAX_SIDE, int(parent.width() * 0.5) if parent else 0)
+        )
+        scale = limit / long_side
+        # a long thin graph would be a hairline: stretch the short side to a usable width
+        self._sx = max(scale, MIN_SHORT_SIDE / max(bounds.width(), 1.0)) if bounds.height() >= bounds.width() else scale
+        self._sy = (
+            scale if bounds.height() >= bounds.width() else max(scale, MIN_SHORT_SIDE / max(bounds.height(), 1.0))
+        )
+        width = max(24, int(bounds.width() * self._sx) + 8)
+        height = max(24, int(bounds.height() * self._sy) + 8)
         self.resize(width, height)
         self.pixmap = QPixmap(width, height)
         self.pixmap.fill(QColor(255, 255, 255, 235))
@@ -54,9 +68,9 @@ class OverviewMap(QWidget):
 
     def _to_map(self, rect: QRectF) -> QRectF:
         bounds = self.prepared.bounds
-        s = self._scale
+        sx, sy = self._sx, self._sy
         return QRectF(
-            4 + (rect.x() - bounds.x()) * s, 4 + (rect.y() - bounds.y()) * s, rect.width() * s, rect.height() * s
+            4 + (rect.x() - bounds.x()) * sx, 4 + (rect.y() - bounds.y()) * sy, rect.width() * sx, rect.height() * sy
         )
 
     def set_viewport(self, rect: QRectF) -> None:
@@ -86,8 +100,8 @@ class OverviewMap(QWidget):
         if self.prepared is None:
             return
         bounds = self.prepared.bounds
-        x = bounds.x() + (position.x() - 4) / self._scale
-        y = bounds.y() + (position.y() - 4) / self._scale
+        x = bounds.x() + (position.x() - 4) / self._sx
+        y = bounds.y() + (position.y() - 4) / self._sy
         self.center_requested.emit(QPointF(x, y))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:

@@ -38,6 +38,7 @@ class PreparedScene:
     segment_edge: np.ndarray  # (m,): edge index of each segment
     bounds: QRectF
     inputs: list[int] = field(default_factory=list)  # indices of input boxes
+    owner: dict[str, str] = field(default_factory=dict)  # layer key -> key of the box drawing it
 
     def box(self, key: str) -> Any:
         return self.scene.boxes[self.index[key]]
@@ -94,7 +95,9 @@ def prepare(scene: Any) -> PreparedScene:
     chunks = _chunks(boxes, rects)
     path, segments, owners = _edges(scene, index, rects)
     inputs = [i for i, box in enumerate(boxes) if getattr(box, "kind", "") == "input"]
-    return PreparedScene(scene, keys, index, rects, chunks, path, segments, owners, scene_bounds(scene, rects), inputs)
+    owner = {layer: str(box.key) for box in boxes for layer in (getattr(box, "layers", ()) or (box.key,))}
+    bounds = scene_bounds(scene, rects)
+    return PreparedScene(scene, keys, index, rects, chunks, path, segments, owners, bounds, inputs, owner)
 
 
 def _chunks(boxes: list[Any], rects: np.ndarray) -> list[Chunk]:

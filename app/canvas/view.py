@@ -96,6 +96,7 @@ class GraphCanvas(QWidget):
         for item in (self.selection_item, self.search_item, self.hover_item):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.selected_keys: tuple[str, ...] = ()
+        self._search_keys: tuple[str, ...] = ()
         self.hovered_edge: int | None = None
         self._awaiting_paint = False
 
@@ -225,7 +226,7 @@ class GraphCanvas(QWidget):
         prepared = self.prepared
         keys = [k for k in self.selected_keys if prepared and k in prepared.index]
         self.selection_item.show_rects([prepared.rect_of(k) for k in keys] if prepared else [])
-        hits = [k for k in getattr(self, "_search_keys", ()) if prepared and k in prepared.index]
+        hits = [k for k in self._search_keys if prepared and k in prepared.index]
         self.search_item.show_rects([prepared.rect_of(k) for k in hits] if prepared else [], margin=5.0)
 
     # --- input -----------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""GUI fixtures: a main window per test with settings in a temp dir, dialogs captured
+instead of shown, and a check (after napari's ``make_napari_viewer``) that a test leaves
+no top-level widget behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings
+from PySide6.QtWidgets import QApplication
+
+import app.dialogs
+from app.main_window import MainWindow
+
+OPEN_TIMEOUT_MS = 60_000
+
+
+class DialogLog:
+    """What the window would have shown modally."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+        self.save_paths: list[str] = []
+
+
+@pytest.fixture
+def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
+    log = DialogLog()
+    monkeypatch.setattr(app.dialogs, "show_error", lambda parent, title, message: log.errors.append((title, message)))
+    monkeypatch.setattr(app.dialogs, "show_about", lambda parent: log.errors.append(("about", "")))
+
+    def save_path(parent, title, suggested, file_filter):  # noqa: ANN001
+        return log.save_paths.pop(0) if log.save_paths else ""
+
+    monkeypatch.setattr(app.dialogs, "ask_save_path", save_path)
+    return log
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """A settings file in the test's temp dir (never the user's real settings)."""
+    return QSettings(str(tmp_path / "resect-test.ini"), QSettings.Format.IniFormat)
+
+
+def _flush_deletes() -> None:
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()
+
+
+@pytest.fixture
+def make_window(qtbot, settings: QSettings, dialog_log: DialogLog) -> Iterator[Callable[..., MainWindow]]:
+    """``make_window(use_keras=False)`` -> a shown MainWindow; fails the test on leaked windows."""
+    _flush_deletes()
+    before = {id(w) for w in QApplication.topLevelWidgets()}
+    made: list[MainWindow] = []
+
+    def make(use_keras: bool = False) -> MainWindow:
+        window = MainWindow(settings=settings, use_keras=use_keras)
+        window.resize(1400, 900)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        qtbot.waitUntil(lambda w=window: w.runner.pending == 0 or w.document.keras.state == "loading", timeout=120_000)
+        window.close()
+        window.deleteLater()
+    _flush_deletes()
+    leaked = [
+        w for w in QApplication.topLevelWidgets() if id(w) not in before and w.isVisible() and w.objectName() != "qtbot"
+    ]
+    assert not leaked, f"test leaked top-level widgets: {[type(w).__name__ for w in leaked]}"
+
+
+def open_and_wait(qtbot, window: MainWindow, path: Path | str) -> None:
+    """Open like a user (File > Open path) and wait until the graph is drawn."""
+    target = str(Path(path).resolve())
+    window.open_path(target)
+    qtbot.waitUntil(
+        lambda: (
+            window.document.path == target
+            and window.canvas.prepared is not None
+            and not window.session.scene_pending
+            and window.document.scene is window.canvas.prepared.scene
+        ),
+        timeout=OPEN_TIMEOUT_MS,
+    )
