@@ -1,0 +1,155 @@
+"""``resect render MODEL [RECIPE] -o GRAPH.(svg|png)``: draw the layer graph as an image.
+
+Uses the same Scene as the desktop canvas, without Qt and without TensorFlow: the
+picture comes from the file alone (shapes the file does not record show the class
+name instead). With a RECIPE the edited graph is drawn, its new and changed layers
+outlined. The output is written atomically and never overwritten without ``--force``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+from core.errors import ResectError
+
+
+class RenderError(ResectError):
+    """A render request that cannot be carried out (bad output path, unknown block...)."""
+
+
+FORMATS = (".svg", ".png")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "render",
+        help="draw the layer graph as an SVG or PNG image",
+        description="Draw a model's layer graph (optionally after a recipe's edits) as SVG or PNG.",
+    )
+    parser.add_argument("model", metavar="MODEL", help="a .keras or legacy .h5 model file")
+    parser.add_argument("recipe", metavar="RECIPE", nargs="?", help="a recipe (*.resect.json) to apply first")
+    parser.add_argument("-o", "--output", required=True, metavar="GRAPH", help="output file ending in .svg or .png")
+    parser.add_argument(
+        "--direction", choices=("TB", "LR"), default="TB", help="top-to-bottom (default) or left-to-right"
+    )
+    parser.add_argument(
+        "--collapse",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="BLOCKS",
+        help="draw blocks as single boxes: without a value the residual/inception blocks and name groups; "
+        "'all' for the outermost blocks; or comma-separated block names",
+    )
+    parser.add_argument("--highlight", default="", metavar="LAYERS", help="comma-separated layer names to outline")
+    parser.add_argument("--scale", type=float, default=1.5, help="PNG pixels per layout unit (default 1.5)")
+    parser.add_argument("--force", action="store_true", help="overwrite GRAPH if it exists")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    output = args.output
+    extension = os.path.splitext(output)[1].lower()
+    if extension not in FORMATS:
+        raise RenderError(f"{output}: the output must end in .svg or .png")
+    if os.path.isdir(output):
+        raise RenderError(f"{output}: is a directory")
+    if os.path.exists(output) and not args.force:
+        raise RenderError(f"{output}: already exists (use --force to overwrite)")
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise RenderError(f"{output}: folder {folder} does not exist")
+    if not args.scale > 0:
+        raise RenderError(f"--scale must be positive, not {args.scale}")
+
+    from core.analysis.blocks import default_collapsed, find_blocks
+    from core.reader import read_model
+    from core.render.scene import build_scene
+
+    graph = read_model(args.model)
+    highlight = {name for name in args.highlight.split(",") if name}
+    if args.recipe:
+        graph, changed = _apply_recipe(graph, args.recipe)
+        highlight |= changed
+    blocks = find_blocks(graph) if args.collapse else None
+    collapsed = _collapsed(args.collapse, blocks or [], default_collapsed)
+    for name in sorted(highlight):
+        if not _has_layer_key(graph, name):
+            raise RenderError(f"--highlight: no layer named {name!r} in model {graph.name!r}")
+    scene = build_scene(graph, collapsed, args.direction, highlight=highlight, blocks=blocks)
+    size = _write(scene, output, extension, args.scale)
+    print(f"wrote {output} ({len(scene.boxes)} boxes, {len(scene.edges)} edges{size})")
+    return 0
+
+
+def _collapsed(option: str | None, blocks: list, default_collapsed) -> frozenset[str]:
+    if not option:
+        return frozenset()
+    if option == "auto":
+        return default_collapsed(blocks)
+    if option == "all":
+        return frozenset(block.name for block in blocks if block.parent is None)
+    names = frozenset(name.strip() for name in option.split(",") if name.strip())
+    known = {block.name for block in blocks}
+    unknown = sorted(names - known)
+    if unknown:
+        raise RenderError(f"--collapse: no block named {unknown[0]!r} (see the blocks the app lists)")
+    return names
+
+
+def _has_layer_key(graph, key: str) -> bool:
+    level = graph
+    *outer, name = key.split("/")
+    for part in outer:
+        if not level.has_layer(part) or level.layer(part).subgraph is None:
+            return False
+        level = level.layer(part).subgraph
+    return level.has_layer(name)
+
+
+def _apply_recipe(graph, recipe_path: str):
+    """The edited graph and the names of its new or changed layers."""
+    try:
+        from core.surgery.apply import apply_edits
+        from core.surgery.recipe import load_recipe
+    except ImportError:  # pragma: no cover - the surgery engine ships with the app
+        raise RenderError(f"{recipe_path}: recipes are not supported by this build") from None
+    edited = apply_edits(graph, load_recipe(recipe_path))
+    before = {layer.name: layer for layer in graph.layers}
+    changed = set()
+    for layer in edited.layers:
+        old = before.get(layer.name)
+        if layer.origin is None or old is None or old.class_name != layer.class_name or old.config != layer.config:
+            changed.add(layer.name)
+        elif old.trainable != layer.trainable:
+            changed.add(layer.name)
+    return edited, changed
+
+
+def _write(scene, output: str, extension: str, scale: float) -> str:
+    folder = os.path.dirname(os.path.abspath(output))
+    handle, temporary = tempfile.mkstemp(prefix=".resect-render-", suffix=extension, dir=folder)
+    try:
+        if extension == ".svg":
+            from core.render.svg import scene_to_svg
+
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(scene_to_svg(scene))
+            size = ""
+        else:
+            os.close(handle)
+            from core.render.png import scene_to_png
+
+            width, height = scene_to_png(scene, temporary, scale)
+            size = f", {width}x{height} px"
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; an image is not
+        os.replace(temporary, output)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return size

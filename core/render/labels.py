@@ -1,0 +1,60 @@
+"""The text on a box (name, output shape, parameter count) and the box size it needs.
+
+Shared by the layout (which sizes boxes) and the scene (which shows the text), so a
+box is always exactly as wide as its text.
+"""
+
+from __future__ import annotations
+
+from core.graph import Layer, Shape
+from core.render import style
+
+
+def format_shape(shape: Shape | None) -> str:
+    """``(None, 56, 56, 256)`` -> ``"56×56×256"`` (batch dimension dropped, ``?`` if unknown)."""
+    if shape is None:
+        return ""
+    dims = shape[1:] if len(shape) > 1 else shape
+    if not dims:
+        return "scalar"
+    return "×".join("?" if d is None else str(d) for d in dims)
+
+
+def format_count(count: int) -> str:
+    """Parameter counts the way people say them: ``9472`` -> ``"9.5K"``, ``25636712`` -> ``"25.6M"``."""
+    if count < 1000:
+        return str(count)
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if count >= scale:
+            value = count / scale
+            return f"{value:.0f}{unit}" if value >= 100 else f"{value:.1f}{unit}"
+    return str(count)  # pragma: no cover
+
+
+def layer_subtitle(layer: Layer) -> str:
+    """Output shape(s) of a layer; its class name when the file does not record them."""
+    seen: list[str] = []
+    for node in layer.nodes:
+        text = " | ".join(format_shape(s) for s in node.output_shapes if s is not None)
+        if text and text not in seen:
+            seen.append(text)
+    if not seen:
+        return layer.class_name
+    return seen[0] if len(seen) == 1 else f"{seen[0]} (+{len(seen) - 1})"
+
+
+def layer_badge(layer: Layer) -> str:
+    """Parameter count (a nested model's layer already holds all its inner weights)."""
+    return format_count(layer.params) if layer.params else ""
+
+
+TITLE_GAP = 6.0  # px between subtitle and badge on the second line
+
+
+def box_width(title: str, subtitle: str, badge: str) -> float:
+    """Width that fits the bold title and the "subtitle  badge" line, within the style's bounds."""
+    line2 = style.text_width(subtitle, style.SUBTITLE_SIZE)
+    if badge:
+        line2 += TITLE_GAP + style.text_width(badge, style.BADGE_SIZE)
+    needed = max(style.text_width(title, style.TITLE_SIZE, bold=True), line2) + 2 * style.BOX_PAD_X
+    return float(min(style.BOX_MAX_WIDTH, max(style.BOX_MIN_WIDTH, needed)))

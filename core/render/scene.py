@@ -1,0 +1,180 @@
+"""The Scene: what to draw, as plain data (floats, strings, tuples).
+
+The Qt canvas, the SVG writer and the PNG writer all paint the same Scene, so the
+picture a user exports is the picture they saw. Nothing here imports Qt.
+
+>>> scene = build_scene(read_model("resnet50.keras"))   # doctest: +SKIP
+>>> scene.box("conv1_conv").subtitle                     # doctest: +SKIP
+'112×112×64'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from core.analysis.blocks import SEPARATOR, Block
+from core.graph import ModelGraph, Shape
+from core.layout import Direction, Layout, layout
+from core.render import labels, style
+from core.tensor_ref import TensorRef
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Box:
+    """One drawn node: a layer or a collapsed block. ``x, y`` is the top-left corner."""
+
+    key: str
+    x: float
+    y: float
+    w: float
+    h: float
+    kind: str  # palette kind: "convolution", ..., "block"
+    fill: str
+    stroke: str
+    title: str
+    subtitle: str
+    badge: str
+    class_name: str = ""
+    layers: tuple[str, ...] = ()  # layer keys drawn by this box
+    block: str | None = None  # block name when this box is a collapsed block
+    stroke_width: float = style.STROKE_WIDTH
+    is_output: bool = False
+    highlighted: bool = False
+
+    @property
+    def center(self) -> Point:
+        return (self.x + self.w / 2, self.y + self.h / 2)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One drawn connection; ``tensor`` is the (first) model tensor it carries, ``label`` its shape."""
+
+    key: str
+    source: str
+    target: str
+    points: tuple[Point, ...]
+    label: str
+    tensor: TensorRef
+    tensors: tuple[TensorRef, ...] = ()
+    colour: str = style.EDGE_COLOUR
+    highlighted: bool = False
+
+
+@dataclass(frozen=True)
+class Scene:
+    boxes: tuple[Box, ...]
+    edges: tuple[Edge, ...]
+    bounds: tuple[float, float, float, float]  # x0, y0, x1, y1
+    direction: Direction = "TB"
+    title: str = ""
+    background: str = style.BACKGROUND
+
+    @cached_property
+    def _index(self) -> dict[str, Box]:
+        return {box.key: box for box in self.boxes}
+
+    def box(self, key: str) -> Box:
+        return self._index[key]
+
+    @property
+    def width(self) -> float:
+        return self.bounds[2] - self.bounds[0]
+
+    @property
+    def height(self) -> float:
+        return self.bounds[3] - self.bounds[1]
+
+
+def shape_of(graph: ModelGraph, ref: TensorRef) -> Shape | None:
+    """Shape of a tensor addressed by layer *key* (``outer/inner`` for nested layers)."""
+    *outer, name = ref.layer.split(SEPARATOR)
+    level = graph
+    for part in outer:
+        if not level.has_layer(part) or level.layer(part).subgraph is None:
+            return None
+        level = level.layer(part).subgraph
+    if not level.has_layer(name):
+        return None
+    layer = level.layer(name)
+    if ref.node_index >= len(layer.nodes):
+        return None
+    shapes = layer.nodes[ref.node_index].output_shapes
+    return shapes[ref.tensor_index] if ref.tensor_index < len(shapes) else None
+
+
+def build_scene(
+    graph: ModelGraph,
+    collapsed: Iterable[str] = frozenset(),
+    direction: Direction = "TB",
+    highlight: Iterable[str] = (),
+    blocks: list[Block] | None = None,
+    placed: Layout | None = None,
+) -> Scene:
+    """Lay ``graph`` out and dress it: colours by layer kind, names, shapes, parameter badges.
+
+    ``highlight`` names layer keys (or block names) to outline; edges between two
+    highlighted boxes are highlighted too. Pass ``placed`` to reuse a layout.
+    """
+    placed = placed or layout(graph, frozenset(collapsed), direction, blocks=blocks)
+    marked = set(highlight)
+    boxes: list[Box] = []
+    for item in placed.items:
+        if item.kind == "block":
+            kind = "nested" if item.class_name == "nested" else "block"
+        else:
+            kind = style.kind_of(item.class_name)
+        palette = style.kind_style(kind)
+        lit = item.key in marked or any(key in marked for key in item.layers)
+        stroke, width = palette.stroke, style.STROKE_WIDTH
+        if item.is_output:
+            stroke, width = style.OUTPUT_STROKE, 2.0
+        if item.kind == "block":
+            width = 2.0
+        if lit:
+            stroke, width = style.HIGHLIGHT_STROKE, 3.0
+        boxes.append(
+            Box(
+                key=item.key,
+                x=item.x,
+                y=item.y,
+                w=item.w,
+                h=item.h,
+                kind=kind,
+                fill=palette.fill,
+                stroke=stroke,
+                title=item.title,
+                subtitle=item.subtitle,
+                badge=item.badge,
+                class_name=item.class_name,
+                layers=item.layers,
+                block=item.key if item.kind == "block" or (kind == "nested" and len(item.layers) > 1) else None,
+                stroke_width=width,
+                is_output=item.is_output,
+                highlighted=lit,
+            )
+        )
+    lit_boxes = {box.key for box in boxes if box.highlighted}
+    edges = []
+    for edge in placed.edges:
+        lit = edge.source in lit_boxes and edge.target in lit_boxes
+        shapes = dict.fromkeys(labels.format_shape(shape_of(graph, t)) for t in edge.tensors)
+        label = " | ".join(s for s in shapes if s)
+        edges.append(
+            Edge(
+                key=edge.key,
+                source=edge.source,
+                target=edge.target,
+                points=edge.points,
+                label=label,
+                tensor=edge.tensors[0],
+                tensors=edge.tensors,
+                colour=style.EDGE_HIGHLIGHT_COLOUR if lit else style.EDGE_COLOUR,
+                highlighted=lit,
+            )
+        )
+    return Scene(tuple(boxes), tuple(edges), (0.0, 0.0, placed.width, placed.height), placed.direction, graph.name)

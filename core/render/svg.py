@@ -1,0 +1,86 @@
+"""Write a Scene as standalone SVG text: rounded boxes, centred labels, arrowed edges.
+
+Hover text (``<title>``) carries what the canvas shows on hover: a layer's class,
+shape and parameters, an edge's tensor and shape.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape, quoteattr
+
+from core.render import style
+from core.render.scene import Box, Edge, Scene
+
+ARROW = 7.0  # px: arrowhead length
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _box_svg(box: Box) -> str:
+    r = style.CORNER_RADIUS
+    inner = box.w - 2 * style.BOX_PAD_X
+    title = style.fit_text(box.title, style.TITLE_SIZE, inner, bold=True)
+    badge_w = (style.text_width(box.badge, style.BADGE_SIZE) + 6) if box.badge else 0.0
+    subtitle = style.fit_text(box.subtitle, style.SUBTITLE_SIZE, inner - badge_w)
+    cx = box.x + box.w / 2
+    hover = [box.key, box.class_name, box.subtitle]
+    if box.badge:
+        hover.append(f"{box.badge} parameters")
+    parts = [
+        f'<g class="box {escape(box.kind)}" data-key={quoteattr(box.key)}>',
+        f"<title>{escape(' · '.join(h for h in hover if h))}</title>",
+        f'<rect x="{_num(box.x)}" y="{_num(box.y)}" width="{_num(box.w)}" height="{_num(box.h)}" '
+        f'rx="{_num(r)}" fill="{box.fill}" stroke="{box.stroke}" stroke-width="{_num(box.stroke_width)}"'
+        + (' stroke-dasharray="5 3"' if box.block and box.kind == "block" else "")
+        + "/>",
+        f'<text x="{_num(cx)}" y="{_num(box.y + 18)}" class="t">{escape(title)}</text>',
+    ]
+    line2 = f'<text x="{_num(cx)}" y="{_num(box.y + 34)}" class="s">{escape(subtitle)}'
+    if box.badge:
+        line2 += f'<tspan dx="6" class="b">{escape(box.badge)}</tspan>'
+    parts.append(line2 + "</text>")
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def _edge_svg(edge: Edge) -> str:
+    points = " ".join(f"{_num(x)},{_num(y)}" for x, y in edge.points)
+    marker = "ah" if edge.highlighted else "a"
+    hover = ", ".join(str(t) for t in edge.tensors) + (f" · {edge.label}" if edge.label else "")
+    width = style.EDGE_WIDTH * (2 if edge.highlighted else 1)
+    return (
+        f'<polyline points="{points}" stroke="{edge.colour}" stroke-width="{_num(width)}" '
+        f'marker-end="url(#{marker})"><title>{escape(hover)}</title></polyline>'
+    )
+
+
+def scene_to_svg(scene: Scene) -> str:
+    """The whole scene as an SVG document (UTF-8 text, user units = scene pixels)."""
+    x0, y0, x1, y1 = scene.bounds
+    w, h = x1 - x0, y1 - y0
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_num(w)}" height="{_num(h)}" '
+        f'viewBox="{_num(x0)} {_num(y0)} {_num(w)} {_num(h)}">\n'
+        f"<title>{escape(scene.title)}</title>\n"
+        "<defs>"
+        f'<marker id="a" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="{_num(ARROW)}" '
+        f'markerHeight="{_num(ARROW)}" markerUnits="userSpaceOnUse" orient="auto">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{style.EDGE_COLOUR}"/></marker>'
+        f'<marker id="ah" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="{_num(ARROW * 1.4)}" '
+        f'markerHeight="{_num(ARROW * 1.4)}" markerUnits="userSpaceOnUse" orient="auto">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{style.EDGE_HIGHLIGHT_COLOUR}"/></marker>'
+        "<style>"
+        f"text{{font-family:{style.FONT_FAMILY};text-anchor:middle}}"
+        f".t{{font-size:{_num(style.TITLE_SIZE)}px;font-weight:bold;fill:{style.TEXT_COLOUR}}}"
+        f".s{{font-size:{_num(style.SUBTITLE_SIZE)}px;fill:{style.SUBTITLE_COLOUR}}}"
+        f".b{{font-size:{_num(style.BADGE_SIZE)}px;fill:{style.BADGE_COLOUR}}}"
+        "polyline{fill:none;stroke-linejoin:round;stroke-linecap:round}"
+        "</style></defs>\n"
+        f'<rect x="{_num(x0)}" y="{_num(y0)}" width="{_num(w)}" height="{_num(h)}" fill="{scene.background}"/>\n'
+    )
+    body = ['<g class="edges">', *(_edge_svg(e) for e in scene.edges), "</g>"]
+    body += ['<g class="boxes">', *(_box_svg(b) for b in scene.boxes), "</g>"]
+    return head + "\n".join(body) + "\n</svg>\n"
