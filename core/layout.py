@@ -383,7 +383,8 @@ def layout(
     far_cross = max((slot_pos[s] + slot_size[s] / 2 + shift for s in range(total)), default=0.0) + MARGIN
     far_flow = offset - gap + MARGIN if ranks_count else 2 * MARGIN
     width, height_total = (far_cross, far_flow) if direction == "TB" else (far_flow, far_cross)
-    return Layout(tuple(items), tuple(layout_edges), width, height_total, direction, owner)
+    drawn_by = {key: item.key for item in items for key in item.layers}
+    return Layout(tuple(items), tuple(layout_edges), width, height_total, direction, drawn_by)
 
 
 def _cross_positions(

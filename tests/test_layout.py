@@ -1,0 +1,154 @@
+"""The layered layout on real models: no overlaps, edges flow down, every layer drawn once."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.analysis.blocks import find_blocks
+from core.layout import layout
+from core.reader import read_model
+from core.tensor_ref import TensorRef
+
+
+def leaf_keys(graph, prefix=(), collapsed=frozenset()):
+    """Layer keys a fully expanded drawing shows: every layer, nested models by their insides."""
+    keys = []
+    for layer in graph.layers:
+        key = "/".join(prefix + (layer.name,))
+        if layer.subgraph is not None and key not in collapsed:
+            keys += leaf_keys(layer.subgraph, prefix + (layer.name,), collapsed)
+        else:
+            keys.append(key)
+    return keys
+
+
+def assert_no_overlap(items):
+    boxes = sorted(items, key=lambda i: i.x)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            if b.x >= a.x + a.w:
+                break
+            assert b.y >= a.y + a.h or a.y >= b.y + b.h, f"{a.key} overlaps {b.key}"
+
+
+def assert_flows(lay, along=1):
+    """Every edge starts on its source box, ends on its target box and never goes back."""
+    for edge in lay.edges:
+        source, target = lay.item(edge.source), lay.item(edge.target)
+        coords = [p[along] for p in edge.points]
+        assert all(b >= a - 1e-6 for a, b in zip(coords, coords[1:], strict=False)), edge.key
+        if along == 1:
+            assert edge.points[0][1] == pytest.approx(source.y + source.h)
+            assert edge.points[-1][1] == pytest.approx(target.y)
+            assert source.x <= edge.points[0][0] <= source.x + source.w
+            assert target.x <= edge.points[-1][0] <= target.x + target.w
+        else:
+            assert edge.points[0][0] == pytest.approx(source.x + source.w)
+            assert edge.points[-1][0] == pytest.approx(target.x)
+
+
+@pytest.mark.parametrize("name", ["resnet50", "inception_v3", "siamese", "nested", "multi_io", "densenet121"])
+def test_layout_reads_top_to_bottom(zoo, name):
+    graph = read_model(zoo.path(name))
+    lay = layout(graph)
+    assert_no_overlap(lay.items)
+    assert_flows(lay)
+    drawn = [key for item in lay.items for key in item.layers]
+    expected = leaf_keys(graph)
+    assert sorted(drawn) == sorted(expected)  # every layer exactly once
+    assert all(0 <= item.x and item.x + item.w <= lay.width for item in lay.items)
+    assert all(0 <= item.y and item.y + item.h <= lay.height for item in lay.items)
+
+
+def test_resnet50_main_path_is_straight_with_skips_beside(zoo):
+    graph = read_model(zoo.path("resnet50"))
+    lay = layout(graph)
+    centre = lay.item("input_layer").center[0]
+    main = ["conv1_conv", "pool1_pool", "conv2_block1_1_conv", "conv2_block1_add", "conv3_block4_2_conv"]
+    main += ["conv4_block6_out", "conv5_block3_add", "avg_pool", "predictions"]
+    for key in main:
+        assert lay.item(key).center[0] == pytest.approx(centre, abs=0.5), key
+    # the identity shortcut of conv3_block2 runs beside the main path, not through it
+    skip = next(e for e in lay.edges if e.source == "conv3_block1_out" and e.target == "conv3_block2_add")
+    assert len(skip.points) > 4
+    assert all(abs(x - centre) > 40 for x, _ in skip.points[1:-1])
+    # ranks follow the data flow and boxes fit their names
+    assert lay.item("conv1_conv").rank < lay.item("conv1_bn").rank
+    assert lay.item("conv2_block1_1_conv").w > lay.item("avg_pool").w
+
+
+def test_left_to_right(zoo):
+    graph = read_model(zoo.path("inception_v3"))
+    lay = layout(graph, direction="LR")
+    assert_no_overlap(lay.items)
+    assert_flows(lay, along=0)
+    assert lay.width > lay.height
+
+
+def test_siamese_shared_layers_draw_once_with_both_tensors(zoo):
+    graph = read_model(zoo.path("siamese"))
+    lay = layout(graph)
+    edge = next(e for e in lay.edges if e.source == "tower_conv" and e.target == "tower_pool")
+    assert edge.tensors == (TensorRef("tower_conv", 0, 0), TensorRef("tower_conv", 1, 0))
+    assert {e.source for e in lay.edges if e.target == "tower_conv"} == {"left", "right"}
+
+
+def test_nested_models_expand_and_collapse(zoo):
+    graph = read_model(zoo.path("nested"))
+    lay = layout(graph)
+    # expanded: the outer layers connect to the inner input / output layers
+    pairs = {(e.source, e.target) for e in lay.edges}
+    assert ("stem", "seq_block/input_layer") in pairs
+    assert ("seq_block/seq_bn", "func_block/inner_in") in pairs
+    assert ("side", "func_block/inner_in") in pairs
+    assert ("func_block/inner_add", "merge") in pairs
+    edge = next(e for e in lay.edges if e.source == "func_block/inner_add")
+    assert edge.tensors == (TensorRef("func_block", 0, 0), TensorRef("func_block", 1, 0))
+    # collapsed: one box per nested model, which draws all its layers
+    folded = layout(graph, frozenset({"func_block", "seq_block"}))
+    assert folded.item("func_block").layers == (
+        "func_block",
+        "func_block/inner_in",
+        "func_block/inner_skip",
+        "func_block/inner_dense",
+        "func_block/inner_add",
+    )
+    assert {(e.source, e.target) for e in folded.edges} >= {("seq_block", "func_block"), ("func_block", "merge")}
+    assert folded.item_of_layer("func_block/inner_dense").key == "func_block"
+    assert sorted(k for i in folded.items for k in i.layers) == sorted(leaf_keys(graph) + ["func_block", "seq_block"])
+
+
+def test_collapsed_block_is_one_box_wired_to_its_neighbours(zoo):
+    graph = read_model(zoo.path("resnet50"))
+    blocks = find_blocks(graph)
+    lay = layout(graph, frozenset({"conv2_block2"}), blocks=blocks)
+    box = lay.item("conv2_block2")
+    assert box.kind == "block" and box.class_name == "residual"
+    assert len(box.layers) == 10
+    assert not any(key in (item.key for item in lay.items) for key in box.layers)
+    into = [e for e in lay.edges if e.target == "conv2_block2"]
+    out = [e for e in lay.edges if e.source == "conv2_block2"]
+    assert [e.source for e in into] == ["conv2_block1_out"]
+    assert {e.target for e in out} == {"conv2_block3_1_conv", "conv2_block3_add"}
+    assert out[0].tensors == (TensorRef("conv2_block2_out"),)
+    for edge in into:
+        assert edge.points[-1][1] == pytest.approx(box.y)
+    assert_no_overlap(lay.items)
+    assert_flows(lay)
+    drawn = sorted(k for item in lay.items for k in item.layers)
+    assert drawn == sorted(layer.name for layer in graph.layers)  # each layer once, 10 of them inside the block
+    # an enclosing collapsed block wins over the blocks inside it
+    staged = layout(graph, frozenset({"conv2", "conv2_block2"}), blocks=blocks)
+    assert "conv2" in {i.key for i in staged.items} and "conv2_block2" not in {i.key for i in staged.items}
+    assert staged.item_of_layer("conv2_block2_add").key == "conv2"
+
+
+def test_all_blocks_collapsed_makes_a_short_overview(zoo):
+    graph = read_model(zoo.path("inception_v3"))
+    blocks = find_blocks(graph)
+    lay = layout(graph, frozenset(b.name for b in blocks), blocks=blocks)
+    assert len(lay.items) < 40 < len(graph.layers)
+    assert_no_overlap(lay.items)
+    assert_flows(lay)
+    chain = [lay.item(f"mixed{i}").rank for i in range(11)]
+    assert chain == sorted(chain) and len(set(chain)) == 11

@@ -1,0 +1,138 @@
+"""Scene, SVG and PNG from real models: colours by kind, every layer named, pictures not blank."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from PIL import Image
+
+from core.analysis.blocks import find_blocks
+from core.reader import read_model
+from core.render import style
+from core.render.labels import format_count, format_shape
+from core.render.png import MAX_SIDE, fitted_scale, scene_to_png
+from core.render.scene import build_scene
+from core.render.svg import scene_to_svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_kind_of_covers_the_palette():
+    expected = {
+        "Conv2D": "convolution",
+        "DepthwiseConv2D": "convolution",
+        "SeparableConv1D": "convolution",
+        "BatchNormalization": "normalization",
+        "LayerNormalization": "normalization",
+        "ReLU": "activation",
+        "Activation": "activation",
+        "Add": "merge",
+        "Concatenate": "merge",
+        "MaxPooling2D": "pooling",
+        "GlobalAveragePooling2D": "pooling",
+        "Dense": "dense",
+        "Embedding": "dense",
+        "InputLayer": "input",
+        "Functional": "nested",
+        "Sequential": "nested",
+        "Dropout": "dropout",
+        "SpatialDropout2D": "dropout",
+        "Reshape": "reshape",
+        "ZeroPadding2D": "reshape",
+        "Flatten": "reshape",
+        "LSTM": "recurrent",
+        "ConvLSTM2D": "recurrent",
+        "MultiHeadAttention": "recurrent",
+        "Lambda": "other",
+        "MyCustomThing": "other",
+    }
+    assert {name: style.kind_of(name) for name in expected} == expected
+    fills = [style.kind_style(kind).fill for kind in style.KINDS]
+    assert len(set(fills)) == len(fills)  # every kind its own colour
+
+
+def test_labels():
+    assert format_shape((None, 56, 56, 256)) == "56×56×256"
+    assert format_shape((None, None, 16)) == "?×16"
+    assert format_shape(None) == ""
+    assert format_count(9472) == "9.5K" and format_count(25_636_712) == "25.6M" and format_count(64) == "64"
+    assert style.fit_text("conv4_block6_2_conv", style.TITLE_SIZE, 80, bold=True).count("…") == 1
+    assert style.fit_text("add", style.TITLE_SIZE, 80, bold=True) == "add"
+
+
+def test_scene_of_resnet50(zoo):
+    graph = read_model(zoo.path("resnet50"))
+    scene = build_scene(graph, highlight={"conv1_conv", "conv1_bn"})
+    assert len(scene.boxes) == len(graph.layers)
+    conv = scene.box("conv1_conv")
+    assert (conv.kind, conv.fill) == ("convolution", style.KINDS["convolution"].fill)
+    assert conv.subtitle == "112×112×64" and conv.badge == "9.5K"
+    assert conv.highlighted and conv.stroke == style.HIGHLIGHT_STROKE
+    assert scene.box("conv1_bn").kind == "normalization"
+    assert scene.box("conv2_block1_add").kind == "merge"
+    assert scene.box("input_layer").kind == "input"
+    assert scene.box("predictions").is_output
+    lit = [e for e in scene.edges if e.highlighted]
+    assert [(e.source, e.target) for e in lit] == [("conv1_conv", "conv1_bn")]
+    edge = next(e for e in scene.edges if e.target == "conv1_conv")
+    assert edge.label == "230×230×3" and str(edge.tensor) == "conv1_pad:0:0"
+    assert scene.bounds[2] >= max(b.x + b.w for b in scene.boxes)
+    assert scene.bounds[3] >= max(b.y + b.h for b in scene.boxes)
+
+
+def test_scene_marks_collapsed_blocks(zoo):
+    graph = read_model(zoo.path("nested"))
+    blocks = find_blocks(graph)
+    scene = build_scene(graph, collapsed={"func_block"}, blocks=blocks)
+    box = scene.box("func_block")
+    assert box.kind == "nested" and box.block == "func_block" and len(box.layers) == 5
+    graph = read_model(zoo.path("small_resnet"))
+    scene = build_scene(graph, collapsed={"conv2_block2"}, blocks=find_blocks(graph))
+    box = scene.box("conv2_block2")
+    assert box.kind == "block" and box.block == "conv2_block2" and box.subtitle.startswith("residual")
+    assert scene.box("conv2_block1_add").block is None
+
+
+@pytest.mark.parametrize("name", ["resnet50", "nested", "multi_io"])
+def test_svg_parses_and_names_every_layer(zoo, name):
+    graph = read_model(zoo.path(name))
+    scene = build_scene(graph)
+    text = scene_to_svg(scene)
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.tag == f"{SVG}svg"
+    keys = {g.get("data-key") for g in root.iter(f"{SVG}g") if g.get("data-key")}
+    assert keys == {box.key for box in scene.boxes}
+    titles = " ".join(t.text or "" for t in root.iter(f"{SVG}title"))
+    for _path, layer in graph.iter_layers_deep():
+        if layer.subgraph is None:
+            assert layer.name in titles
+    assert len(list(root.iter(f"{SVG}polyline"))) == len(scene.edges)
+    assert len(list(root.iter(f"{SVG}rect"))) == len(scene.boxes) + 1  # + background
+    assert float(root.get("width")) == pytest.approx(scene.width, abs=0.1)
+
+
+def test_png_has_the_size_and_the_colours(zoo, tmp_path):
+    graph = read_model(zoo.path("small_resnet"))
+    scene = build_scene(graph)
+    path = tmp_path / "small.png"
+    size = scene_to_png(scene, path, scale=1.0)
+    image = Image.open(path).convert("RGB")
+    assert image.size == size == (round(scene.width), round(scene.height))
+    colours = image.getcolors(maxcolors=1_000_000)
+    non_white = sum(count for count, rgb in colours if rgb != (255, 255, 255))
+    assert non_white > 0.1 * image.size[0] * image.size[1]
+    conv_fill = tuple(int(style.KINDS["convolution"].fill[i : i + 2], 16) for i in (1, 3, 5))
+    assert any(rgb == conv_fill and count > 500 for count, rgb in colours)
+    # the conv box interior has the conv colour
+    box = scene.box("conv1_conv")
+    assert image.getpixel((round(box.x + 4), round(box.y + box.h / 2))) == conv_fill
+
+
+def test_png_size_is_capped_for_huge_graphs(zoo, tmp_path):
+    graph = read_model(zoo.path("resnet50"))
+    scene = build_scene(graph)
+    assert fitted_scale(scene, 10.0) < 10.0
+    assert round(scene.height * fitted_scale(scene, 10.0)) <= MAX_SIDE
+    size = scene_to_png(scene, tmp_path / "r.png", scale=0.2)
+    assert size == (round(scene.width * 0.2), round(scene.height * 0.2))
