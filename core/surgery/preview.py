@@ -1,0 +1,164 @@
+"""What an edited graph keeps, drops and adds, and its parameter counts, without TensorFlow.
+
+Counts come from the weight shapes the file records; a layer shared by several calls
+counts once (it is one layer). New layers' counts come from ``core.surgery.shapes``;
+where that does not know the class or the shapes, the count is ``None`` ("needs Keras")
+until the backend fills it. Runs in well under a millisecond per hundred layers.
+
+>>> p = preview(original, apply_edits(original, [Cut(outputs=("conv4_block6_out",))]))  # doctest: +SKIP
+>>> p.total_params, p.delta_total                                                        # doctest: +SKIP
+(8589184, -17047528)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.graph import Layer, ModelGraph, Shape
+from core.surgery.building import weights_known
+from core.surgery.shapes import weight_shapes
+from core.tensor_ref import TensorRef
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A model input or output: its tensor, shape, and (for a cut input) the original tensor."""
+
+    ref: TensorRef
+    shape: Shape | None
+    source: TensorRef | None = None
+
+    def __str__(self) -> str:
+        dims = "?" if self.shape is None else "x".join("?" if d is None else str(d) for d in self.shape[1:])
+        return f"{self.ref} ({dims})"
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The document's live summary after every edit (see module docstring)."""
+
+    kept: tuple[str, ...]
+    removed: tuple[str, ...]
+    new: tuple[str, ...]
+    renamed: tuple[tuple[str, str], ...]
+    frozen: tuple[str, ...]
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    total_params: int | None
+    trainable_params: int | None
+    non_trainable_params: int | None
+    original_total: int
+    original_trainable: int
+    original_non_trainable: int
+    needs_keras: tuple[str, ...] = ()  # new layers whose parameter count needs Keras
+    weights_not_fitting: tuple[str, ...] = ()  # kept layers whose weights no longer fit (known shapes)
+
+    @property
+    def delta_total(self) -> int | None:
+        return None if self.total_params is None else self.total_params - self.original_total
+
+    @property
+    def delta_trainable(self) -> int | None:
+        return None if self.trainable_params is None else self.trainable_params - self.original_trainable
+
+    @property
+    def delta_non_trainable(self) -> int | None:
+        return None if self.non_trainable_params is None else self.non_trainable_params - self.original_non_trainable
+
+    def summary(self) -> str:
+        """One line for a status bar."""
+        total = "?" if self.total_params is None else f"{self.total_params:,}"
+        delta = "" if self.delta_total is None else f" ({self.delta_total:+,})"
+        return (
+            f"{len(self.kept) + len(self.new)} layers, {total} params{delta}; "
+            f"in: {', '.join(map(str, self.inputs))}; out: {', '.join(map(str, self.outputs))}"
+        )
+
+
+def _counts(layer: Layer) -> tuple[int, int]:
+    """(trainable, non-trainable) of one layer, using re-estimated shapes for a kept layer
+    whose recorded weights no longer fit its (known) new input shape."""
+    refit = _refit(layer)
+    if refit is None:
+        return layer.trainable_params, layer.non_trainable_params
+    trainable = sum(_size(shape) for _, shape, t in refit if t and layer.trainable)
+    return trainable, sum(_size(shape) for _, shape, _t in refit) - trainable
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    size = 1
+    for dim in shape:
+        size *= dim
+    return size
+
+
+def _refit(layer: Layer) -> list | None:
+    """The weight shapes a kept layer would need at its current input shape, when they
+    differ from the recorded ones (``None`` when they fit or are unknown)."""
+    if layer.origin is None or not layer.weights or not layer.nodes or layer.subgraph is not None:
+        return None
+    node = layer.nodes[0]
+    if any(s is None for s in node.input_shapes):
+        return None
+    needed = weight_shapes(layer.class_name, dict(layer.config), list(node.input_shapes))
+    if needed is None or len(needed) != len(layer.weights):
+        return None
+    if all(tuple(w.shape) == tuple(shape) for w, (_, shape, _t) in zip(layer.weights, needed, strict=True)):
+        return None
+    return needed
+
+
+def preview(original: ModelGraph, edited: ModelGraph) -> Preview:
+    """Compare ``edited`` with ``original`` (both top-level graphs)."""
+    origins: set[tuple[str, ...]] = set()
+    tops: set[str] = set()
+    kept: list[str] = []
+    new: list[str] = []
+    renamed: list[tuple[str, str]] = []
+    needs: list[str] = []
+    trainable = non_trainable = 0
+    for layer in edited.layers:
+        if layer.origin is None:
+            new.append(layer.name)
+            if not weights_known(layer):
+                needs.append(layer.name)
+        else:
+            kept.append(layer.name)
+            origins.add(layer.origin)
+            tops.add(layer.origin[0])
+            if layer.name != layer.origin[-1]:
+                renamed.append(("/".join(layer.origin), layer.name))
+        t, n = _counts(layer)
+        trainable += t
+        non_trainable += n
+    removed: list[str] = []
+    for layer in original.layers:
+        if layer.name not in tops:
+            removed.append(layer.name)
+        elif layer.subgraph is not None and (layer.name,) not in origins:
+            for path, inner in layer.subgraph.iter_layers_deep((layer.name,)):
+                if not inner.is_input and path not in origins and not any(o[: len(path)] == path for o in origins):
+                    removed.append("/".join(path))
+    frozen = tuple(layer.name for layer in edited.layers if not layer.trainable and layer.weights)
+    unknown = bool(needs)
+
+    def info(ref: TensorRef) -> TensorInfo:
+        return TensorInfo(ref, edited.shape(ref), edited.layer(ref.layer).source_tensor)
+
+    return Preview(
+        kept=tuple(kept),
+        removed=tuple(removed),
+        new=tuple(new),
+        renamed=tuple(renamed),
+        frozen=frozen,
+        inputs=tuple(info(r) for r in edited.inputs),
+        outputs=tuple(info(r) for r in edited.outputs),
+        total_params=None if unknown else trainable + non_trainable,
+        trainable_params=None if unknown else trainable,
+        non_trainable_params=None if unknown else non_trainable,
+        original_total=original.total_params,
+        original_trainable=original.trainable_params,
+        original_non_trainable=original.non_trainable_params,
+        needs_keras=tuple(needs),
+        weights_not_fitting=tuple(layer.name for layer in edited.layers if _refit(layer) is not None),
+    )
