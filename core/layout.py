@@ -20,7 +20,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -286,6 +288,19 @@ def _weighted_median(values: list[tuple[float, float]]) -> float:
     return values[-1][0]
 
 
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a layout allocates many small objects that are
+    never cyclic garbage, and collection passes took ~45% of the time at 20,000 layers."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def layout(
     graph: ModelGraph,
     collapsed: frozenset[str] = frozenset(),
@@ -297,6 +312,17 @@ def layout(
 
     ``blocks`` may pass ``find_blocks(graph)`` when the caller has it already.
     """
+    with paused_gc():
+        return _layout(graph, collapsed, direction, blocks, sweeps)
+
+
+def _layout(
+    graph: ModelGraph,
+    collapsed: frozenset[str],
+    direction: Direction,
+    blocks: list[Block] | None,
+    sweeps: int | None,
+) -> Layout:
     import igraph
 
     if direction not in ("TB", "LR"):
@@ -461,6 +487,9 @@ def _cross_positions(
                 weight[m] = mass
 
     def pack(row: list[int], desired: list[float]) -> None:
+        if len(row) == 1:
+            pos[row[0]] = desired[0]
+            return
         seps = [(slot_size[a] + slot_size[b]) / 2 + NODE_GAP for a, b in zip(row, row[1:], strict=False)]
         for s, p in zip(row, _pav(desired, [weight[s] for s in row], seps), strict=True):
             pos[s] = p

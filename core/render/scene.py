@@ -16,7 +16,7 @@ from functools import cached_property
 
 from core.analysis.blocks import SEPARATOR, Block
 from core.graph import ModelGraph, Shape
-from core.layout import Direction, Layout, layout
+from core.layout import Direction, Layout, layout, paused_gc
 from core.render import labels, style
 from core.tensor_ref import TensorRef
 
@@ -121,7 +121,11 @@ def build_scene(
     highlighted boxes are highlighted too. Pass ``placed`` to reuse a layout.
     """
     placed = placed or layout(graph, frozenset(collapsed), direction, blocks=blocks)
-    marked = set(highlight)
+    with paused_gc():
+        return _dress(graph, placed, set(highlight))
+
+
+def _dress(graph: ModelGraph, placed: Layout, marked: set[str]) -> Scene:
     boxes: list[Box] = []
     for item in placed.items:
         if item.kind == "block":
