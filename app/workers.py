@@ -34,6 +34,8 @@ class _Pool:
             job = self._queue.get()
             try:
                 job()
+            except Exception:  # a job must never kill the worker thread
+                log.exception("background job failed outside its own handler")
             finally:
                 self._queue.task_done()
 
@@ -81,11 +83,17 @@ class TaskRunner(QObject):
                 if not isinstance(error, Exception):
                     log.exception("background task %s died", name)
                 failure = error
-                self._delivered.emit(lambda: self._finish(name, on_error, failure), None)
+                self._send(lambda: self._finish(name, on_error, failure))
                 return
-            self._delivered.emit(lambda: self._finish(name, on_done, result), None)
+            self._send(lambda: self._finish(name, on_done, result))
 
         self._pools[pool].submit(job)
+
+    def _send(self, thunk: Callable[[], None]) -> None:
+        try:
+            self._delivered.emit(thunk, None)
+        except RuntimeError:  # the window closed while this task ran: nobody is waiting
+            pass
 
     def _finish(self, name: str, callback: Callback | None, value: Any) -> None:
         self._pending -= 1

@@ -23,6 +23,7 @@ from app.canvas.prepared import PreparedScene
 READABLE_SCALE = 1.0  # screen pixels per scene unit when opening a model too tall to fit readably
 MIN_FIT_SCALE = 0.55  # if fitting everything keeps boxes at least this scale, fit instead
 HOVER_PX = 6.0
+_PICK_MODIFIERS = Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier
 
 
 class _GraphViewBox(pg.ViewBox):
@@ -34,12 +35,27 @@ class _GraphViewBox(pg.ViewBox):
 
     def mouseClickEvent(self, ev: Any) -> None:
         point = self.mapSceneToView(ev.scenePos())
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & _PICK_MODIFIERS:  # editor hook
+            ev.accept()
+            self.canvas._shift_clicked(point.x(), point.y())
+            return
         if ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
             self.canvas._clicked(point.x(), point.y(), ev.double())
         elif ev.button() == Qt.MouseButton.RightButton:
             ev.accept()
             self.canvas._context(point.x(), point.y(), ev.screenPos())
+
+    def mouseDragEvent(self, ev: Any, axis: Any = None) -> None:
+        # editor hook: Shift+drag draws a rubber band (Ctrl+Shift adds to the pick) instead of panning
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            ev.accept()
+            start = self.mapSceneToView(ev.buttonDownScenePos())
+            end = self.mapSceneToView(ev.scenePos())
+            additive = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            self.canvas._rubber_band(QRectF(start, end).normalized(), ev.isFinish(), additive)
+            return
+        super().mouseDragEvent(ev, axis)
 
     def hoverEvent(self, ev: Any) -> None:
         if ev.isExit():
@@ -69,6 +85,7 @@ class GraphCanvas(QWidget):
     edge_clicked = Signal(object)  # TensorRef
     background_clicked = Signal()
     context_requested = Signal(object, object)  # key or TensorRef or None, global QPoint (the editor's seam)
+    boxes_picked = Signal(object, bool)  # editor seam: keys from a rubber band / shift-click, additive?
     first_paint = Signal(float)  # time.perf_counter() of the first paint of a new scene
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -93,7 +110,8 @@ class GraphCanvas(QWidget):
         self.selection_item = OverlayItem("#e0472b", 3.0, 10)
         self.search_item = OverlayItem("#f2b705", 3.0, 9, fill="#40f2b705")
         self.hover_item = OverlayItem("#e0472b", 2.5, 8)
-        for item in (self.selection_item, self.search_item, self.hover_item):
+        self.rubber_item = OverlayItem("#6741d9", 1.5, 11, fill="#186741d9")  # editor: rubber band
+        for item in (self.selection_item, self.search_item, self.hover_item, self.rubber_item):
             self.viewbox.addItem(item, ignoreBounds=True)
         self.selected_keys: tuple[str, ...] = ()
         self._search_keys: tuple[str, ...] = ()
@@ -252,6 +270,29 @@ class GraphCanvas(QWidget):
         key, edge = self._pick(x, y)
         target = key if key is not None else (self.prepared.scene.edges[edge].tensor if edge is not None else None)
         self.context_requested.emit(target, screen_pos.toPoint())
+
+    # --- editor picking (rubber band, shift / ctrl-click) -------------------------
+    def keys_in_rect(self, rect: QRectF) -> tuple[str, ...]:
+        """Keys of the boxes that intersect ``rect`` (scene units)."""
+        prepared = self.prepared
+        if prepared is None or not len(prepared.rects):
+            return ()
+        r = prepared.rects
+        hit = (r[:, 0] <= rect.right()) & (r[:, 0] + r[:, 2] >= rect.left())
+        hit &= (r[:, 1] <= rect.bottom()) & (r[:, 1] + r[:, 3] >= rect.top())
+        return tuple(prepared.keys[int(i)] for i in hit.nonzero()[0])
+
+    def _rubber_band(self, rect: QRectF, finished: bool, additive: bool) -> None:
+        if not finished:
+            self.rubber_item.show_rects([rect], margin=0.0)
+            return
+        self.rubber_item.show_rects([])
+        self.boxes_picked.emit(self.keys_in_rect(rect), additive)
+
+    def _shift_clicked(self, x: float, y: float) -> None:
+        key, _ = self._pick(x, y)
+        if key is not None:
+            self.boxes_picked.emit((key,), True)
 
     def _hover(self, point: tuple[float, float] | None) -> None:
         edge = None

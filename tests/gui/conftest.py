@@ -14,8 +14,6 @@ from PySide6.QtWidgets import QApplication
 import app.dialogs
 from app.main_window import MainWindow
 
-OPEN_TIMEOUT_MS = 60_000
-
 
 class DialogLog:
     """What the window would have shown modally."""
@@ -75,18 +73,3 @@ def make_window(qtbot, settings: QSettings, dialog_log: DialogLog) -> Iterator[C
         w for w in QApplication.topLevelWidgets() if id(w) not in before and w.isVisible() and w.objectName() != "qtbot"
     ]
     assert not leaked, f"test leaked top-level widgets: {[type(w).__name__ for w in leaked]}"
-
-
-def open_and_wait(qtbot, window: MainWindow, path: Path | str) -> None:
-    """Open like a user (File > Open path) and wait until the graph is drawn."""
-    target = str(Path(path).resolve())
-    window.open_path(target)
-    qtbot.waitUntil(
-        lambda: (
-            window.document.path == target
-            and window.canvas.prepared is not None
-            and not window.session.scene_pending
-            and window.document.scene is window.canvas.prepared.scene
-        ),
-        timeout=OPEN_TIMEOUT_MS,
-    )

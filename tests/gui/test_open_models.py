@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex, Qt
 
 from app.layer_tree import PATH_ROLE
 from core.reader import read_model
-from tests.gui.conftest import open_and_wait
+from tests.gui.helpers import open_and_wait
 
 CASES = [
     ("resnet50", "keras"),

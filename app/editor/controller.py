@@ -1,0 +1,458 @@
+"""The editor controller: one core ``Document`` per opened file, a ``QUndoStack`` of
+``EditCommand`` adapters, and the wiring from the viewer's canvas, menus and docks.
+
+Data flows one way: a user action -> an ``Edit`` -> ``EditCommand.try_push`` ->
+``Document.push`` -> document event -> ``_render`` shows ``document.edited`` (or the
+original with removed parts greyed) through the viewer's own document/session, and the
+overlays and the preview strip follow. Impossible edits show their one-line reason and
+change nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtWidgets import QDockWidget, QMenu
+
+import app.dialogs
+from app.editor import menus, prompts
+from app.editor.commands import EditCommand, ResetCommand
+from app.editor.overlays import EditOverlays
+from app.editor.panels import HistoryPanel, PreviewStrip
+from app.editor.selection import boundary, output_tensors, picked_layers
+from core.errors import ResectError
+from core.graph import ModelGraph
+from core.surgery.document import Document
+from core.surgery.edits import Cut, Edit
+from core.tensor_ref import TensorRef
+
+
+class EditorController(QObject):
+    """Owns the editing state of one window (see module docstring)."""
+
+    shown = Signal()  # the canvas shows the current state (after an edit, undo, redo, toggle)
+    error_shown = Signal(str)
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.viewer = window.document
+        self.session = window.session
+        self.canvas = window.canvas
+        self.doc: Document | None = None
+        self._unsubscribe: Any = None
+        self.stack = QUndoStack(self)
+        self.mode = "edited"  # or "original": the file's graph with removed parts greyed
+        self.picked: tuple[str, ...] = ()
+        self.crossing: tuple[TensorRef, ...] = ()
+        self.show_cut_points = False
+        self.errors: list[str] = []
+        self.export_dialogs: list[Any] = []
+        self.windows: list[Any] = []
+        self._blocks: dict[int, list[Any]] = {}
+        self._cut_points: dict[int, tuple[str, ...]] = {}
+        self._started: float | None = None
+        self.last_edit_seconds: float | None = None
+
+        self.overlays = EditOverlays(self.canvas)
+        self.strip = PreviewStrip(window)
+        window.centralWidget().layout().addWidget(self.strip)
+        self.history = HistoryPanel(self.stack, window)
+        self.history_dock = QDockWidget("History", window)
+        self.history_dock.setObjectName("historyDock")
+        self.history_dock.setWidget(self.history)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
+        self._make_actions()
+
+        self.session.opened.connect(self._opened)
+        self.session.shapes_filled.connect(self._shapes_filled)
+        self.session.prepared_ready.connect(self._scene_ready)
+        self.canvas.context_requested.connect(self._context_requested)
+        self.canvas.boxes_picked.connect(self.pick)
+        self.stack.cleanChanged.connect(lambda _: self._update_title())
+        self.stack.indexChanged.connect(lambda _: self._update_title())
+
+    # --- state ---------------------------------------------------------------------
+    def document(self) -> Document:
+        if self.doc is None:
+            raise ResectError("open a model first")
+        return self.doc
+
+    @property
+    def edited(self) -> ModelGraph:
+        return self.document().edited
+
+    def _set_doc(self, doc: Document) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.doc = doc
+        self._unsubscribe = doc.subscribe(self._changed)
+
+    def _opened(self, _path: str) -> None:
+        graph = self.viewer.graph
+        self.stack.clear()
+        self._blocks = {id(graph): list(self.viewer.blocks)}
+        self._cut_points.clear()
+        self.picked, self.crossing = (), ()
+        self._set_doc(Document(graph))
+        self.mode = "edited"
+        self.original_action.setChecked(False)
+        self.strip.show_preview(self.doc.preview, 0)
+
+    def _shapes_filled(self) -> None:
+        """Keras filled the shapes the file leaves out: re-base the document on the filled graph."""
+        old = self.doc
+        filled = self.viewer.graph
+        if old is None or filled is None:
+            return
+        self._blocks[id(filled)] = list(self.viewer.blocks)
+        if not old.can_redo:
+            doc = Document(filled)
+            try:
+                doc.set_edits(old.edits)
+            except ResectError:
+                doc = old
+            if doc is not old:
+                self._set_doc(doc)
+        if old.edits or self.mode == "original":
+            self._render()
+        else:
+            self.strip.show_preview(self.document().preview, 0)
+
+    # --- applying edits ----------------------------------------------------------------
+    def apply(self, edit: Edit) -> bool:
+        """Push ``edit`` (undoable); on an impossible edit show why and change nothing."""
+        self._started = time.perf_counter()
+        try:
+            EditCommand.try_push(self.stack, self.document, edit)
+        except ResectError as error:
+            self._started = None
+            self.show_error("Cannot apply this edit", str(error))
+            return False
+        self.window.statusBar().showMessage(edit.describe(), 5000)
+        return True
+
+    def show_error(self, title: str, message: str) -> None:
+        line = message.strip().splitlines()[0] if message.strip() else title
+        self.errors.append(line)
+        self.error_shown.emit(line)
+        app.dialogs.show_error(self.window, title, line)
+
+    def undo(self) -> None:
+        self._started = time.perf_counter()
+        self.stack.undo()
+
+    def redo(self) -> None:
+        self._started = time.perf_counter()
+        self.stack.redo()
+
+    def _changed(self, _event: str) -> None:
+        self.crossing = ()
+        self.picked = tuple(k for k in self.picked if self._layer_exists(k))
+        self._render()
+
+    def _layer_exists(self, key: str) -> bool:
+        return self.doc is not None and self.doc.edited.has_layer(key.split("/", 1)[0])
+
+    # --- drawing -------------------------------------------------------------------------
+    def shown_graph(self) -> ModelGraph:
+        doc = self.document()
+        return doc.original if self.mode == "original" else doc.edited
+
+    def _render(self) -> None:
+        """Show the current state: the viewer redraws (layout off the UI thread); the
+        overlays follow in ``_scene_ready``."""
+        if self.doc is None:
+            return
+        if self._started is None:
+            self._started = time.perf_counter()
+        graph = self.shown_graph()
+        blocks = self._blocks.get(id(graph))
+        if blocks is None:
+            from app.session import find_blocks_safely
+
+            blocks = find_blocks_safely(graph)
+            self._blocks = {id(self.doc.original): self._blocks.get(id(self.doc.original), []), id(graph): blocks}
+        self.viewer.set_graph(graph, blocks=blocks)
+        self.session.request_scene(keep_view=True)
+        self.strip.show_preview(self.doc.preview, len(self.doc.edits))
+        self._update_title()
+
+    def _scene_ready(self, *_: Any) -> None:
+        self.refresh_overlays()
+        if self._started is not None:
+            self.last_edit_seconds = time.perf_counter() - self._started
+            self._started = None
+        self.shown.emit()
+
+    def refresh_overlays(self) -> None:
+        if self.doc is None or self.canvas.prepared is None:
+            return
+        preview = self.doc.preview
+        o = self.overlays
+        if self.mode == "edited":
+            new_inputs = [r.layer for r in self.doc.edited.inputs if r not in self.doc.original.inputs]
+            new_outputs = [r.layer for r in self.doc.edited.outputs if r not in self.doc.original.outputs]
+            o.show_layers("new", [n for n in preview.new if n not in new_inputs])
+            o.show_layers("frozen", preview.frozen)
+            o.show_layers("io", [*new_inputs, *new_outputs], margin=6.0)
+            o.show_layers("removed", ())
+        else:
+            frozen = [self._origin(name) for name in preview.frozen]
+            o.show_layers("removed", preview.removed, margin=1.0)
+            o.show_layers("frozen", [f for f in frozen if f])
+            o.show_layers("new", ())
+            sources = [info.source.layer for info in preview.inputs if info.source is not None]
+            outputs = [self._origin(str(info.ref.layer)) for info in preview.outputs]
+            o.show_layers("io", [*sources, *[x for x in outputs if x]], margin=6.0)
+        o.show("picked", self.picked, margin=4.0)
+        o.show_layers("cutpoints", self.cut_point_layers() if (self.show_cut_points or self.picked) else (), 5.0)
+        o.show_tensors(self.crossing)
+
+    def _origin(self, name: str) -> str | None:
+        edited = self.document().edited
+        if not edited.has_layer(name):
+            return None
+        origin = edited.layer(name).origin
+        return "/".join(origin) if origin else None
+
+    def cut_point_layers(self) -> tuple[str, ...]:
+        """Layers whose output is a valid single-tensor cut point of the shown graph."""
+        graph = self.shown_graph()
+        found = self._cut_points.get(id(graph))
+        if found is None:
+            from core.analysis.cutpoints import single_tensor_cut_points
+
+            refs = single_tensor_cut_points(graph)
+            found = tuple(r.layer for r in refs if not graph.layer(r.layer).is_input)
+            self._cut_points = {id(graph): found}
+        return found
+
+    def set_mode(self, original: bool) -> None:
+        self.mode = "original" if original else "edited"
+        self.original_action.setChecked(original)
+        self._render()
+
+    def toggle_cut_points(self, on: bool) -> None:
+        self.show_cut_points = on
+        self.refresh_overlays()
+
+    def _update_title(self) -> None:
+        self.window._update_title()
+        if self.doc is not None and self.doc.edits:
+            self.window.setWindowTitle(f"{self.window.windowTitle()} (edited: {len(self.doc.edits)})")
+
+    # --- picking ---------------------------------------------------------------------------
+    def pick(self, keys: tuple[str, ...], additive: bool) -> None:
+        """Rubber band / shift-click: replace (or toggle into) the pick."""
+        if additive:
+            current = dict.fromkeys(self.picked)
+            for key in keys:
+                if key in current and len(keys) == 1:
+                    current.pop(key)
+                else:
+                    current[key] = None
+            self.picked = tuple(current)
+        else:
+            self.picked = tuple(keys)
+        self.crossing = ()
+        self.refresh_overlays()
+        count = len(self.picked_layer_names())
+        self.window.statusBar().showMessage(
+            f"Picked {count} layer(s): X extracts them as a model, Ctrl+Shift+P makes them the outputs, Esc clears",
+            8000,
+        )
+
+    def clear_pick(self) -> None:
+        self.picked, self.crossing = (), ()
+        self.refresh_overlays()
+
+    def picked_layer_names(self) -> list[str]:
+        prepared = self.canvas.prepared
+        owners = {box.key: tuple(box.layers) for box in prepared.scene.boxes if box.layers} if prepared else {}
+        return picked_layers(self.picked, owners)
+
+    def extract_picked(self) -> bool:
+        """ "Extract selection as model": the pick's boundary tensors become inputs and outputs."""
+        if self.doc is None or not self.picked:
+            self.window.statusBar().showMessage("Pick layers first: Shift+drag or Shift+click on the canvas", 6000)
+            return False
+        inputs, outputs = boundary(self.edited, self.picked_layer_names())
+        return self.cut([str(r) for r in inputs], [str(r) for r in outputs])
+
+    def picked_as_outputs(self) -> bool:
+        """End the model at the picked layers (a multi-output feature extractor)."""
+        if self.doc is None or not self.picked:
+            return False
+        refs = output_tensors(self.edited, self.picked_layer_names())
+        done = self.apply(Cut(outputs=tuple(str(r) for r in refs)))
+        if done:
+            self.picked = ()
+        return done
+
+    def cut(self, inputs: list[str], outputs: list[str]) -> bool:
+        """A cut; when skip tensors cross it, show them and offer the multi-input completion."""
+        from core.analysis.cutpoints import cut_region
+
+        graph = self.edited
+        try:
+            region = cut_region(
+                graph,
+                [graph.resolve(t) for t in inputs] or list(graph.inputs),
+                [graph.resolve(t) for t in outputs] or list(graph.outputs),
+            )
+        except ResectError as error:
+            self.show_error("Cannot cut here", str(error))
+            return False
+        complete = False
+        if region.crossing:
+            self.crossing = tuple(region.crossing)
+            self.refresh_overlays()
+            parts = [f"{ref} (read by {', '.join(region.readers[ref])})" for ref in region.crossing]
+            text = (
+                "This cut lies inside a branch: these skip tensors cross it:\n  "
+                + "\n  ".join(parts)
+                + "\n\nComplete it as a multi-input cut (they become extra inputs)?"
+            )
+            self.window.statusBar().showMessage("Crossing: " + "; ".join(parts), 15000)
+            if not prompts.ask_yes_no(self.window, "Skip connection crosses the cut", text):
+                return False
+            complete = True
+        done = self.apply(Cut(tuple(inputs), tuple(outputs), complete))
+        if done:
+            self.picked = ()
+        return done
+
+    # --- context menu --------------------------------------------------------------------
+    def _context_requested(self, target: Any, position: Any) -> None:
+        menu = self.context_menu(target)
+        if menu is not None:
+            prompts.run_menu(menu, position)
+
+    def context_menu(self, target: Any) -> QMenu | None:
+        if self.doc is None or target is None:
+            return None
+        return menus.build(self, target)
+
+    # --- recipes, export -----------------------------------------------------------------
+    def save_recipe(self, path: str | None = None) -> bool:
+        from core.surgery.recipe import save_recipe
+
+        if self.doc is None:
+            return False
+        if path is None:
+            base = os.path.splitext(self.viewer.path)[0] if self.viewer.path else "model"
+            path = app.dialogs.ask_save_path(
+                self.window, "Save edits as a recipe", base + ".resect.json", "Resect recipe (*.resect.json *.json)"
+            )
+        if not path:
+            return False
+        try:
+            save_recipe(path, self.doc.edits)
+        except OSError as error:
+            self.show_error("Cannot save the recipe", f"{path}: {error.strerror or error}")
+            return False
+        self.stack.setClean()
+        self.window.statusBar().showMessage(f"Saved {len(self.doc.edits)} edit(s) to {path}", 6000)
+        return True
+
+    def open_recipe(self, path: str | None = None) -> bool:
+        """Replace the edit list by a recipe file's (one undoable step); a bad recipe changes nothing."""
+        from core.surgery.apply import apply_edits
+        from core.surgery.recipe import load_recipe
+
+        if self.doc is None:
+            return False
+        path = path or prompts.ask_open_recipe(self.window, os.path.dirname(self.viewer.path))
+        if not path:
+            return False
+        try:
+            edits = load_recipe(path)
+            apply_edits(self.doc.original, edits)
+        except ResectError as error:
+            self.show_error("Cannot open the recipe", str(error))
+            return False
+        self._started = time.perf_counter()
+        self.stack.push(ResetCommand(self.document, edits, f"Recipe {os.path.basename(path)} ({len(edits)} edits)"))
+        return True
+
+    def export(self) -> Any:
+        """Open the export dialog for the current edits (non-modal)."""
+        from app.editor.export_dialog import ExportDialog
+
+        if self.doc is None or not self.viewer.path:
+            return None
+        dialog = ExportDialog(self.viewer.path, list(self.doc.edits), self.window)
+        dialog.open_requested.connect(self.open_in_new_window)
+        dialog.finished.connect(
+            lambda _=0, d=dialog: self.export_dialogs.remove(d) if d in self.export_dialogs else None
+        )
+        self.export_dialogs.append(dialog)
+        dialog.show()
+        return dialog
+
+    def open_in_new_window(self, path: str) -> Any:
+        from app.editor import install_editor
+        from app.main_window import MainWindow
+
+        window = MainWindow(settings=self.window.settings, use_keras=self.session.use_keras)
+        install_editor(window)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        window.show()
+        window.open_path(path.rstrip("/"))
+        self.windows.append(window)
+        window.destroyed.connect(lambda _=None, w=window: self.windows.remove(w) if w in self.windows else None)
+        return window
+
+    # --- actions -------------------------------------------------------------------------
+    def _make_actions(self) -> None:
+        w = self.window
+        self.undo_action = self.stack.createUndoAction(w, "&Undo")
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.redo_action = self.stack.createRedoAction(w, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (self.undo_action, self.redo_action):
+            w.addAction(action)
+
+        def act(text: str, slot: Any, shortcut: str | None = None, checkable: bool = False) -> QAction:
+            action = QAction(text, w)
+            if shortcut:
+                action.setShortcut(QKeySequence(shortcut))
+            action.setCheckable(checkable)
+            action.triggered.connect(slot)
+            w.addAction(action)
+            return action
+
+        self.extract_action = act("E&xtract picked layers as model", self.extract_picked, "X")
+        self.outputs_action = act("End model at &picked layers (outputs)", self.picked_as_outputs, "Ctrl+Shift+P")
+        self.clear_pick_action = act("Clear pick", self.clear_pick, "Esc")
+        self.cut_points_action = act("Show single-tensor &cut points", self.toggle_cut_points, "K", True)
+        self.original_action = act("Show &original (removed parts greyed)", self.set_mode, "O", True)
+        self.input_action = act("Change &input shape…", lambda: menus.change_input(self, None))
+        self.head_action = act("Replace &head from selection…", lambda: menus.head_from_selection(self))
+        self.save_recipe_action = act("&Save edits as recipe…", lambda: self.save_recipe(), "Ctrl+S")
+        self.open_recipe_action = act("Open &recipe…", lambda: self.open_recipe(), "Ctrl+R")
+        self.export_action = act("E&xport edited model…", lambda: self.export(), "Ctrl+Shift+S")
+        self.history_dock.toggleViewAction().setText("&History")
+
+        bar = w.menuBar()
+        menu = QMenu("&Edit", w)
+        for item in (self.undo_action, self.redo_action, None, self.extract_action, self.outputs_action,
+                     self.clear_pick_action, None, self.input_action, self.head_action, None,
+                     self.cut_points_action, self.original_action, None, self.open_recipe_action,
+                     self.save_recipe_action, self.export_action, None, self.history_dock.toggleViewAction()):  # fmt: skip
+            menu.addSeparator() if item is None else menu.addAction(item)
+        actions = bar.actions()
+        bar.insertMenu(actions[1] if len(actions) > 1 else None, menu)
+        self.edit_menu = menu
+        toolbar = w.addToolBar("Edit")
+        toolbar.setObjectName("editToolbar")
+        toolbar.setMovable(False)
+        for action in (self.undo_action, self.redo_action, self.extract_action, self.original_action,
+                       self.export_action):  # fmt: skip
+            toolbar.addAction(action)
+        self.toolbar = toolbar

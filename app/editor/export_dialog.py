@@ -1,0 +1,295 @@
+"""Export dialog: format, path, verify; progress bar with cancel; the result (file size,
+parameters, largest difference per output) and "open the exported model".
+
+The work is ``core.keras_backend.pipeline.run_apply`` on a daemon thread: it re-reads the
+file, applies the document's edits, builds, writes to a temporary name, verifies and only
+then renames onto the target, so a cancel or an error leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+import app.dialogs
+from core.errors import ResectError
+
+FORMATS = ((".keras", "keras"), (".h5 (legacy)", "h5"), ("SavedModel (folder)", "savedmodel"))
+STAGE_TEXT = {
+    "reading": "Reading the file…",
+    "loading": "Loading the model in Keras…",
+    "building": "Building the edited model…",
+    "writing": "Writing…",
+    "verifying": "Verifying against the original…",
+    "done": "Done",
+}
+
+
+class ExportWorker(QObject):
+    """Runs ``run_apply`` on a thread; signals arrive on the UI thread (queued)."""
+
+    progress = Signal(str, int, int)
+    finished = Signal(object)  # ApplyResult
+    failed = Signal(str)  # one line
+    cancelled = Signal()
+
+    def __init__(self, model_path: str, edits: list[Any], out: str, fmt: str, verify: bool, force: bool) -> None:
+        super().__init__()
+        self.args = (model_path, list(edits), out, fmt, verify, force)
+        self.cancel_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="resect-export", daemon=True)
+        self.thread.start()
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def _run(self) -> None:
+        from core.keras_backend.export import Cancelled
+        from core.keras_backend.pipeline import run_apply
+
+        model_path, edits, out, fmt, verify, force = self.args
+        try:
+            result = run_apply(
+                model_path, edits, out, fmt=fmt, verify=verify, force=force,
+                progress=lambda stage, done, total: self.progress.emit(stage, done, total),
+                cancel=self.cancel_event,
+            )  # fmt: skip
+        except Cancelled:
+            self.cancelled.emit()
+            return
+        except ResectError as error:
+            self.failed.emit(str(error).splitlines()[0])
+            return
+        except Exception as error:  # noqa: BLE001 - a Keras failure: one line for the user
+            self.failed.emit(f"{type(error).__name__}: {' '.join(str(error).split())[:300]}")
+            return
+        if self.cancel_event.is_set():  # cancelled after the last check: honour it
+            self.cancelled.emit()
+            return
+        self.finished.emit(result)
+
+
+def human_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return str(size)
+
+
+class ExportDialog(QDialog):
+    """Non-modal export of the edited model; ``open_requested(path)`` opens the result."""
+
+    open_requested = Signal(str)
+    state_changed = Signal(str)  # idle | running | done | failed | cancelled
+
+    def __init__(self, model_path: str, edits: list[Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("exportDialog")
+        self.setWindowTitle("Export edited model")
+        self.resize(620, 360)
+        self.model_path = model_path
+        self.edits = list(edits)
+        self.worker: ExportWorker | None = None
+        self.result: Any = None
+        self.state = "idle"
+        self.error = ""
+
+        self.format_box = QComboBox(self)
+        for label, fmt in FORMATS:
+            self.format_box.addItem(label, fmt)
+        self.path_edit = QLineEdit(self)
+        self.path_edit.setObjectName("exportPath")
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        self.verify_box = QCheckBox("Verify against the original on random input", self)
+        self.verify_box.setChecked(True)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.stage_label = QLabel("", self)
+        self.result_label = QLabel("", self)
+        self.result_label.setObjectName("exportResult")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(self.result_label.textInteractionFlags())
+        self.export_button = QPushButton("Export", self)
+        self.export_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setEnabled(False)
+        self.open_button = QPushButton("Open the exported model", self)
+        self.open_button.setEnabled(False)
+        close = QPushButton("Close", self)
+        self.export_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.open_button.clicked.connect(lambda: self.open_requested.emit(self.result.out))
+        close.clicked.connect(self.close)
+        self.format_box.currentIndexChanged.connect(self._format_changed)
+
+        form = QFormLayout()
+        form.addRow("Format", self.format_box)
+        form.addRow("Save to", path_row)
+        form.addRow("", self.verify_box)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        for button in (self.export_button, self.cancel_button, close):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.stage_label)
+        layout.addWidget(self.result_label, 1)
+        layout.addLayout(buttons)
+        self._suggest()
+
+    # --- form --------------------------------------------------------------------
+    @property
+    def fmt(self) -> str:
+        return str(self.format_box.currentData())
+
+    def _suggest(self) -> None:
+        base, _ = os.path.splitext(self.model_path)
+        self.path_edit.setText(self._with_suffix(base + "_edited"))
+
+    def _with_suffix(self, path: str) -> str:
+        stem = path.rstrip("/")
+        for suffix in (".keras", ".h5", ".hdf5"):
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+        return {"keras": stem + ".keras", "h5": stem + ".h5", "savedmodel": stem + "_savedmodel/"}[self.fmt]
+
+    def _format_changed(self) -> None:
+        if self.path_edit.text():
+            self.path_edit.setText(self._with_suffix(self.path_edit.text()))
+
+    def _browse(self) -> None:
+        path = app.dialogs.ask_save_path(
+            self, "Export edited model", self.path_edit.text(), "Keras model (*.keras *.h5);;All files (*)"
+        )
+        if path:
+            self.path_edit.setText(path)
+
+    # --- run ---------------------------------------------------------------------
+    def start(self, force: bool | None = None) -> None:
+        """Start the export in the background; the dialog stays responsive."""
+        from app.editor import prompts
+
+        out = self.path_edit.text().strip()
+        if not out:
+            self._set_state("failed", "Choose where to save the model.")
+            return
+        target = out.rstrip("/") if self.fmt == "savedmodel" else out
+        if force is None:
+            force = False
+            if os.path.exists(target):
+                if not prompts.ask_yes_no(self, "Replace file?", f"{target} exists. Replace it?"):
+                    return
+                force = True
+        self.result = None
+        self.worker = ExportWorker(self.model_path, self.edits, out, self.fmt, self.verify_box.isChecked(), force)
+        queued = Qt.ConnectionType.QueuedConnection  # the worker emits from its own thread
+        self.worker.progress.connect(self._progress, queued)
+        self.worker.finished.connect(self._finished, queued)
+        self.worker.failed.connect(self._failed, queued)
+        self.worker.cancelled.connect(self._cancelled, queued)
+        self.progress.setRange(0, 0)
+        self._set_state("running", "Starting…")
+        self.worker.start()
+
+    def cancel(self) -> None:
+        if self.worker is not None and self.state == "running":
+            self.worker.cancel()
+            self.stage_label.setText("Cancelling after the current step…")
+            self.cancel_button.setEnabled(False)
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        if self.state != "running":
+            return
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.stage_label.setText(STAGE_TEXT.get(stage, stage))
+
+    def _failed(self, message: str) -> None:
+        self._set_state("failed", message)
+
+    def _cancelled(self) -> None:
+        self._set_state("cancelled", "Cancelled; nothing was written.")
+
+    def _finished(self, result: Any) -> None:
+        self.result = result
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self._set_state("done", "Done")
+        self.result_label.setText(self.result_html(result))
+        self.open_button.setEnabled(True)
+
+    @staticmethod
+    def result_html(result: Any) -> str:
+        after, before = result.params_after, result.params_before
+        lines = [
+            f"<b>Wrote</b> {result.out} ({result.format}, {human_size(result.file_size)})",
+            f"<b>Parameters</b> {after.total:,} (trainable {after.trainable:,}, non-trainable "
+            f"{after.non_trainable:,}); original {before.total:,} ({after.total - before.total:+,})",
+        ]
+        report = result.verify
+        if report is None:
+            lines.append("Not verified.")
+        else:
+            rows = "".join(
+                f"<tr><td>{c.tensor}</td><td>{c.original}</td><td>{c.max_abs_diff:.3g}</td>"
+                f"<td>{'✔' if c.ok else '✘'}</td></tr>"
+                for c in report.checks
+                if c.is_output
+            )
+            lines.append(
+                "<b>Largest difference from the original</b>"
+                "<table cellspacing=6><tr><th align=left>output</th><th align=left>original tensor</th>"
+                f"<th align=left>max |diff|</th><th></th></tr>{rows}</table>"
+            )
+            if report.unchecked_outputs:
+                lines.append("New (untrained) outputs, not compared: " + ", ".join(report.unchecked_outputs))
+        if result.reinitialized:
+            lines.append("Fresh weights: " + ", ".join(result.reinitialized))
+        return "<br>".join(lines)
+
+    def _set_state(self, state: str, text: str) -> None:
+        self.state = state
+        running = state == "running"
+        self.export_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.format_box.setEnabled(not running)
+        self.path_edit.setEnabled(not running)
+        if state in ("failed", "cancelled"):
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.error = text if state == "failed" else ""
+            colour = "#c92a2a" if state == "failed" else "#555555"
+            self.result_label.setText(f'<span style="color:{colour}">{text}</span>')
+        self.stage_label.setText(text if state != "failed" else "Failed")
+        self.state_changed.emit(state)
+
+    def closeEvent(self, event: Any) -> None:
+        self.cancel()
+        super().closeEvent(event)

@@ -1,0 +1,95 @@
+"""The editor's passive views: the live preview strip and the history dock.
+
+Both only read: the strip shows ``Document.preview`` (pure Python, no TensorFlow), the
+history is Qt's own ``QUndoView`` over the undo stack.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QUndoView, QVBoxLayout, QWidget
+
+from core.surgery.preview import Preview
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
+
+
+def _delta(value: int | None) -> str:
+    if value is None:
+        return ""
+    if value == 0:
+        return " (±0)"
+    colour = "#2b8a3e" if value < 0 else "#c92a2a"
+    return f' <span style="color:{colour}">({value:+,})</span>'
+
+
+class PreviewStrip(QFrame):
+    """Total / trainable / non-trainable parameters with the delta against the original,
+    and the edited model's inputs and outputs with their shapes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("previewStrip")
+        self.setStyleSheet("#previewStrip { background: #f4f6fa; border-top: 1px solid #d0d7e2; }")
+        self.params_label = QLabel(self)
+        self.params_label.setObjectName("previewParams")
+        self.io_label = QLabel(self)
+        self.io_label.setObjectName("previewIO")
+        self.io_label.setWordWrap(False)
+        self.edits_label = QLabel(self)
+        self.edits_label.setObjectName("previewEdits")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 3, 10, 3)
+        layout.addWidget(self.params_label)
+        layout.addSpacing(18)
+        layout.addWidget(self.io_label, 1)
+        layout.addWidget(self.edits_label)
+        self.preview: Preview | None = None
+
+    def show_preview(self, preview: Preview | None, edit_count: int = 0) -> None:
+        self.preview = preview
+        if preview is None:
+            self.params_label.setText("")
+            self.io_label.setText("")
+            self.edits_label.setText("")
+            return
+        self.params_label.setText(
+            f"<b>Params</b> {_count(preview.total_params)}{_delta(preview.delta_total)} · "
+            f"trainable {_count(preview.trainable_params)}{_delta(preview.delta_trainable)} · "
+            f"non-trainable {_count(preview.non_trainable_params)}{_delta(preview.delta_non_trainable)}"
+        )
+        ins = ", ".join(map(str, preview.inputs))
+        outs = ", ".join(map(str, preview.outputs))
+        self.io_label.setText(f"<b>In</b> {ins} &nbsp; <b>Out</b> {outs}")
+        self.io_label.setToolTip(f"Inputs: {ins}\nOutputs: {outs}")
+        extra = []
+        if preview.needs_keras:
+            extra.append(f"{len(preview.needs_keras)} new layer(s) counted by Keras at export")
+        if preview.weights_not_fitting:
+            extra.append(f"{len(preview.weights_not_fitting)} layer(s) get fresh weights")
+        changes = f"{edit_count} edit{'s' if edit_count != 1 else ''}" if edit_count else "original"
+        self.edits_label.setText(" · ".join([*extra, changes]))
+
+    @property
+    def text(self) -> str:
+        """Everything the strip says, as plain text (tests, screen readers)."""
+        from PySide6.QtGui import QTextDocument
+
+        doc = QTextDocument()
+        doc.setHtml(f"{self.params_label.text()} {self.io_label.text()} {self.edits_label.text()}")
+        return doc.toPlainText()
+
+
+class HistoryPanel(QWidget):
+    """Every edit by name (``QUndoView``); clicking a row jumps there (undo / redo)."""
+
+    def __init__(self, stack: QUndoStack, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = QUndoView(stack, self)
+        self.view.setObjectName("historyView")
+        self.view.setEmptyLabel("Original model")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)

@@ -1,0 +1,26 @@
+"""Every modal interaction of the editor goes through these functions, so tests drive
+the real dialogs without a blocking ``exec()``: they replace ``run_dialog`` with a
+function that fills the dialog's widgets like a user and accepts it."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+
+
+def run_dialog(dialog: QDialog) -> bool:
+    """Show ``dialog`` modally; ``True`` when the user accepted it."""
+    return dialog.exec() == QDialog.DialogCode.Accepted
+
+
+def ask_yes_no(parent: QWidget | None, title: str, text: str) -> bool:
+    answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
+    value, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, text)
+    return value if ok else None
+
+
+def show_info(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.information(parent, title, text)
