@@ -24,7 +24,7 @@ from typing import Any
 
 from core.errors import ResectError
 from core.graph import Layer, ModelGraph, Node
-from core.keras_backend.runtime import import_keras
+from core.keras_backend.runtime import import_keras, run_deep
 from core.tensor_ref import TensorRef
 
 __all__ = [
@@ -53,11 +53,11 @@ class BuildError(ResectError):
 class ReinitializeError(BuildError):
     """Trained weights would be lost to an input-shape change the recipe did not accept."""
 
-    def __init__(self, layers: list[str]) -> None:
-        self.layers = layers
-        names = ", ".join(layers)
+    def __init__(self, lost: dict[str, list[str]]) -> None:
+        self.layers = list(lost)
+        names = ", ".join(f"{layer} ({', '.join(v.rsplit('/', 1)[-1] for v in lost[layer])})" for layer in lost)
         super().__init__(
-            layers[0],
+            self.layers[0],
             f"the new input shape does not fit the trained weights of {names}; "
             f'add them to "reinitialize" of set_input_shape (or use ["*"]) to accept fresh weights',
         )
@@ -82,13 +82,18 @@ def build_model(original: Any, edited: ModelGraph, reinitialize: Collection[str]
 def build(original: Any, edited: ModelGraph, reinitialize: Collection[str] = ()) -> BuiltModel:
     """Build ``edited`` from ``original``'s layers. ``reinitialize`` names the layers
     (or ``"*"``) whose weights may start fresh when an input shape change makes the
-    trained ones unusable; any other such layer makes the build fail, naming it."""
+    trained ones unusable; any other such layer makes the build fail, naming it.
+    Runs with a deep stack: Keras recurses once per layer when it makes the Model."""
+    return run_deep(_build, original, edited, frozenset(reinitialize))
+
+
+def _build(original: Any, edited: ModelGraph, reinitialize: frozenset[str]) -> BuiltModel:
     keras = import_keras()
     builder = _Builder(keras, original, edited)
     for node in topological_nodes(edited):
         builder.call(node)
     accept_all = "*" in reinitialize
-    refused = [name for name in builder.reinitialized if not accept_all and name not in reinitialize]
+    refused = {n: lost for n, lost in builder.reinitialized.items() if not accept_all and n not in reinitialize}
     if refused:
         raise ReinitializeError(refused)
     inputs = [builder.tensor(ref) for ref in edited.inputs]

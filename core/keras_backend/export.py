@@ -154,22 +154,24 @@ def check_target(out: str, force: bool) -> None:
         raise ExportError(f"{out}: folder {folder} is not writable")
 
 
-def save_model(model: Any, path: str, fmt: str) -> None:
-    """Keras' own writers: ``model.save`` for .keras / .h5, ``model.export`` for a SavedModel."""
+def save_model(model: Any, path: str, fmt: str, label: str | None = None) -> None:
+    """Keras' own writers: ``model.save`` for .keras / .h5, ``model.export`` for a SavedModel.
+    Errors name ``label`` (the final output) rather than the temporary ``path``."""
+    label = label or path
     try:
         with _quiet_keras():  # Keras warns that .h5 is a legacy format: the user asked for it
             if fmt == "savedmodel":
                 run_deep(model.export, path, format="tf_saved_model", verbose=False)
             else:
-                run_deep(model.save, path)
+                model.save(path)  # not in a helper thread: an interrupt must not leave it writing
     except OSError as error:
-        raise ExportError(f"{path}: cannot be written ({_os_reason(error)})") from None
+        raise ExportError(f"{label}: cannot be written ({_os_reason(error)})") from None
     except Exception as error:  # Keras raises ValueError / TypeError for what it cannot serialise
         cause = error.__cause__ or error.__context__
         if isinstance(cause, OSError):
-            raise ExportError(f"{path}: cannot be written ({_os_reason(cause)})") from None
+            raise ExportError(f"{label}: cannot be written ({_os_reason(cause)})") from None
         text = " ".join(str(error).split()) or type(error).__name__
-        raise ExportError(f"{path}: Keras cannot save the model: {text[:240]}") from None
+        raise ExportError(f"{label}: Keras cannot save the model: {text[:240]}") from None
 
 
 @contextlib.contextmanager
@@ -194,10 +196,7 @@ def write_model(
     out = os.fspath(out)
     fmt = resolve_format(out, fmt)
     with AtomicTarget(out, fmt, force) as target:
-        try:
-            save_model(model, target.path, fmt)
-        except ExportError as error:
-            raise ExportError(f"{target.out}: {str(error).split(': ', 1)[-1]}") from None
+        save_model(model, target.path, fmt, target.out)
         if is_cancelled(cancel):
             raise Cancelled(f"{target.out}: cancelled; nothing was written")
         target.commit()

@@ -98,7 +98,7 @@ def run_apply(
     report = None
     with AtomicTarget(out, fmt, force) as target:
         clock.step("writing")
-        save_model(built.model, target.path, fmt)
+        save_model(built.model, target.path, fmt, target.out)
         if verify:
             clock.step("verifying")
             try:
@@ -165,8 +165,8 @@ def _with_edit(error: BuildError, original: ModelGraph, edits: Sequence[Any]) ->
         index = shape_edits[-1] if shape_edits else index
     if index is None:
         return error
-    failed = BuildError(error.layer, f"edit {index} ({edits[index].op}): {error}")
-    return failed
+    error.args = (f"edit {index} ({edits[index].op}): {error}",)
+    return error
 
 
 def _edit_introducing(layer: str, original: ModelGraph, edits: Sequence[Any]) -> int | None:
