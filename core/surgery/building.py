@@ -88,17 +88,20 @@ def weights_known(layer: Layer) -> bool:
 
 
 def refresh_shapes(graph: ModelGraph, starts: Iterable[TensorRef]) -> ModelGraph:
-    """Recompute input and output shapes of every call downstream of ``starts`` (``None``
-    where pure-Python inference does not know); new layers' weight shapes follow."""
+    """Recompute input and output shapes downstream of ``starts`` (tensors whose shape
+    changed), stopping where shapes stay the same; ``None`` where pure-Python inference
+    does not know. New layers' weight shapes follow their input shapes."""
+    starts = list(starts)
     affected = descendants(graph, starts)
     if not affected:
         return graph
+    changed: set[TensorRef] = set(starts)
     shapes: dict[TensorRef, object] = {}
     nodes: dict[NodeKey, Node] = {}
-    for key in topological_nodes(graph):
-        if key not in affected:
-            continue
+    for key in topological_nodes(graph, affected):
         node = graph.node(key)
+        if not any(r in changed for r in node.inputs):
+            continue
         layer = graph.layer(node.layer)
         ins = tuple(shapes[r] if r in shapes else graph.shape(r) for r in node.inputs)
         outs = None
@@ -107,11 +110,18 @@ def refresh_shapes(graph: ModelGraph, starts: Iterable[TensorRef]) -> ModelGraph
         count = len(node.output_shapes)
         new_outs = tuple(outs) if outs and len(outs) == count else (None,) * count
         for i, shape in enumerate(new_outs):
-            shapes[TensorRef(node.layer, node.index, i)] = shape
-        nodes[key] = replace(node, input_shapes=ins, output_shapes=new_outs)
+            ref = TensorRef(node.layer, node.index, i)
+            shapes[ref] = shape
+            if shape != node.output_shapes[i]:
+                changed.add(ref)
+        if ins != node.input_shapes or new_outs != node.output_shapes:
+            nodes[key] = replace(node, input_shapes=ins, output_shapes=new_outs)
+    if not nodes:
+        return graph
+    touched = {key[0] for key in nodes}
     layers = []
     for layer in graph.layers:
-        if not any((layer.name, n.index) in nodes for n in layer.nodes):
+        if layer.name not in touched:
             layers.append(layer)
             continue
         new_nodes = tuple(nodes.get((layer.name, n.index), n) for n in layer.nodes)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from core.analysis.cutpoints import CutRegion, cut_region
 from core.graph import Layer, ModelGraph, Node
 from core.surgery.errors import EditError
-from core.surgery.graph_ops import compact, dtype_of, map_refs, source_of, unique_name
+from core.surgery.graph_ops import compact, dtype_of, remap_node, source_of, unique_name
 from core.surgery.inline import resolve_tensor
 from core.tensor_ref import TensorRef
 
@@ -117,21 +117,10 @@ def cut(
         if layer.name in kept_inputs:
             layers.append(layer)
             continue
-        nodes = tuple(
-            Node(
-                n.layer,
-                n.index,
-                map_refs(n.args, fn),
-                map_refs(dict(n.kwargs), fn),
-                tuple(fn(r) for r in n.inputs),
-                n.input_shapes,
-                n.output_shapes,
-                n.origin_index,
-            )
-            for n in layer.nodes
-            if n.key in region.kept
-        )
-        if nodes:
+        nodes = tuple(remap_node(n, fn) for n in layer.nodes if n.key in region.kept)
+        if len(nodes) == len(layer.nodes) and all(a is b for a, b in zip(nodes, layer.nodes, strict=True)):
+            layers.append(layer)
+        elif nodes:
             layers.append(replace(layer, nodes=nodes))
     new_in = [fn(r) for r in boundary]
     return compact(graph, layers, new_in, [fn(r) for r in out_refs])

@@ -32,14 +32,18 @@ def map_refs(value: Any, fn: RefMap) -> Any:
 
 
 def remap_node(node: Node, fn: RefMap, **changes: Any) -> Node:
-    """The node with its inputs (and args / kwargs leaves) passed through ``fn``."""
+    """The node with its inputs (and args / kwargs leaves) passed through ``fn``; the same
+    object when nothing changes (edits keep most of a large graph as it is)."""
     if not node.inputs:
         return replace(node, **changes) if changes else node
+    inputs = tuple(fn(r) for r in node.inputs)
+    if inputs == node.inputs and all(getattr(node, k) == v for k, v in changes.items()):
+        return node
     return replace(
         node,
         args=map_refs(node.args, fn),
         kwargs=map_refs(dict(node.kwargs), fn),
-        inputs=tuple(fn(r) for r in node.inputs),
+        inputs=inputs,
         **changes,
     )
 
@@ -63,8 +67,30 @@ def ancestors(graph: ModelGraph, refs: Iterable[TensorRef], stop: frozenset[Tens
     return seen
 
 
+_SUCCESSORS: dict[int, tuple[ModelGraph, dict[NodeKey, tuple[NodeKey, ...]]]] = {}
+
+
+def successors(graph: ModelGraph) -> dict[NodeKey, tuple[NodeKey, ...]]:
+    """Call -> the calls reading any of its outputs (computed once per graph object)."""
+    entry = _SUCCESSORS.get(id(graph))
+    if entry is not None and entry[0] is graph:
+        return entry[1]
+    found: dict[NodeKey, dict[NodeKey, None]] = {}
+    for layer in graph.layers:
+        for node in layer.nodes:
+            found.setdefault(node.key, {})
+            for ref in node.inputs:
+                found.setdefault(ref.node_key, {})[node.key] = None
+    result = {key: tuple(value) for key, value in found.items()}
+    if len(_SUCCESSORS) > 8:
+        _SUCCESSORS.clear()
+    _SUCCESSORS[id(graph)] = (graph, result)
+    return result
+
+
 def descendants(graph: ModelGraph, refs: Iterable[TensorRef]) -> set[NodeKey]:
     """Every call that depends on any of ``refs`` (the producers themselves excluded)."""
+    following = successors(graph)
     seen: set[NodeKey] = set()
     todo = [key for r in refs for key in graph.consumers(r)]
     while todo:
@@ -72,8 +98,7 @@ def descendants(graph: ModelGraph, refs: Iterable[TensorRef]) -> set[NodeKey]:
         if key in seen:
             continue
         seen.add(key)
-        for out in graph.node(key).outputs:
-            todo.extend(k for k in graph.consumers(out) if k not in seen)
+        todo.extend(k for k in following.get(key, ()) if k not in seen)
     return seen
 
 
@@ -104,7 +129,8 @@ def compact(
     result = []
     for layer in kept:
         nodes = tuple(remap_node(node, fn, index=position) for position, node in enumerate(layer.nodes))
-        result.append(replace(layer, nodes=nodes))
+        same = all(a is b for a, b in zip(nodes, layer.nodes, strict=True))
+        result.append(layer if same else replace(layer, nodes=nodes))
     return replace(
         graph, layers=tuple(result), inputs=tuple(fn(r) for r in inputs), outputs=tuple(fn(r) for r in outputs)
     )
@@ -113,16 +139,28 @@ def compact(
 def rewrite(graph: ModelGraph, fn: RefMap, layers: Iterable[Layer] | None = None) -> ModelGraph:
     """Pass every reference of the graph (calls and outputs) through ``fn``."""
     source = graph.layers if layers is None else tuple(layers)
-    new_layers = tuple(replace(layer, nodes=tuple(remap_node(n, fn) for n in layer.nodes)) for layer in source)
+    new_layers = tuple(_remap_layer(layer, fn) for layer in source)
     return replace(
         graph, layers=new_layers, inputs=tuple(fn(r) for r in graph.inputs), outputs=tuple(fn(r) for r in graph.outputs)
     )
 
 
-def topological_nodes(graph: ModelGraph) -> list[NodeKey]:
-    """Every call, each after the calls it depends on (Kahn's algorithm, file order for ties)."""
-    order_keys = [node.key for node in graph.iter_nodes()]
-    pending = {key: len({r.node_key for r in graph.node(key).inputs}) for key in order_keys}
+def _remap_layer(layer: Layer, fn: RefMap) -> Layer:
+    nodes = tuple(remap_node(n, fn) for n in layer.nodes)
+    return layer if all(a is b for a, b in zip(nodes, layer.nodes, strict=True)) else replace(layer, nodes=nodes)
+
+
+def topological_nodes(graph: ModelGraph, subset: set[NodeKey] | None = None) -> list[NodeKey]:
+    """Every call (or those in ``subset``), each after the calls it depends on (Kahn's
+    algorithm, file order for ties)."""
+    following = successors(graph)
+    order_keys = [n.key for n in graph.iter_nodes() if subset is None or n.key in subset]
+    inside = set(order_keys)
+    pending = {key: 0 for key in order_keys}
+    for key in order_keys:
+        for consumer in following.get(key, ()):
+            if consumer in inside:
+                pending[consumer] += 1
     ready = [key for key in order_keys if pending[key] == 0]
     ready.reverse()
     result: list[NodeKey] = []
@@ -130,11 +168,12 @@ def topological_nodes(graph: ModelGraph) -> list[NodeKey]:
         key = ready.pop()
         result.append(key)
         released = []
-        for out in graph.node(key).outputs:
-            for consumer in graph.consumers(out):
-                pending[consumer] -= 1
-                if pending[consumer] == 0:
-                    released.append(consumer)
+        for consumer in following.get(key, ()):
+            if consumer not in inside:
+                continue
+            pending[consumer] -= 1
+            if pending[consumer] == 0:
+                released.append(consumer)
         ready.extend(reversed(released))
     return result
 

@@ -75,14 +75,27 @@ class Preview:
         )
 
 
-def _counts(layer: Layer) -> tuple[int, int]:
-    """(trainable, non-trainable) of one layer, using re-estimated shapes for a kept layer
-    whose recorded weights no longer fit its (known) new input shape."""
+# Layers are immutable and an edit keeps most of them as the same objects: cache per object.
+_CACHE: dict[int, tuple[Layer, int, int, bool]] = {}
+_CACHE_LIMIT = 200_000
+
+
+def _counts(layer: Layer) -> tuple[int, int, bool]:
+    """(trainable, non-trainable, weights no longer fit) of one layer, using re-estimated
+    shapes for a kept layer whose recorded weights do not fit its (known) input shape."""
+    entry = _CACHE.get(id(layer))
+    if entry is not None and entry[0] is layer:
+        return entry[1], entry[2], entry[3]
     refit = _refit(layer)
     if refit is None:
-        return layer.trainable_params, layer.non_trainable_params
-    trainable = sum(_size(shape) for _, shape, t in refit if t and layer.trainable)
-    return trainable, sum(_size(shape) for _, shape, _t in refit) - trainable
+        trainable, non_trainable = layer.trainable_params, layer.non_trainable_params
+    else:
+        trainable = sum(_size(shape) for _, shape, t in refit if t and layer.trainable)
+        non_trainable = sum(_size(shape) for _, shape, _t in refit) - trainable
+    if len(_CACHE) > _CACHE_LIMIT:
+        _CACHE.clear()
+    _CACHE[id(layer)] = (layer, trainable, non_trainable, refit is not None)
+    return trainable, non_trainable, refit is not None
 
 
 def _size(shape: tuple[int, ...]) -> int:
@@ -116,6 +129,7 @@ def preview(original: ModelGraph, edited: ModelGraph) -> Preview:
     new: list[str] = []
     renamed: list[tuple[str, str]] = []
     needs: list[str] = []
+    not_fitting: list[str] = []
     trainable = non_trainable = 0
     for layer in edited.layers:
         if layer.origin is None:
@@ -128,9 +142,11 @@ def preview(original: ModelGraph, edited: ModelGraph) -> Preview:
             tops.add(layer.origin[0])
             if layer.name != layer.origin[-1]:
                 renamed.append(("/".join(layer.origin), layer.name))
-        t, n = _counts(layer)
+        t, n, misfit = _counts(layer)
         trainable += t
         non_trainable += n
+        if misfit:
+            not_fitting.append(layer.name)
     removed: list[str] = []
     for layer in original.layers:
         if layer.name not in tops:
@@ -141,6 +157,11 @@ def preview(original: ModelGraph, edited: ModelGraph) -> Preview:
                     removed.append("/".join(path))
     frozen = tuple(layer.name for layer in edited.layers if not layer.trainable and layer.weights)
     unknown = bool(needs)
+    original_trainable = original_non_trainable = 0
+    for layer in original.layers:
+        t, n, _misfit = _counts(layer)
+        original_trainable += t
+        original_non_trainable += n
 
     def info(ref: TensorRef) -> TensorInfo:
         return TensorInfo(ref, edited.shape(ref), edited.layer(ref.layer).source_tensor)
@@ -156,9 +177,9 @@ def preview(original: ModelGraph, edited: ModelGraph) -> Preview:
         total_params=None if unknown else trainable + non_trainable,
         trainable_params=None if unknown else trainable,
         non_trainable_params=None if unknown else non_trainable,
-        original_total=original.total_params,
-        original_trainable=original.trainable_params,
-        original_non_trainable=original.non_trainable_params,
+        original_total=original_trainable + original_non_trainable,
+        original_trainable=original_trainable,
+        original_non_trainable=original_non_trainable,
         needs_keras=tuple(needs),
-        weights_not_fitting=tuple(layer.name for layer in edited.layers if _refit(layer) is not None),
+        weights_not_fitting=tuple(not_fitting),
     )
