@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     application.setOrganizationName("Resect")
     application.setWindowIcon(icon("resect") if not icon("resect").isNull() else QIcon())
     window = MainWindow(use_keras=os.environ.get("RESECT_NO_KERAS") != "1")
+    from app.editor import install_editor  # the editor (issue 5) on top of the viewer
+
+    install_editor(window)
     window.show()
     path = argv[0] if argv else default_model()
     if bench:

@@ -14,6 +14,7 @@ import os
 import time
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QMenu
@@ -73,8 +74,7 @@ class EditorController(QObject):
         self.session.prepared_ready.connect(self._scene_ready)
         self.canvas.context_requested.connect(self._context_requested)
         self.canvas.boxes_picked.connect(self.pick)
-        self.stack.cleanChanged.connect(lambda _: self._update_title())
-        self.stack.indexChanged.connect(lambda _: self._update_title())
+        self.stack.indexChanged.connect(self._stack_changed)
 
     # --- state ---------------------------------------------------------------------
     def document(self) -> Document:
@@ -240,6 +240,10 @@ class EditorController(QObject):
     def toggle_cut_points(self, on: bool) -> None:
         self.show_cut_points = on
         self.refresh_overlays()
+
+    def _stack_changed(self, _index: int) -> None:
+        if shiboken6.isValid(self.window):  # the stack emits while the window is torn down
+            self._update_title()
 
     def _update_title(self) -> None:
         self.window._update_title()

@@ -24,3 +24,18 @@ def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> 
 
 def show_info(parent: QWidget | None, title: str, text: str) -> None:
     QMessageBox.information(parent, title, text)
+
+
+def run_menu(menu, position) -> None:  # noqa: ANN001 - QMenu, QPoint
+    """Pop up a context menu at a global position (tests trigger its actions directly)."""
+    menu.exec(position)
+    menu.deleteLater()
+
+
+def ask_open_recipe(parent: QWidget | None, directory: str = "") -> str:
+    from PySide6.QtWidgets import QFileDialog
+
+    path, _ = QFileDialog.getOpenFileName(
+        parent, "Open recipe", directory, "Resect recipe (*.resect.json *.json);;All files (*)"
+    )
+    return path
