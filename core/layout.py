@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -255,26 +256,6 @@ def _ranks(n: int, edges: list[tuple[int, int]]) -> tuple[list[int], set[int]]:
 # --- coordinates -------------------------------------------------------------------
 
 
-def _pav(desired: list[float], weights: list[float], seps: list[float]) -> list[float]:
-    """Positions closest to ``desired`` (weighted least squares) keeping order and the
-    minimum separations ``seps`` between neighbours: isotonic regression by pooling."""
-    offsets = [0.0]
-    for s in seps:
-        offsets.append(offsets[-1] + s)
-    pools: list[list[float]] = []  # [weighted sum, weight, count]
-    for d, w, c in zip(desired, weights, offsets, strict=True):
-        pools.append([(d - c) * w, w, 1])
-        while len(pools) > 1 and pools[-2][0] / pools[-2][1] > pools[-1][0] / pools[-1][1]:
-            s, wt, k = pools.pop()
-            pools[-1][0] += s
-            pools[-1][1] += wt
-            pools[-1][2] += k
-    out: list[float] = []
-    for s, wt, k in pools:
-        out.extend([s / wt] * k)
-    return [z + c for z, c in zip(out, offsets, strict=True)]
-
-
 def _weighted_median(values: list[tuple[float, float]]) -> float:
     values.sort()
     half = sum(w for _, w in values) / 2
@@ -358,7 +339,7 @@ def _layout(
         coords, routing = [], []
 
     # Slots: the items, then one dummy per rank crossed by a long edge.
-    unit = (sum(cross) / n if n else 0.0) + NODE_GAP
+    unit = 1.0  # igraph gives the order; the first packing makes each rank as tight as the boxes allow
     slot_rank = list(rank)
     slot_pos = [c[0] * unit for c in coords]
     slot_size = list(cross)
@@ -405,7 +386,13 @@ def _layout(
         info = visible.items[key]
         items.append(LayoutItem(key=key, x=x, y=y, w=w, h=h, rank=rank[i], **info))
 
-    layout_edges = _route(items, chains, slot_pos, slot_rank, flow_center, shift, pairs, flipped, visible, direction)
+    def gap_of(r: int) -> tuple[float, float]:
+        low = start[r] + (extent[r] or DUMMY_SIZE)
+        return low, (start[r + 1] if r + 1 < ranks_count else low + gap)
+
+    layout_edges = _route(
+        items, chains, slot_pos, slot_rank, flow_center, gap_of, shift, pairs, flipped, visible, direction
+    )
     far_cross = max((slot_pos[s] + slot_size[s] / 2 + shift for s in range(total)), default=0.0) + MARGIN
     far_flow = offset - gap + MARGIN if ranks_count else 2 * MARGIN
     width, height_total = (far_cross, far_flow) if direction == "TB" else (far_flow, far_cross)
@@ -427,9 +414,12 @@ def _cross_positions(
        neighbour above and one below, without crossings, preferring long edges, then
        layer-to-layer edges on the longest path of real layers (the main path), then
        the ends of long edges. Pairs form columns that are drawn straight.
-    2. *Sweeps*: down and up, each slot moves to its column partner (or to the weighted
-       median of its neighbours), and each rank is packed with the least weighted
-       movement (``_pav``); long columns weigh more, so side branches give way.
+    2. *Packing*: columns are placed as far left as the boxes allow (longest path
+       over the "left of" constraints between columns sharing a rank), which keeps the
+       picture compact.
+    3. *Balancing*: a few passes move each column, within the room its neighbours
+       leave, to the weighted median of what it connects to (a branch towards its fork
+       and join, a shortcut right beside the main path).
     """
     total = len(slot_rank)
     pos = list(slot_pos)
@@ -475,39 +465,54 @@ def _cross_positions(
             continue
         pairs.append((ou, ov))
         below[u], above[v] = v, u
-    weight = [0.0] * total
+    columns: list[list[int]] = []
+    col = [-1] * total
     for s in range(total):
         if above[s] == -1:  # a column starts here
             members, t = [], s
             while t != -1:
+                col[t] = len(columns)
                 members.append(t)
                 t = below[t]
-            mass = sum(1.0 if real[m] else 0.5 for m in members)
-            for m in members:
-                weight[m] = mass
-
-    def pack(row: list[int], desired: list[float]) -> None:
-        if len(row) == 1:
-            pos[row[0]] = desired[0]
-            return
-        seps = [(slot_size[a] + slot_size[b]) / 2 + NODE_GAP for a, b in zip(row, row[1:], strict=False)]
-        for s, p in zip(row, _pav(desired, [weight[s] for s in row], seps), strict=True):
-            pos[s] = p
-
-    def median_of(s: int) -> float:
-        near = [(pos[t], _pull(real[s], real[t])) for t in ups[s] + downs[s]]
-        return _weighted_median(near) if near else pos[s]
-
+            columns.append(members)
+    count = len(columns)
+    # Separation constraints between columns that are neighbours in some rank.
+    left_of: list[list[tuple[int, float]]] = [[] for _ in range(count)]
+    right_of: list[list[tuple[int, float]]] = [[] for _ in range(count)]
     for row in rows:
-        pack(row, [pos[s] for s in row])
+        for u, v in zip(row, row[1:], strict=False):
+            sep = (slot_size[u] + slot_size[v]) / 2 + NODE_GAP
+            left_of[col[v]].append((col[u], sep))
+            right_of[col[u]].append((col[v], sep))
+    # Leftmost packing (longest path over the constraint DAG), then balance.
+    x = [0.0] * count
+    indeg = [len(left) for left in left_of]
+    queue = [c for c in range(count) if indeg[c] == 0]
+    topo: list[int] = []
+    while queue:
+        c = queue.pop()
+        topo.append(c)
+        for o, sep in right_of[c]:
+            x[o] = max(x[o], x[c] + sep)
+            indeg[o] -= 1
+            if indeg[o] == 0:
+                queue.append(o)
+    external = [
+        [(t, _pull(real[m], real[t])) for m in members for t in ups[m] + downs[m] if col[t] != c]
+        for c, members in enumerate(columns)
+    ]
     if sweeps is None:
         sweeps = 8 if total < 4000 else 4 if total < 20000 else 2
     for sweep in range(sweeps):
-        going_down = sweep % 2 == 0
-        partner = above if going_down else below
-        for row in rows if going_down else reversed(rows):
-            pack(row, [pos[partner[s]] if partner[s] != -1 else median_of(s) for s in row])
-    return pos
+        for c in topo if sweep % 2 == 0 else reversed(topo):
+            if not external[c]:
+                continue
+            wanted = _weighted_median([(x[col[t]], w) for t, w in external[c]])
+            low = max((x[o] + sep for o, sep in left_of[c]), default=-math.inf)
+            high = min((x[o] - sep for o, sep in right_of[c]), default=math.inf)
+            if low <= high:
+                x[c] = min(max(wanted, low), high)
+    return [x[col[s]] for s in range(total)]
 
 
 def _pull(real_u: int, real_v: int) -> float:
@@ -517,52 +522,81 @@ def _pull(real_u: int, real_v: int) -> float:
 
 
 def _route(
-    items, chains, slot_pos, slot_rank, flow_center, shift, pairs, flipped, visible, direction
+    items: list[LayoutItem],
+    chains: list[list[int]],
+    slot_pos: list[float],
+    slot_rank: list[int],
+    flow_center,
+    gap_of,
+    shift: float,
+    pairs: list[tuple[str, str]],
+    flipped: set[int],
+    visible: _Visible,
+    direction: Direction,
 ) -> list[LayoutEdge]:
-    """Polylines from the source box's far side through the dummy points to the target's
-    near side; several edges at one side of a box get spread-out ports."""
-    n = len(items)
-    outgoing: dict[int, list[int]] = {}
+    """Orthogonal polylines: from the middle of the source's far side, through the dummy
+    points of long edges, into the target's near side. Sideways moves happen in the gap
+    between ranks (never across a box): near the source for a fork, so its edges share
+    one trunk, near the target otherwise. Several edges into one box get spread-out
+    ports, shifted towards where each comes from."""
+    outgoing: dict[int, int] = {}
     incoming: dict[int, list[int]] = {}
     for e, chain in enumerate(chains):
-        outgoing.setdefault(chain[0], []).append(e)
+        outgoing[chain[0]] = outgoing.get(chain[0], 0) + 1
         incoming.setdefault(chain[-1], []).append(e)
 
     def cross_of(slot: int) -> float:
         return slot_pos[slot] + shift
 
-    def ports(groups: dict[int, list[int]], neighbour_index: int) -> dict[tuple[int, int], float]:
-        """Where each edge meets the box: straight edges at the centre, others shifted
-        towards where they go, so a fork reads left / straight / right."""
-        found = {}
-        for v, es in groups.items():
-            size = items[v].w if direction == "TB" else items[v].h
-            room = max(0.0, size / 2 - style.CORNER_RADIUS - 2)
-            centre = cross_of(v)
-            for e in es:
-                delta = cross_of(chains[e][neighbour_index]) - centre
-                found[(v, e)] = centre + max(-room, min(room, delta * 0.3))
-        return found
+    in_ports: dict[int, float] = {}
+    for v, es in incoming.items():
+        size = items[v].w if direction == "TB" else items[v].h
+        room = max(0.0, size / 2 - style.CORNER_RADIUS - 2)
+        centre = cross_of(v)
+        if len(es) == 1:
+            in_ports[es[0]] = centre
+            continue
+        deltas = {e: cross_of(chains[e][-2]) - centre for e in es}
+        es = sorted(es, key=deltas.__getitem__)
+        straight = min(range(len(es)), key=lambda i: abs(deltas[es[i]]))  # enters at the centre
+        step = min(12.0, room / max(straight, len(es) - 1 - straight))
+        for i, e in enumerate(es):
+            in_ports[e] = centre + (i - straight) * step
 
-    out_ports = ports(outgoing, 1)
-    in_ports = ports(incoming, -2)
     result: list[LayoutEdge] = []
     for e, chain in enumerate(chains):
         a, b = chain[0], chain[-1]
         ia, ib = items[a], items[b]
+        crosses = [cross_of(a), *(cross_of(s) for s in chain[1:-1]), in_ports[e]]
         if direction == "TB":
-            start = (out_ports[(a, e)], ia.y + ia.h)
-            end = (in_ports[(b, e)], ib.y)
-            middle = [(cross_of(s), flow_center(slot_rank[s])) for s in chain[1:-1]]
+            flows = [ia.y + ia.h, *(flow_center(slot_rank[s]) for s in chain[1:-1]), ib.y]
         else:
-            start = (ia.x + ia.w, out_ports[(a, e)])
-            end = (ib.x, in_ports[(b, e)])
-            middle = [(flow_center(slot_rank[s]), cross_of(s)) for s in chain[1:-1]]
-        points = (start, *middle, end)
+            flows = [ia.x + ia.w, *(flow_center(slot_rank[s]) for s in chain[1:-1]), ib.x]
+        path = [(crosses[0], flows[0])]
+        last = len(chain) - 2
+        for k in range(len(chain) - 1):
+            if abs(crosses[k + 1] - crosses[k]) > 0.5:
+                low, high = gap_of(slot_rank[chain[k]])
+                t = 0.35 if k == 0 and outgoing[a] > 1 else 0.65 if k == last else 0.5
+                middle = low + t * (high - low)
+                path += [(crosses[k], middle), (crosses[k + 1], middle)]
+            path.append((crosses[k + 1], flows[k + 1]))
+        path = _simplify(path)
+        points = tuple(path) if direction == "TB" else tuple((f, c) for c, f in path)
         src, tgt = pairs[e]
         if e in flipped:  # drawn against the flow: from the real source to the real target
             points = tuple(reversed(points))
-        tensors = tuple(visible.edges[(src, tgt)])
-        result.append(LayoutEdge(f"{src}->{tgt}", src, tgt, points, tensors))
-    assert len(result) == len(chains) and n == len(items)
+        result.append(LayoutEdge(f"{src}->{tgt}", src, tgt, points, tuple(visible.edges[(src, tgt)])))
     return result
+
+
+def _simplify(path: list[Point]) -> list[Point]:
+    """Drop points in the middle of straight runs."""
+    out = [path[0]]
+    for i in range(1, len(path) - 1):
+        (px, py), (x, y), (nx, ny) = out[-1], path[i], path[i + 1]
+        if (abs(px - x) < 1e-6 and abs(x - nx) < 1e-6) or (abs(py - y) < 1e-6 and abs(y - ny) < 1e-6):
+            continue
+        out.append(path[i])
+    out.append(path[-1])
+    return out

@@ -70,8 +70,10 @@ def test_resnet50_main_path_is_straight_with_skips_beside(zoo):
         assert lay.item(key).center[0] == pytest.approx(centre, abs=0.5), key
     # the identity shortcut of conv3_block2 runs beside the main path, not through it
     skip = next(e for e in lay.edges if e.source == "conv3_block1_out" and e.target == "conv3_block2_add")
-    assert len(skip.points) > 4
-    assert all(abs(x - centre) > 40 for x, _ in skip.points[1:-1])
+    runs = list(zip(skip.points, skip.points[1:], strict=False))
+    (x0, y0), (x1, y1) = max(runs, key=lambda r: abs(r[1][1] - r[0][1]))
+    assert x0 == x1 and abs(x0 - centre) > 80 and abs(y1 - y0) > 300  # a long vertical run beside
+    assert all(a[0] == b[0] or a[1] == b[1] for a, b in runs)  # orthogonal
     # ranks follow the data flow and boxes fit their names
     assert lay.item("conv1_conv").rank < lay.item("conv1_bn").rank
     assert lay.item("conv2_block1_1_conv").w > lay.item("avg_pool").w
