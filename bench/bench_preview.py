@@ -76,7 +76,8 @@ def _edits(graph: ModelGraph) -> list[tuple[str, Edit]]:
 
 def _case(name: str, graph: ModelGraph) -> list[dict]:
     rows = []
-    for label, edit in _edits(graph):
+    edits = _edits(graph)
+    for label, edit in edits:
 
         def one(edit: Edit = edit) -> None:
             document = Document(graph)
@@ -100,7 +101,7 @@ def _case(name: str, graph: ModelGraph) -> list[dict]:
         graph_ops._SUCCESSORS.clear()
         preview_module._CACHE.clear()
         document = Document(replace(graph))
-        document.push(_edits(graph)[0][1])
+        document.push(edits[0][1])
         _ = document.preview
 
     seconds, peak = _time(cold)
@@ -116,7 +117,6 @@ def _case(name: str, graph: ModelGraph) -> list[dict]:
 
     def undo_redo() -> None:
         document = Document(graph)
-        edits = _edits(graph)
         for _, edit in (edits[3], edits[2], edits[0]):
             document.push(edit)
         document.undo()
