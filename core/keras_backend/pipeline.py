@@ -111,7 +111,9 @@ def run_apply(
         clock.check_cancel()
         target.commit()
     clock.finish()
-    return ApplyResult(out, fmt, before, after, output_size(out), report, dict(built.reinitialized), clock.seconds)
+    return ApplyResult(
+        target.out, fmt, before, after, output_size(target.out), report, dict(built.reinitialized), clock.seconds
+    )
 
 
 class _Clock:
