@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
-from app.canvas.prepared import Chunk, PreparedScene
+from app.canvas.prepared import Chunk, EdgeChunk, PreparedScene
 
 TITLE_PX = 12
 SUBTITLE_PX = 10
@@ -53,6 +53,7 @@ class ChunkItem(QGraphicsItem):
         self.paint_count += 1
         scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         box_px = 44.0 * scale
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, box_px >= 20)
         if box_px < MIN_OUTLINE_PX:  # far out: solid boxes in the stroke colour, no outlines
             painter.setPen(Qt.PenStyle.NoPen)
             for rects, (_, pen) in self._groups():
@@ -100,15 +101,30 @@ class ChunkItem(QGraphicsItem):
                 painter.drawText(bottom, flags, text)
 
 
-class EdgesItem(QGraphicsPathItem):
-    """All edges in one path, drawn with a 1-pixel cosmetic pen."""
+class EdgeChunkItem(QGraphicsItem):
+    """A stretch of edges: one cosmetic 1-pixel path; arrowheads and antialiasing only when
+    zoomed in far enough for them to show."""
 
-    def __init__(self, path: QPainterPath) -> None:
-        super().__init__(path)
-        pen = QPen(QColor("#8a94a6"), 1.2)
-        pen.setCosmetic(True)
-        self.setPen(pen)
+    def __init__(self, chunk: EdgeChunk) -> None:
+        super().__init__()
+        self.chunk = chunk
+        self._bounds = chunk.bounds.adjusted(-2, -2, 2, 2)
+        self._pen = QPen(QColor("#8a94a6"), 1.2)
+        self._pen.setCosmetic(True)
         self.setZValue(-1)
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        near = scale * 44.0 >= 12
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, near)
+        painter.setPen(self._pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self.chunk.lines)
+        if near:
+            painter.drawPath(self.chunk.arrows)
 
 
 class OverlayItem(QGraphicsPathItem):

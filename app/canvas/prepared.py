@@ -13,6 +13,7 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainterPath
 
 CHUNK_SIZE = 128
+EDGE_CHUNK_SIZE = 128
 ARROW = 5.0
 
 
@@ -27,13 +28,23 @@ class Chunk:
 
 
 @dataclass
+class EdgeChunk:
+    """Edges painted by one item: polylines and arrowheads in separate paths (arrows are
+    skipped when too small to see), with bounds so off-screen chunks are never painted."""
+
+    lines: QPainterPath
+    arrows: QPainterPath
+    bounds: QRectF
+
+
+@dataclass
 class PreparedScene:
     scene: Any
     keys: list[str]
     index: dict[str, int]
     rects: np.ndarray  # (n, 4): x, y, w, h (top-left corner, scene units)
     chunks: list[Chunk]
-    edge_path: QPainterPath
+    edge_chunks: list[EdgeChunk]
     segments: np.ndarray  # (m, 4): x0, y0, x1, y1
     segment_edge: np.ndarray  # (m,): edge index of each segment
     bounds: QRectF
@@ -93,11 +104,11 @@ def prepare(scene: Any) -> PreparedScene:
     index = {key: i for i, key in enumerate(keys)}
     rects = np.array([box_rect(box) for box in boxes], dtype=np.float64).reshape(-1, 4)
     chunks = _chunks(boxes, rects)
-    path, segments, owners = _edges(scene, index, rects)
+    edge_chunks, segments, owners = _edges(scene)
     inputs = [i for i, box in enumerate(boxes) if getattr(box, "kind", "") == "input"]
     owner = {layer: str(box.key) for box in boxes for layer in (getattr(box, "layers", ()) or (box.key,))}
     bounds = scene_bounds(scene, rects)
-    return PreparedScene(scene, keys, index, rects, chunks, path, segments, owners, bounds, inputs, owner)
+    return PreparedScene(scene, keys, index, rects, chunks, edge_chunks, segments, owners, bounds, inputs, owner)
 
 
 def _chunks(boxes: list[Any], rects: np.ndarray) -> list[Chunk]:
@@ -121,21 +132,28 @@ def _chunks(boxes: list[Any], rects: np.ndarray) -> list[Chunk]:
     return chunks
 
 
-def _edges(scene: Any, index: dict[str, int], rects: np.ndarray) -> tuple[QPainterPath, np.ndarray, np.ndarray]:
-    path = QPainterPath()
+def _edges(scene: Any) -> tuple[list[EdgeChunk], np.ndarray, np.ndarray]:
+    """Edge chunks grouped by where the edge starts (so each chunk covers one stretch of
+    the graph) plus the segment arrays used for picking."""
     segments: list[tuple[float, float, float, float]] = []
     owners: list[int] = []
-    for e, edge in enumerate(scene.edges):
-        points = [(float(p[0]), float(p[1])) for p in edge.points]
-        if len(points) < 2:
-            continue
-        path.moveTo(QPointF(*points[0]))
+    edges = [(e, [(float(p[0]), float(p[1])) for p in edge.points]) for e, edge in enumerate(scene.edges)]
+    edges = [(e, points) for e, points in edges if len(points) >= 2]
+    for e, points in edges:
         for a, b in zip(points, points[1:], strict=False):
-            path.lineTo(QPointF(*b))
             segments.append((a[0], a[1], b[0], b[1]))
             owners.append(e)
-        _arrow(path, points[-2], points[-1])
-    return path, np.array(segments, dtype=np.float64).reshape(-1, 4), np.array(owners, dtype=np.int64)
+    edges.sort(key=lambda item: (item[1][0][1], item[1][0][0]) if scene.direction != "LR" else item[1][0])
+    chunks = []
+    for start in range(0, len(edges), EDGE_CHUNK_SIZE):
+        lines, arrows = QPainterPath(), QPainterPath()
+        for _, points in edges[start : start + EDGE_CHUNK_SIZE]:
+            lines.moveTo(QPointF(*points[0]))
+            for point in points[1:]:
+                lines.lineTo(QPointF(*point))
+            _arrow(arrows, points[-2], points[-1])
+        chunks.append(EdgeChunk(lines, arrows, lines.boundingRect().united(arrows.boundingRect())))
+    return chunks, np.array(segments, dtype=np.float64).reshape(-1, 4), np.array(owners, dtype=np.int64)
 
 
 def _arrow(path: QPainterPath, a: tuple[float, float], b: tuple[float, float]) -> None:

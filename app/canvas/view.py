@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 
-from app.canvas.items import ChunkItem, EdgesItem, OverlayItem
+from app.canvas.items import ChunkItem, EdgeChunkItem, OverlayItem
 from app.canvas.overview import OverviewMap
 from app.canvas.prepared import PreparedScene
 
@@ -106,7 +106,7 @@ class GraphCanvas(QWidget):
 
         self.prepared: PreparedScene | None = None
         self.chunk_items: list[ChunkItem] = []
-        self.edges_item: EdgesItem | None = None
+        self.edge_items: list[EdgeChunkItem] = []
         self.selection_item = OverlayItem("#e0472b", 3.0, 10)
         self.search_item = OverlayItem("#f2b705", 3.0, 9, fill="#40f2b705")
         self.hover_item = OverlayItem("#e0472b", 2.5, 8)
@@ -122,15 +122,11 @@ class GraphCanvas(QWidget):
     def set_prepared(self, prepared: PreparedScene, keep_view: bool = False) -> None:
         """Show a prepared scene; ``keep_view`` keeps zoom and position (same model, new drawing)."""
         old_range = self.viewbox.viewRect() if keep_view and self.prepared is not None else None
-        for item in self.chunk_items:
-            self.viewbox.removeItem(item)
-        if self.edges_item is not None:
-            self.viewbox.removeItem(self.edges_item)
+        self._remove_items()
         self.prepared = prepared
-        self.edges_item = EdgesItem(prepared.edge_path)
-        self.viewbox.addItem(self.edges_item, ignoreBounds=True)
+        self.edge_items = [EdgeChunkItem(chunk) for chunk in prepared.edge_chunks]
         self.chunk_items = [ChunkItem(prepared, chunk) for chunk in prepared.chunks]
-        for item in self.chunk_items:
+        for item in [*self.edge_items, *self.chunk_items]:
             self.viewbox.addItem(item, ignoreBounds=True)
         self.hover_item.setPath(self.hover_item.path().__class__())
         self.hovered_edge = None
@@ -142,12 +138,14 @@ class GraphCanvas(QWidget):
             self.open_view()
         self._refresh_overlays()
 
-    def clear(self) -> None:
-        for item in self.chunk_items:
+    def _remove_items(self) -> None:
+        for item in [*self.chunk_items, *self.edge_items]:
             self.viewbox.removeItem(item)
-        if self.edges_item is not None:
-            self.viewbox.removeItem(self.edges_item)
-        self.chunk_items, self.edges_item, self.prepared = [], None, None
+        self.chunk_items, self.edge_items = [], []
+
+    def clear(self) -> None:
+        self._remove_items()
+        self.prepared = None
         self.selected_keys = ()
         self._refresh_overlays()
 

@@ -1,0 +1,190 @@
+"""Desktop viewer speed: launch-to-first-paint and pan / zoom frame times.
+
+Launch cases run ``main.py MODEL`` as a whole process with ``RESECT_BENCH_EXIT_AFTER_DRAW=1``
+(the app prints ``drawn_after_s`` measured from process start, then quits) while TensorFlow
+is imported in the background as in normal use. Frame times run this file in a child
+process: open a 5,000-layer model offscreen, expand every block (worst case: 5,000 boxes),
+then pan and zoom by script, timing each synchronous repaint of the canvas.
+
+    .venv/bin/python bench/bench_gui.py          # prints the rows
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
+PY = sys.executable
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+
+
+def _efficientnet_b7() -> Path:
+    path = CACHE / "efficientnet_b7.keras"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        code = (
+            "import sys, keras; m = keras.applications.EfficientNetB7(weights=None); "
+            "m.save(sys.argv[1]); print(len(m.layers))"
+        )
+        partial = path.with_suffix(".partial.keras")
+        subprocess.run([PY, "-c", code, str(partial)], check=True, env=_env(), capture_output=True)
+        os.replace(partial, path)
+    return path
+
+
+def _deep(n_layers: int) -> Path:
+    path = CACHE / f"deep_{n_layers}.keras"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        sys.path.insert(0, str(ROOT / "bench"))
+        from deep_model import write_deep_model
+
+        write_deep_model(path, n_layers)
+    return path
+
+
+def _resnet50() -> Path:
+    path = CACHE / "resnet50.keras"
+    if not path.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        code = "import sys, keras; keras.applications.ResNet50(weights=None).save(sys.argv[1])"
+        partial = path.with_suffix(".partial.keras")
+        subprocess.run([PY, "-c", code, str(partial)], check=True, env=_env(), capture_output=True)
+        os.replace(partial, path)
+    return path
+
+
+def _run_child(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
+    """stdout, wall seconds, peak RSS in MB of one child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if child.returncode != 0:
+        raise RuntimeError(f"{args} exited {child.returncode}: {out[-500:]}")
+    return out, wall, usage.ru_maxrss / 1024
+
+
+def launch(path: Path, runs: int = 3) -> tuple[float, float, float]:
+    """Median drawn_after_s, median wall time and peak MB over ``runs`` launches."""
+    drawn, walls, peaks = [], [], []
+    for _ in range(runs):
+        out, wall, peak = _run_child([PY, "main.py", str(path)], _env(RESECT_BENCH_EXIT_AFTER_DRAW="1"))
+        line = next(line for line in out.splitlines() if line.startswith("drawn_after_s="))
+        drawn.append(float(line.split("=", 1)[1]))
+        walls.append(wall)
+        peaks.append(peak)
+    return statistics.median(drawn), statistics.median(walls), max(peaks)
+
+
+def frames(path: Path) -> dict[str, list[float]]:
+    """In this process: open ``path``, expand all blocks, pan and zoom; milliseconds per frame."""
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(CACHE / "bench-settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, use_keras=False)
+    window.resize(1600, 1000)
+    window.show()
+    window.open_path(str(path))
+    _wait(app, lambda: window.canvas.prepared is not None and not window.session.scene_pending)
+    window.expand_all()
+    _wait(app, lambda: not window.session.scene_pending and len(window.canvas.prepared.keys) >= 4000)
+    canvas = window.canvas
+    viewport = canvas.view.viewport()
+    results: dict[str, list[float]] = {}
+
+    def timed(name: str, step, count: int = 60) -> None:  # noqa: ANN001
+        times = []
+        for i in range(count):
+            step(i)
+            start = time.perf_counter()
+            viewport.repaint()
+            times.append((time.perf_counter() - start) * 1000)
+        results[name] = times
+
+    canvas.open_view()  # readable scale, text drawn
+    app.processEvents()
+    timed("pan at readable zoom (text)", lambda i: canvas.viewbox.translateBy(y=40))
+    canvas.fit()  # everything on screen: 5,000 tiny boxes, no text
+    app.processEvents()
+    timed("pan, whole graph on screen", lambda i: canvas.viewbox.translateBy(x=3 if i % 2 else -3, y=50))
+    canvas.open_view()
+    app.processEvents()
+    timed(
+        "zoom out and in around a point",
+        lambda i: canvas.viewbox.scaleBy((1.15, 1.15) if (i // 15) % 2 == 0 else (1 / 1.15, 1 / 1.15)),
+    )
+    layers = len(window.document.graph.layers)
+    boxes = len(canvas.prepared.keys)
+    window.close()
+    results["_info"] = [layers, boxes]
+    return results
+
+
+def _wait(app, condition, timeout: float = 120.0) -> None:  # noqa: ANN001
+    end = time.perf_counter() + timeout
+    while not condition():
+        app.processEvents()
+        if time.perf_counter() > end:
+            raise TimeoutError("the viewer did not finish in time")
+        time.sleep(0.005)
+
+
+def run() -> list[dict]:
+    rows = []
+    for case, make, goal in (
+        ("launch to first paint: ResNet50", _resnet50, "goal < 1.5 s"),
+        ("launch to first paint: EfficientNetB7 (816 layers)", _efficientnet_b7, "goal < 2 s"),
+        ("launch to first paint: 20,000 layers", lambda: _deep(20_000), "goal < 5 s"),
+    ):
+        drawn, wall, peak = launch(make())
+        rows.append(
+            {
+                "case": case,
+                "tool": "resect GUI",
+                "seconds": round(drawn, 3),
+                "peak_mb": round(peak, 1),
+                "note": f"{goal}; process wall {wall:.2f} s; TensorFlow importing in background; median of 3",
+            }
+        )
+    out, _, peak = _run_child([PY, __file__, "--frames", str(_deep(5_000))], _env())
+    measured = json.loads(out.strip().splitlines()[-1])
+    layers, boxes = measured.pop("_info")
+    for name, times in measured.items():
+        times = sorted(times)
+        p95 = times[int(len(times) * 0.95) - 1]
+        rows.append(
+            {
+                "case": f"frame: {name}, {layers} layers",
+                "tool": "resect GUI",
+                "seconds": round(statistics.median(times) / 1000, 4),
+                "peak_mb": round(peak, 1),
+                "note": f"goal < 30 ms; median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms, {boxes} boxes",
+            }
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--frames":
+        print(json.dumps(frames(Path(sys.argv[2]))))
+    else:
+        for row in run():
+            print(f"{row['case']:<60} {row['seconds']:>8} s {row['peak_mb']:>8} MB  {row['note']}")
