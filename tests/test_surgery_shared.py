@@ -121,3 +121,29 @@ def test_inline_name_clash_rule(zoo):
     assert names["inner_dense"] == "func_block_inner_dense"
     assert inlined.layer("func_block_inner_dense").config["name"] == "func_block_inner_dense"
     assert inlined.layer("func_block_inner_dense").origin == ("func_block", "inner_dense")
+
+
+def _shared_recurrence(keras, tmp_path):
+    """``d`` is called twice; its second call reads an Add of its first call and a side branch."""
+    L = keras.layers
+    inp = keras.Input((6,), name="x")
+    d = L.Dense(6, name="d")
+    side = L.Dense(6, name="side")(inp)
+    joined = L.Add(name="join")([d(inp), side])
+    out = L.Dense(2, name="out")(d(joined))
+    model = keras.Model(inp, out)
+    path = tmp_path / "shared.keras"
+    model.save(path)
+    return model, read_model(path)
+
+
+def test_later_call_of_shared_layer_needing_an_earlier_one_crosses(keras, tmp_path):
+    model, graph = _shared_recurrence(keras, tmp_path)
+    with pytest.raises(EditError, match=r"cut inputs do not separate the graph: d:0:0 also feeds join"):
+        apply_edits(graph, [Cut(inputs=("side",))])
+    edited = apply_edits(graph, [Cut(inputs=("side",), complete=True)])
+    assert [lay.source_tensor for lay in edited.layers if lay.is_input] == [TensorRef("side"), TensorRef("d", 0)]
+    assert [(n.index, n.origin_index) for n in edited.layer("d").nodes] == [(0, 1)]
+    assert edited.layer("d").nodes[0].inputs == (TensorRef("join"),)
+    expected = sum(model.get_layer(n).count_params() for n in ("d", "out"))
+    assert preview(graph, edited).total_params == expected
