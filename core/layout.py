@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
-from core.analysis.blocks import Block, find_blocks, layer_key
+from core.analysis.blocks import SEPARATOR, Block, find_blocks, layer_key
 from core.graph import Layer, ModelGraph
 from core.render import labels, style
 from core.tensor_ref import TensorRef
@@ -41,6 +41,7 @@ RANK_GAP_LR = 48.0
 NODE_GAP = 26.0  # px between neighbouring boxes in a rank
 DUMMY_SIZE = 10.0  # cross size of a long edge passing through a rank
 MARGIN = 24.0
+FRAME_ROOM = 12.0  # extra gap per nested-model frame between two neighbours
 # Pull of an edge segment on its ends: layer-to-layer edges hardest, long edges straight.
 W_REAL, W_END, W_LONG = 4.0, 1.0, 8.0
 
@@ -115,6 +116,7 @@ class _Visible:
 
 def _visible(graph: ModelGraph, collapsed: frozenset[str], blocks: Iterable[Block]) -> tuple[_Visible, dict]:
     atoms: dict[str, Layer] = {}
+    level_of: dict[str, ModelGraph] = {}
     deep: dict[str, tuple[str, ...]] = {}
 
     def walk(level: ModelGraph, prefix: tuple[str, ...]) -> None:
@@ -125,6 +127,7 @@ def _visible(graph: ModelGraph, collapsed: frozenset[str], blocks: Iterable[Bloc
                 walk(layer.subgraph, path)
             else:
                 atoms[key] = layer
+                level_of[key] = level
                 if layer.subgraph is not None:
                     deep[key] = (key, *(layer_key(p) for p, _ in layer.subgraph.iter_layers_deep(path)))
 
@@ -163,7 +166,7 @@ def _visible(graph: ModelGraph, collapsed: frozenset[str], blocks: Iterable[Bloc
                 kind="layer",
                 layers=deep.get(key, (key,)),
                 title=layer.name,
-                subtitle=labels.layer_subtitle(layer),
+                subtitle=labels.layer_subtitle(layer, level_of[key]),
                 badge=labels.layer_badge(layer),
                 class_name=layer.class_name,
                 is_output=key in outputs,
@@ -355,7 +358,9 @@ def _layout(
                 chain.append(len(slot_rank) - 1)
         chain.append(b)
         chains.append(chain)
-    slot_pos = _cross_positions(n, slot_rank, slot_pos, slot_size, chains, sweeps)
+    nesting = [key.split(SEPARATOR)[:-1] for key in keys]  # nested-model path of each item
+    frame_room = FRAME_ROOM if direction == "TB" else FRAME_ROOM + style.GROUP_TITLE_SIZE + 8
+    slot_pos = _cross_positions(n, slot_rank, slot_pos, slot_size, chains, sweeps, nesting, frame_room)
     total = len(slot_rank)
     ranks_count = max(slot_rank, default=-1) + 1
 
@@ -364,11 +369,12 @@ def _layout(
     for i in range(n):
         extent[rank[i]] = max(extent[rank[i]], along[i])
     gap = RANK_GAP_TB if direction == "TB" else RANK_GAP_LR
+    gaps = _frame_gaps(nesting, rank, ranks_count, gap, direction)
     start = [0.0] * ranks_count
     offset = MARGIN
     for r in range(ranks_count):
         start[r] = offset
-        offset += (extent[r] or DUMMY_SIZE) + gap
+        offset += (extent[r] or DUMMY_SIZE) + gaps[r]
     low_cross = min((slot_pos[s] - slot_size[s] / 2 for s in range(total)), default=0.0)
     shift = MARGIN - low_cross
 
@@ -394,7 +400,7 @@ def _layout(
         items, chains, slot_pos, slot_rank, flow_center, gap_of, shift, pairs, flipped, visible, direction
     )
     far_cross = max((slot_pos[s] + slot_size[s] / 2 + shift for s in range(total)), default=0.0) + MARGIN
-    far_flow = offset - gap + MARGIN if ranks_count else 2 * MARGIN
+    far_flow = offset - gaps[-1] + MARGIN if ranks_count else 2 * MARGIN
     width, height_total = (far_cross, far_flow) if direction == "TB" else (far_flow, far_cross)
     drawn_by = {key: item.key for item in items for key in item.layers}
     return Layout(tuple(items), tuple(layout_edges), width, height_total, direction, drawn_by)
@@ -407,6 +413,8 @@ def _cross_positions(
     slot_size: list[float],
     chains: list[list[int]],
     sweeps: int | None,
+    nesting: list[list[str]] | None = None,
+    frame_room: float = 0.0,
 ) -> list[float]:
     """Positions across the flow for items (slots ``0..n-1``) and dummies (the rest).
 
@@ -482,6 +490,8 @@ def _cross_positions(
     for row in rows:
         for u, v in zip(row, row[1:], strict=False):
             sep = (slot_size[u] + slot_size[v]) / 2 + NODE_GAP
+            if nesting is not None:  # room for the frames of expanded nested models
+                sep += frame_room * _frames_between(nesting, u, v)
             left_of[col[v]].append((col[u], sep))
             right_of[col[u]].append((col[v], sep))
     # Leftmost packing (longest path over the constraint DAG), then balance.
@@ -513,6 +523,37 @@ def _cross_positions(
             if low <= high:
                 x[c] = min(max(wanted, low), high)
     return [x[col[s]] for s in range(total)]
+
+
+def _frame_gaps(
+    nesting: list[list[str]], rank: list[int], ranks_count: int, gap: float, direction: Direction
+) -> list[float]:
+    """The gap after each rank, widened where nested-model frames end or begin (a frame's
+    top holds its title in a top-to-bottom drawing)."""
+    gaps = [gap] * ranks_count
+    spans: dict[tuple[str, ...], list[int]] = {}
+    for i, path in enumerate(nesting):
+        for depth in range(1, len(path) + 1):
+            span = spans.setdefault(tuple(path[:depth]), [rank[i], rank[i]])
+            span[0], span[1] = min(span[0], rank[i]), max(span[1], rank[i])
+    opening = style.GROUP_PAD + style.GROUP_TITLE_SIZE + 8 if direction == "TB" else style.GROUP_PAD + 4
+    for first, last in spans.values():
+        gaps[last] += style.GROUP_PAD + 4
+        if first > 0:
+            gaps[first - 1] += opening
+    return gaps
+
+
+def _frames_between(nesting: list[list[str]], u: int, v: int) -> int:
+    """How many nested-model frames separate slots ``u`` and ``v`` (dummies are outside all)."""
+    a = nesting[u] if u < len(nesting) else []
+    b = nesting[v] if v < len(nesting) else []
+    if a == b:
+        return 0
+    common = 0
+    while common < min(len(a), len(b)) and a[common] == b[common]:
+        common += 1
+    return len(a) + len(b) - 2 * common
 
 
 def _pull(real_u: int, real_v: int) -> float:

@@ -108,7 +108,7 @@ def test_svg_parses_and_names_every_layer(zoo, name):
         if layer.subgraph is None:
             assert layer.name in titles
     assert len(list(root.iter(f"{SVG}polyline"))) == len(scene.edges)
-    assert len(list(root.iter(f"{SVG}rect"))) == len(scene.boxes) + 1  # + background
+    assert len(list(root.iter(f"{SVG}rect"))) == len(scene.boxes) + len(scene.groups) + 1  # + background
     assert float(root.get("width")) == pytest.approx(scene.width, abs=0.1)
 
 
@@ -136,3 +136,40 @@ def test_png_size_is_capped_for_huge_graphs(zoo, tmp_path):
     assert round(scene.height * fitted_scale(scene, 10.0)) <= MAX_SIDE
     size = scene_to_png(scene, tmp_path / "r.png", scale=0.2)
     assert size == (round(scene.width * 0.2), round(scene.height * 0.2))
+
+
+def test_expanded_nested_models_get_frames_that_hold_only_their_layers(zoo):
+    graph = read_model(zoo.path("nested"))
+    for direction in ("TB", "LR"):
+        scene = build_scene(graph, direction=direction)
+        frames = {g.key: g for g in scene.groups}
+        assert set(frames) == {"seq_block", "func_block"}
+        assert frames["func_block"].title == "func_block · Functional"
+        for key, frame in frames.items():
+            for box in scene.boxes:
+                inside = frame.x <= box.x and box.x + box.w <= frame.x + frame.w
+                inside = inside and frame.y <= box.y and box.y + box.h <= frame.y + frame.h
+                overlaps = not (
+                    box.x >= frame.x + frame.w
+                    or box.x + box.w <= frame.x
+                    or box.y >= frame.y + frame.h
+                    or box.y + box.h <= frame.y
+                )
+                mine = box.key.startswith(key + "/")
+                assert inside == mine and overlaps == mine, (direction, key, box.key)
+        x0, y0, x1, y1 = scene.bounds
+        assert all(x0 <= g.x and g.x + g.w <= x1 and y0 <= g.y and g.y + g.h <= y1 for g in scene.groups)
+    folded = build_scene(graph, collapsed={"func_block"})
+    assert [g.key for g in folded.groups] == ["seq_block"]
+    root = ET.fromstring(scene_to_svg(folded).encode("utf-8"))
+    assert [g.get("data-group") for g in root.iter(f"{SVG}g") if g.get("data-group")] == ["seq_block"]
+
+
+def test_shapes_the_producer_does_not_record_come_from_consumers(zoo):
+    graph = read_model(zoo.path("resnet50"))
+    bn = graph.layer("conv1_bn")
+    scene = build_scene(graph)
+    assert scene.box("conv1_bn").subtitle == "112×112×64"
+    if bn.nodes[0].output_shapes[0] is None:  # the case this fallback exists for
+        edge = next(e for e in scene.edges if e.source == "conv1_bn")
+        assert edge.label == "112×112×64"

@@ -6,8 +6,9 @@ box is always exactly as wide as its text.
 
 from __future__ import annotations
 
-from core.graph import Layer, Shape
+from core.graph import Layer, ModelGraph, Shape
 from core.render import style
+from core.tensor_ref import TensorRef
 
 
 def format_shape(shape: Shape | None) -> str:
@@ -31,11 +32,34 @@ def format_count(count: int) -> str:
     return str(count)  # pragma: no cover
 
 
-def layer_subtitle(layer: Layer) -> str:
-    """Output shape(s) of a layer; its class name when the file does not record them."""
+def tensor_shape(level: ModelGraph, ref: TensorRef) -> Shape | None:
+    """A tensor's shape: as its producer records it, else as a consumer records its input
+    (Keras files often store a layer's input shapes but not its output shapes)."""
+    if not level.has_layer(ref.layer):
+        return None
+    layer = level.layer(ref.layer)
+    if ref.node_index >= len(layer.nodes):
+        return None
+    shapes = layer.nodes[ref.node_index].output_shapes
+    if ref.tensor_index < len(shapes) and shapes[ref.tensor_index] is not None:
+        return shapes[ref.tensor_index]
+    for key in level.consumers(ref):
+        node = level.node(key)
+        for position, used in enumerate(node.inputs):
+            if used == ref and position < len(node.input_shapes) and node.input_shapes[position] is not None:
+                return node.input_shapes[position]
+    return None
+
+
+def layer_subtitle(layer: Layer, level: ModelGraph | None = None) -> str:
+    """Output shape(s) of a layer; its class name when no shape is known."""
     seen: list[str] = []
     for node in layer.nodes:
-        text = " | ".join(format_shape(s) for s in node.output_shapes if s is not None)
+        if level is None:
+            shapes = list(node.output_shapes)
+        else:
+            shapes = [tensor_shape(level, ref) for ref in node.outputs]
+        text = " | ".join(format_shape(s) for s in shapes if s is not None)
         if text and text not in seen:
             seen.append(text)
     if not seen:

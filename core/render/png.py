@@ -65,6 +65,27 @@ def render_image(scene: Scene, scale: float = 1.5):
     def pt(x: float, y: float) -> tuple[float, float]:
         return ((x - x0) * k, (y - y0) * k)
 
+    show_text = style.SUBTITLE_SIZE * scale >= MIN_TEXT_PX
+    group_font = _font(style.GROUP_TITLE_SIZE * k, False) if show_text else None
+    for group in scene.groups:
+        left, top = pt(group.x, group.y)
+        right, bottom = pt(group.x + group.w, group.y + group.h)
+        draw.rounded_rectangle(
+            (left, top, right, bottom),
+            radius=style.CORNER_RADIUS * 1.5 * k,
+            fill=_hex(group.fill),
+            outline=_hex(group.stroke),
+            width=max(1, round(k)),
+        )
+        if show_text:
+            draw.text(
+                (left + 8 * k, top + (6 + style.GROUP_TITLE_SIZE) * k),
+                group.title,
+                font=group_font,
+                fill=_hex(style.GROUP_TITLE_COLOUR),
+                anchor="ls",
+            )
+
     for edge in scene.edges:
         points = [pt(x, y) for x, y in edge.points]
         if len(points) < 2:
@@ -86,7 +107,6 @@ def render_image(scene: Scene, scale: float = 1.5):
                 fill=colour,
             )
 
-    show_text = style.SUBTITLE_SIZE * scale >= MIN_TEXT_PX
     title_font = _font(style.TITLE_SIZE * k, True) if show_text else None
     sub_font = _font(style.SUBTITLE_SIZE * k, False) if show_text else None
     badge_font = _font(style.BADGE_SIZE * k, False) if show_text else None

@@ -66,6 +66,20 @@ class Edge:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A frame drawn behind the inner layers of an expanded nested model."""
+
+    key: str  # the nested model's layer key
+    title: str  # "name · Class"
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: str = style.GROUP_FILL
+    stroke: str = style.GROUP_STROKE
+
+
+@dataclass(frozen=True)
 class Scene:
     boxes: tuple[Box, ...]
     edges: tuple[Edge, ...]
@@ -73,6 +87,7 @@ class Scene:
     direction: Direction = "TB"
     title: str = ""
     background: str = style.BACKGROUND
+    groups: tuple[Group, ...] = ()  # outermost first, so inner frames paint on top
 
     @cached_property
     def _index(self) -> dict[str, Box]:
@@ -98,13 +113,7 @@ def shape_of(graph: ModelGraph, ref: TensorRef) -> Shape | None:
         if not level.has_layer(part) or level.layer(part).subgraph is None:
             return None
         level = level.layer(part).subgraph
-    if not level.has_layer(name):
-        return None
-    layer = level.layer(name)
-    if ref.node_index >= len(layer.nodes):
-        return None
-    shapes = layer.nodes[ref.node_index].output_shapes
-    return shapes[ref.tensor_index] if ref.tensor_index < len(shapes) else None
+    return labels.tensor_shape(level, TensorRef(name, ref.node_index, ref.tensor_index))
 
 
 def build_scene(
@@ -181,4 +190,45 @@ def _dress(graph: ModelGraph, placed: Layout, marked: set[str]) -> Scene:
                 highlighted=lit,
             )
         )
-    return Scene(tuple(boxes), tuple(edges), (0.0, 0.0, placed.width, placed.height), placed.direction, graph.name)
+    groups = _groups(graph, boxes)
+    x0 = min([0.0] + [g.x - style.GROUP_PAD for g in groups])
+    y0 = min([0.0] + [g.y - style.GROUP_PAD for g in groups])
+    x1 = max([placed.width] + [g.x + g.w + style.GROUP_PAD for g in groups])
+    y1 = max([placed.height] + [g.y + g.h + style.GROUP_PAD for g in groups])
+    return Scene(tuple(boxes), tuple(edges), (x0, y0, x1, y1), placed.direction, graph.name, groups=groups)
+
+
+def _groups(graph: ModelGraph, boxes: list[Box]) -> tuple[Group, ...]:
+    """Frames around the boxes of each expanded nested model, inner frames first in size."""
+    members: dict[str, list[Box]] = {}
+    for box in boxes:
+        parts = box.key.split(SEPARATOR)
+        for depth in range(1, len(parts)):
+            members.setdefault(SEPARATOR.join(parts[:depth]), []).append(box)
+    frames: dict[str, tuple[float, float, float, float]] = {}
+    for key in sorted(members, key=lambda k: -k.count(SEPARATOR)):  # innermost first
+        rects = [(b.x, b.y, b.x + b.w, b.y + b.h) for b in members[key]]
+        rects += [r for inner, r in frames.items() if inner.startswith(key + SEPARATOR)]
+        pad, top = style.GROUP_PAD, style.GROUP_PAD + style.GROUP_TITLE_SIZE + 4
+        frames[key] = (
+            min(r[0] for r in rects) - pad,
+            min(r[1] for r in rects) - top,
+            max(r[2] for r in rects) + pad,
+            max(r[3] for r in rects) + pad,
+        )
+    groups = []
+    for key in sorted(frames, key=lambda k: k.count(SEPARATOR)):
+        x0, y0, x1, y1 = frames[key]
+        class_name = _class_of(graph, key)
+        groups.append(Group(key, f"{key.rsplit(SEPARATOR, 1)[-1]} · {class_name}", x0, y0, x1 - x0, y1 - y0))
+    return tuple(groups)
+
+
+def _class_of(graph: ModelGraph, key: str) -> str:
+    level, layer = graph, None
+    for part in key.split(SEPARATOR):
+        if level is None or not level.has_layer(part):
+            return ""
+        layer = level.layer(part)
+        level = layer.subgraph
+    return layer.class_name if layer is not None else ""

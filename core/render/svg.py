@@ -9,7 +9,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 from core.render import style
-from core.render.scene import Box, Edge, Scene
+from core.render.scene import Box, Edge, Group, Scene
 
 ARROW = 7.0  # px: arrowhead length
 
@@ -45,6 +45,17 @@ def _box_svg(box: Box) -> str:
     return "".join(parts)
 
 
+def _group_svg(group: Group) -> str:
+    return (
+        f'<g class="group" data-group={quoteattr(group.key)}><title>{escape(group.key)}</title>'
+        f'<rect x="{_num(group.x)}" y="{_num(group.y)}" width="{_num(group.w)}" height="{_num(group.h)}" '
+        f'rx="{_num(style.CORNER_RADIUS * 1.5)}" fill="{group.fill}" stroke="{group.stroke}" '
+        'stroke-width="1" stroke-dasharray="6 3"/>'
+        f'<text x="{_num(group.x + 8)}" y="{_num(group.y + 6 + style.GROUP_TITLE_SIZE)}" class="g">'
+        f"{escape(group.title)}</text></g>"
+    )
+
+
 def _edge_svg(edge: Edge) -> str:
     points = " ".join(f"{_num(x)},{_num(y)}" for x, y in edge.points)
     marker = "ah" if edge.highlighted else "a"
@@ -77,10 +88,12 @@ def scene_to_svg(scene: Scene) -> str:
         f".t{{font-size:{_num(style.TITLE_SIZE)}px;font-weight:bold;fill:{style.TEXT_COLOUR}}}"
         f".s{{font-size:{_num(style.SUBTITLE_SIZE)}px;fill:{style.SUBTITLE_COLOUR}}}"
         f".b{{font-size:{_num(style.BADGE_SIZE)}px;fill:{style.BADGE_COLOUR}}}"
+        f".g{{font-size:{_num(style.GROUP_TITLE_SIZE)}px;fill:{style.GROUP_TITLE_COLOUR};text-anchor:start}}"
         "polyline{fill:none;stroke-linejoin:round;stroke-linecap:round}"
         "</style></defs>\n"
         f'<rect x="{_num(x0)}" y="{_num(y0)}" width="{_num(w)}" height="{_num(h)}" fill="{scene.background}"/>\n'
     )
-    body = ['<g class="edges">', *(_edge_svg(e) for e in scene.edges), "</g>"]
+    body = ['<g class="groups">', *(_group_svg(g) for g in scene.groups), "</g>"]
+    body += ['<g class="edges">', *(_edge_svg(e) for e in scene.edges), "</g>"]
     body += ['<g class="boxes">', *(_box_svg(b) for b in scene.boxes), "</g>"]
     return head + "\n".join(body) + "\n</svg>\n"
