@@ -156,7 +156,7 @@ def _visible(graph: ModelGraph, collapsed: frozenset[str], blocks: Iterable[Bloc
                 kind="block",
                 layers=block.layers,
                 title=rep,
-                subtitle=f"{block.kind} · {len(block.layers)} layers",
+                subtitle=labels.block_subtitle(graph, block.kind, len(block.layers), block.exit),
                 badge=labels.format_count(params) if params else "",
                 class_name=block.kind,
                 is_output=key in outputs,

@@ -90,7 +90,8 @@ def test_scene_marks_collapsed_blocks(zoo):
     graph = read_model(zoo.path("small_resnet"))
     scene = build_scene(graph, collapsed={"conv2_block2"}, blocks=find_blocks(graph))
     box = scene.box("conv2_block2")
-    assert box.kind == "block" and box.block == "conv2_block2" and box.subtitle.startswith("residual")
+    assert box.kind == "block" and box.block == "conv2_block2" and box.class_name == "residual"
+    assert box.subtitle == "32×32×8 · 7 layers"  # the block's output shape
     assert scene.box("conv2_block1_add").block is None
 
 

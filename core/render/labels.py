@@ -51,6 +51,23 @@ def tensor_shape(level: ModelGraph, ref: TensorRef) -> Shape | None:
     return None
 
 
+def shape_at(graph: ModelGraph, ref: TensorRef) -> Shape | None:
+    """``tensor_shape`` for a tensor addressed by layer *key* (``outer/inner`` inside nested models)."""
+    *outer, name = ref.layer.split("/")
+    level = graph
+    for part in outer:
+        if not level.has_layer(part) or level.layer(part).subgraph is None:
+            return None
+        level = level.layer(part).subgraph
+    return tensor_shape(level, TensorRef(name, ref.node_index, ref.tensor_index))
+
+
+def block_subtitle(graph: ModelGraph, kind: str, size: int, exit_ref: TensorRef | None) -> str:
+    """``"56×56×256 · 10 layers"`` (the block's output shape), or its kind when unknown."""
+    shape = format_shape(shape_at(graph, exit_ref)) if exit_ref is not None else ""
+    return f"{shape or kind} · {size} layers"
+
+
 def layer_subtitle(layer: Layer, level: ModelGraph | None = None) -> str:
     """Output shape(s) of a layer; its class name when no shape is known."""
     seen: list[str] = []

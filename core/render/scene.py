@@ -107,13 +107,7 @@ class Scene:
 
 def shape_of(graph: ModelGraph, ref: TensorRef) -> Shape | None:
     """Shape of a tensor addressed by layer *key* (``outer/inner`` for nested layers)."""
-    *outer, name = ref.layer.split(SEPARATOR)
-    level = graph
-    for part in outer:
-        if not level.has_layer(part) or level.layer(part).subgraph is None:
-            return None
-        level = level.layer(part).subgraph
-    return labels.tensor_shape(level, TensorRef(name, ref.node_index, ref.tensor_index))
+    return labels.shape_at(graph, ref)
 
 
 def build_scene(

@@ -32,9 +32,7 @@ def _box_svg(box: Box) -> str:
         f'<g class="box {escape(box.kind)}" data-key={quoteattr(box.key)}>',
         f"<title>{escape(' · '.join(h for h in hover if h))}</title>",
         f'<rect x="{_num(box.x)}" y="{_num(box.y)}" width="{_num(box.w)}" height="{_num(box.h)}" '
-        f'rx="{_num(r)}" fill="{box.fill}" stroke="{box.stroke}" stroke-width="{_num(box.stroke_width)}"'
-        + (' stroke-dasharray="5 3"' if box.block and box.kind == "block" else "")
-        + "/>",
+        f'rx="{_num(r)}" fill="{box.fill}" stroke="{box.stroke}" stroke-width="{_num(box.stroke_width)}"' + "/>",
         f'<text x="{_num(cx)}" y="{_num(box.y + 18)}" class="t">{escape(title)}</text>',
     ]
     line2 = f'<text x="{_num(cx)}" y="{_num(box.y + 34)}" class="s">{escape(subtitle)}'
