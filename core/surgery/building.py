@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from core.graph import Layer, ModelGraph, Node, Weight
+from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.known_layers import KERAS_LAYER_CLASSES
 from core.surgery.edits import LayerSpec
 from core.surgery.errors import EditError
@@ -144,3 +144,35 @@ def prune(graph: ModelGraph) -> ModelGraph:
 
     layers = [replace(layer, nodes=tuple(n for n in layer.nodes if n.key in needed)) for layer in graph.layers]
     return compact(graph, layers, graph.inputs, graph.outputs)
+
+
+def infer_shape(graph: ModelGraph, ref: TensorRef) -> Shape | None:
+    """The shape of ``ref``: recorded, or inferred in pure Python from the nearest recorded
+    shapes upstream (the file does not record a model's final outputs, nor any shape in a
+    tf.keras 2 ``.h5``). ``None`` when a layer on the way is not a common class."""
+    known = graph.shape(ref)
+    if known is not None:
+        return known
+    needed: set[NodeKey] = set()
+    todo = [ref.node_key]
+    while todo:
+        key = todo.pop()
+        if key in needed:
+            continue
+        needed.add(key)
+        for source in graph.node(key).inputs:
+            if graph.shape(source) is None and source.node_key not in needed:
+                todo.append(source.node_key)
+    found: dict[TensorRef, Shape | None] = {}
+    for key in topological_nodes(graph, needed):
+        node = graph.node(key)
+        layer = graph.layer(node.layer)
+        if layer.is_input or layer.subgraph is not None:
+            continue
+        ins = [found.get(r) or graph.shape(r) for r in node.inputs]
+        outs = output_shapes(layer.class_name, layer.config, ins)
+        if outs and len(outs) == len(node.output_shapes):
+            for i, shape in enumerate(outs):
+                if node.output_shapes[i] is None:
+                    found[TensorRef(node.layer, node.index, i)] = shape
+    return found.get(ref)

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from core.analysis.cutpoints import CutRegion, cut_region
 from core.graph import Layer, ModelGraph, Node
+from core.surgery.building import infer_shape
 from core.surgery.errors import EditError
 from core.surgery.graph_ops import compact, dtype_of, remap_node, source_of, unique_name
 from core.surgery.inline import resolve_tensor
@@ -54,7 +55,7 @@ def new_input_layer(graph: ModelGraph, ref: TensorRef, taken: set[str]) -> Layer
     )
     name = unique_name(base, taken)
     taken.add(name)
-    shape = graph.shape(ref)
+    shape = infer_shape(graph, ref)
     config = {
         "name": name,
         "batch_shape": list(shape) if shape is not None else None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.graph import Layer, ModelGraph, Shape
-from core.surgery.building import weights_known
+from core.surgery.building import infer_shape, weights_known
 from core.surgery.shapes import weight_shapes
 from core.tensor_ref import TensorRef
 
@@ -164,7 +164,7 @@ def preview(original: ModelGraph, edited: ModelGraph) -> Preview:
         original_non_trainable += n
 
     def info(ref: TensorRef) -> TensorInfo:
-        return TensorInfo(ref, edited.shape(ref), edited.layer(ref.layer).source_tensor)
+        return TensorInfo(ref, infer_shape(edited, ref), edited.layer(ref.layer).source_tensor)
 
     return Preview(
         kept=tuple(kept),
