@@ -8,13 +8,12 @@ still printed, with a one-line warning. ``--fast`` never imports TensorFlow.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from core.errors import ResectError
 from core.graph import ModelGraph
 from core.reader import read_model
-from core.summary import format_table, inspect_object
+from core.summary import iter_inspect_json, iter_table_lines
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -38,10 +37,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.fast:
         graph = _with_keras_shapes(args.model, graph)
     if args.json:
-        json.dump(inspect_object(graph), sys.stdout)
+        for piece in iter_inspect_json(graph):
+            sys.stdout.write(piece)
         sys.stdout.write("\n")
     else:
-        print(format_table(graph))
+        for line in iter_table_lines(graph):
+            sys.stdout.write(line + "\n")
     return 0
 
 

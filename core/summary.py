@@ -7,12 +7,23 @@ them straight into a recipe or a ``cut``.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from core.graph import Layer, ModelGraph, Node, Shape
 
-__all__ = ["SummaryRow", "format_shape", "format_table", "inspect_object", "summary_rows", "totals_lines"]
+__all__ = [
+    "SummaryRow",
+    "format_shape",
+    "format_table",
+    "inspect_object",
+    "iter_inspect_json",
+    "iter_table_lines",
+    "summary_rows",
+    "totals_lines",
+]
 
 
 # --- JSON ---------------------------------------------------------------------
@@ -25,27 +36,57 @@ def inspect_object(graph: ModelGraph) -> dict[str, Any]:
     Beyond the contract (additions only): ``"class_name"`` of the model, and per layer
     ``"loadable"`` plus ``"problem"`` when Keras cannot load it safely.
     """
+    return {**_header(graph), "layers": [_layer_object(layer) for layer in graph.layers]}
+
+
+def _header(graph: ModelGraph) -> dict[str, Any]:
+    total = trainable = 0
+    for layer in graph.layers:  # one pass (the graph's properties each walk every weight)
+        layer_total, layer_trainable = _param_counts(layer)
+        total += layer_total
+        trainable += layer_trainable
     return {
         "name": graph.name,
         "format": graph.format,
         "class_name": graph.class_name,
         "inputs": [str(ref) for ref in graph.inputs],
         "outputs": [str(ref) for ref in graph.outputs],
-        "total_params": graph.total_params,
-        "trainable_params": graph.trainable_params,
-        "non_trainable_params": graph.non_trainable_params,
-        "layers": [_layer_object(layer) for layer in graph.layers],
+        "total_params": total,
+        "trainable_params": trainable,
+        "non_trainable_params": total - trainable,
     }
 
 
+def _param_counts(layer: Layer) -> tuple[int, int]:
+    """(total, trainable) in one walk over the layer's weights."""
+    total = trainable = 0
+    for weight in layer.weights:
+        size = weight.size
+        total += size
+        if weight.trainable:
+            trainable += size
+    return total, trainable
+
+
+def iter_inspect_json(graph: ModelGraph) -> Iterator[str]:
+    """``json.dumps(inspect_object(graph))`` in pieces, one layer at a time, so printing
+    a 20,000-layer model never holds the whole object (tens of MB) in memory."""
+    text = json.dumps({**_header(graph), "layers": []})
+    yield text[: -len("]}")]
+    for position, layer in enumerate(graph.layers):
+        yield (", " if position else "") + json.dumps(_layer_object(layer))
+    yield "]}"
+
+
 def _layer_object(layer: Layer) -> dict[str, Any]:
+    total, trainable = _param_counts(layer)
     obj: dict[str, Any] = {
         "name": layer.name,
         "class_name": layer.class_name,
         "trainable": layer.trainable,
-        "params": layer.params,
-        "trainable_params": layer.trainable_params,
-        "non_trainable_params": layer.non_trainable_params,
+        "params": total,
+        "trainable_params": trainable,
+        "non_trainable_params": total - trainable,
         "loadable": layer.problem is None and _subgraph_loadable(layer),
         "nodes": [_node_object(node) for node in layer.nodes],
     }
@@ -112,7 +153,7 @@ def summary_rows(graph: ModelGraph, depth: int = 0) -> list[SummaryRow]:
                 name=layer.name,
                 class_name=layer.class_name,
                 output_shape=_output_shape_text(layer),
-                params=layer.params,
+                params=_param_counts(layer)[0],
                 trainable=layer.trainable,
                 connected_to=tuple(str(ref) for node in layer.nodes for ref in node.inputs),
                 problem=layer.problem,
@@ -153,36 +194,48 @@ HEADERS = ("Layer (type)", "Output Shape", "Param #", "Trainable", "Connected to
 
 
 def format_table(graph: ModelGraph) -> str:
-    """The whole ``inspect`` text: header, one row per layer (inputs on extra lines
-    when a call has several), a note per layer Keras cannot load, and the totals."""
-    rows = summary_rows(graph)
-    cells: list[tuple[str, str, str, str, str]] = []
-    for row in rows:
-        mark = " [!]" if row.problem else ""
-        first = ("  " * row.depth + f"{row.name} ({row.class_name}){mark}", row.output_shape, f"{row.params:,}")
-        connected = row.connected_to or ("-",)
-        cells.append((*first, "Y" if row.trainable else "N", connected[0]))
-        cells.extend(("", "", "", "", extra) for extra in connected[1:])
-    widths = [len(h) for h in HEADERS]
-    for line in cells:
-        for i, cell in enumerate(line[:-1]):
-            widths[i] = max(widths[i], len(cell))
-    widths[-1] = max(widths[-1], max((len(c[-1]) for c in cells), default=0))
+    """The whole ``inspect`` text (see ``iter_table_lines``)."""
+    return "\n".join(iter_table_lines(graph))
 
-    def render(line: tuple[str, ...]) -> str:
-        parts = [line[0].ljust(widths[0]), line[1].ljust(widths[1]), line[2].rjust(widths[2])]
-        parts += [line[3].center(widths[3]), line[4]]
-        return "  ".join(parts).rstrip()
+
+def iter_table_lines(graph: ModelGraph) -> Iterator[str]:
+    """Header, one row per layer (a call's further inputs on extra lines, as Keras
+    does), a note per layer Keras cannot load, and the totals; produced line by line."""
+    rows = summary_rows(graph)
+    widths = [len(h) for h in HEADERS]
+    for row in rows:
+        widths[0] = max(widths[0], len(_name_cell(row)))
+        widths[1] = max(widths[1], len(row.output_shape))
+        widths[2] = max(widths[2], len(f"{row.params:,}"))
+        widths[4] = max(widths[4], max((len(c) for c in row.connected_to), default=1))
+
+    def render(cells: tuple[str, str, str, str, str]) -> str:
+        name, shape, params, trainable, connected = cells
+        parts = [name.ljust(widths[0]), shape.ljust(widths[1]), params.rjust(widths[2])]
+        return "  ".join([*parts, trainable.center(widths[3]), connected]).rstrip()
 
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
-    out = [f'Model: "{graph.name}" ({graph.class_name}, {graph.format})', rule, render(HEADERS), rule]
-    out.extend(render(line) for line in cells)
-    out.append(rule)
-    out.append("Inputs: " + ", ".join(map(str, graph.inputs)))
-    out.append("Outputs: " + ", ".join(map(str, graph.outputs)))
-    out.extend(totals_lines(graph))
+    yield f'Model: "{graph.name}" ({graph.class_name}, {graph.format})'
+    yield rule
+    yield render(HEADERS)
+    yield rule
+    for row in rows:
+        connected = row.connected_to or ("-",)
+        yield render(
+            (_name_cell(row), row.output_shape, f"{row.params:,}", "Y" if row.trainable else "N", connected[0])
+        )
+        for extra in connected[1:]:
+            yield render(("", "", "", "", extra))
+    yield rule
+    yield "Inputs: " + ", ".join(map(str, graph.inputs))
+    yield "Outputs: " + ", ".join(map(str, graph.outputs))
+    yield from totals_lines(graph)
     problems = [(row.name, row.problem) for row in rows if row.problem]
     if problems:
-        out.append("Not loadable by Keras ([!]):")
-        out.extend(f"  {name}: {problem}" for name, problem in problems)
-    return "\n".join(out)
+        yield "Not loadable by Keras ([!]):"
+        for name, problem in problems:
+            yield f"  {name}: {problem}"
+
+
+def _name_cell(row: SummaryRow) -> str:
+    return "  " * row.depth + f"{row.name} ({row.class_name})" + (" [!]" if row.problem else "")

@@ -5,6 +5,7 @@ decompressing stream otherwise), so opening a model never copies its weights."""
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zipfile
 from typing import IO, BinaryIO
@@ -20,6 +21,10 @@ class MemberWindow(io.RawIOBase):
         self._start = start
         self._size = size
         self._pos = 0
+        try:
+            self._fd: int | None = raw.fileno() if hasattr(os, "pread") else None
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            self._fd = None
 
     def readable(self) -> bool:
         return True
@@ -39,8 +44,11 @@ class MemberWindow(io.RawIOBase):
         count = max(0, min(len(buffer), self._size - self._pos))
         if count == 0:
             return 0
-        self._raw.seek(self._start + self._pos)
-        data = self._raw.read(count)
+        if self._fd is not None:  # one pread, no seek: HDF5 makes many small reads
+            data = os.pread(self._fd, count, self._start + self._pos)
+        else:
+            self._raw.seek(self._start + self._pos)
+            data = self._raw.read(count)
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
