@@ -69,12 +69,16 @@ def test_resnet50_cut_from_the_middle(qtbot, make_window, zoo, keras, tmp_path):
 def test_resnet50_drop_first_and_last_stage(qtbot, make_window, zoo, keras, tmp_path):
     path = zoo.path("resnet50", "keras")
     window, editor = open_editor(qtbot, make_window, path)
-    click_menu(qtbot, window, editor, "conv2_block3", "Start model after this block")  # a collapsed block
-    click_menu(qtbot, window, editor, "conv4_block6", "End model after this block")
+    for stage in ("conv2", "conv4"):  # collapse two stages, as from the tree or a double click
+        window.toggle_collapse(stage)
+    wait_shown(qtbot, window)
+    click_menu(qtbot, window, editor, "conv2", "Start model after this block")
+    click_menu(qtbot, window, editor, "conv4", "End model after this block")
     assert [e.describe() for e in editor.doc.edits] == ["Start at conv2_block3_out:0:0", "End at conv4_block6_out:0:0"]
     export(qtbot, editor, tmp_path / "stages.h5", fmt="h5")
     model = keras.models.load_model(tmp_path / "stages.h5", compile=False)
-    names = {layer.name for layer in model.layers}
+    names = {layer.name for layer in model.layers if layer.__class__.__name__ != "InputLayer"}
+    assert [layer.name for layer in model.layers[:1]] == ["conv2_block3_out_input"]
     assert not any(n.startswith(("conv2_", "conv5_", "conv1_")) for n in names)
     assert {"conv3_block1_1_conv", "conv4_block6_out"} <= names
     assert model.count_params() == editor.doc.preview.total_params
