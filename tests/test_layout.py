@@ -154,3 +154,35 @@ def test_all_blocks_collapsed_makes_a_short_overview(zoo):
     assert_flows(lay)
     chain = [lay.item(f"mixed{i}").rank for i in range(11)]
     assert chain == sorted(chain) and len(set(chain)) == 11
+
+
+def test_a_layer_reused_further_down_makes_a_cycle_that_still_lays_out():
+    """``x = dense(relu(dense(x)))`` with one Dense layer: the layer graph has a cycle."""
+    from core.graph import Layer, ModelGraph, Node
+
+    def node(layer, index, *inputs):
+        return Node(layer, index, inputs=tuple(TensorRef.parse(i) for i in inputs), output_shapes=((None, 8),))
+
+    layers = (
+        Layer("x", "InputLayer", {}, nodes=(node("x", 0),)),
+        Layer(
+            "dense", "Dense", {}, nodes=(node("dense", 0, "x"), node("dense", 1, "relu"), node("dense", 2, "dense:2"))
+        ),
+        Layer("relu", "ReLU", {}, nodes=(node("relu", 0, "dense:0"),)),
+        Layer("out", "Activation", {}, nodes=(node("out", 0, "dense:1"),)),
+    )
+    graph = ModelGraph("loop", layers, (TensorRef("x"),), (TensorRef("out"),))
+    for direction in ("TB", "LR"):
+        lay = layout(graph, direction=direction)
+        assert sorted(i.key for i in lay.items) == ["dense", "out", "relu", "x"]
+        assert_no_overlap(lay.items)
+        pairs = {(e.source, e.target) for e in lay.edges}
+        assert pairs == {("x", "dense"), ("dense", "relu"), ("relu", "dense"), ("dense", "out")}  # no self-loop
+        for edge in lay.edges:  # every edge still runs from its source box to its target box
+            sx, sy = edge.points[0]
+            tx, ty = edge.points[-1]
+            s, t = lay.item(edge.source), lay.item(edge.target)
+            assert s.x - 1e-6 <= sx <= s.x + s.w + 1e-6 and s.y - 1e-6 <= sy <= s.y + s.h + 1e-6
+            assert t.x - 1e-6 <= tx <= t.x + t.w + 1e-6 and t.y - 1e-6 <= ty <= t.y + t.h + 1e-6
+    empty = layout(ModelGraph("empty", (), (), ()))
+    assert empty.items == () and empty.edges == () and empty.width > 0
