@@ -140,10 +140,16 @@ def _write(scene, output: str, extension: str, scale: float) -> str:
             size = ""
         else:
             os.close(handle)
-            from core.render.png import scene_to_png
+            from core.render import style
+            from core.render.png import MIN_TEXT_PX, fitted_scale, scene_to_png
 
             width, height = scene_to_png(scene, temporary, scale)
             size = f", {width}x{height} px"
+            fitted = fitted_scale(scene, scale)
+            if fitted < scale:
+                size += f", shrunk to scale {fitted:.3g} to stay within the PNG size limit"
+                if style.SUBTITLE_SIZE * fitted < MIN_TEXT_PX:
+                    size += "; labels left out (try --collapse, or .svg for full detail)"
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; an image is not
