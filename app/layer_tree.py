@@ -197,9 +197,9 @@ class LayerTreePanel(QWidget):
         self.view.customContextMenuRequested.connect(self._context_menu)
         header = self.view.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 200)
-        header.resizeSection(1, 130)
-        header.resizeSection(2, 130)
+        header.resizeSection(0, 175)
+        header.resizeSection(1, 105)
+        header.resizeSection(2, 125)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
 
         self.totals = QLabel(self)

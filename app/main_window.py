@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -87,7 +87,12 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.session = ModelSession(self.document, self.runner, use_keras=use_keras)
         self.setAcceptDrops(True)
-        self.resize(1500, 920)
+        self._docks_sized = False
+        screen = self.screen().availableGeometry() if self.screen() is not None else None
+        if screen is not None and screen.width() > 0:
+            self.resize(min(1600, int(screen.width() * 0.96)), min(1000, int(screen.height() * 0.94)))
+        else:
+            self.resize(1500, 920)
 
         self.canvas = GraphCanvas(self)
         self.banner = NoteBanner(self)
@@ -105,7 +110,6 @@ class MainWindow(QMainWindow):
         self.properties_dock = self._dock(
             "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea, "propertiesDock"
         )
-        self.resizeDocks([self.tree_dock, self.properties_dock], [430, 400], Qt.Orientation.Horizontal)
 
         self.search_edit = QLineEdit(self)
         self.search_edit.setObjectName("searchEdit")
@@ -485,6 +489,13 @@ class MainWindow(QMainWindow):
         self.banner.show_note(
             f"<b>Keras could not load this model</b>; the graph shows what the file describes. {message}"
         )
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._docks_sized:  # dock sizes only stick once the window has its real size
+            self._docks_sized = True
+            side = max(300, min(420, self.width() // 4))
+            self.resizeDocks([self.tree_dock, self.properties_dock], [side, side - 20], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.sync()

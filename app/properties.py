@@ -97,6 +97,7 @@ class WeightHistogram(QWidget):
         self.counts = None
         self.stats_label.setText(message)
         self.curve.setData([], [])
+        self.plot.hide()
 
     def show_values(self, name: str, values: np.ndarray) -> None:
         stats = weight_stats(values)
@@ -107,6 +108,7 @@ class WeightHistogram(QWidget):
             counts, edges = np.histogram(finite, bins=min(80, max(10, int(np.sqrt(finite.size)))))
             self.counts = counts
             self.curve.setData(edges, counts)
+            self.plot.show()
         self.stats_label.setText(
             f"<b>{name}</b>: {count_text(stats.count)} values<br>"
             f"min {stats.minimum:.6g} · max {stats.maximum:.6g} · mean {stats.mean:.6g} · std {stats.std:.6g}"
@@ -138,7 +140,7 @@ class PropertiesPanel(QWidget):
         self.config.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.histogram = WeightHistogram(self)
 
-        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.sections = splitter = QSplitter(Qt.Orientation.Vertical, self)
         for title, widget in (
             ("Calls", self.calls),
             ("Weights", self.weights),
@@ -174,18 +176,38 @@ class PropertiesPanel(QWidget):
         if key == self._shown and selection.weight is not None:
             return  # only the weight changed: the histogram request is already under way
         self._shown = key
+        self.sections.setVisible(layer is not None)
         if layer is not None:
             self._show_layer(layer, self._graph_of(selection.layer_path))
         elif selection.tensor is not None and graph is not None:
             self._show_tensor(graph, selection.tensor)
+        elif graph is not None:
+            self._clear(self._model_text(graph))
         else:
-            self._clear("Nothing selected. Click a layer in the tree or on the canvas.")
+            self._clear("No model open. File > Open, or drop a .keras / .h5 file here.")
 
     def _graph_of(self, path: tuple[str, ...]) -> ModelGraph | None:
         graph = self.document.graph
         for name in path[:-1]:
             graph = graph.layer(name).subgraph if graph is not None else None
         return graph
+
+    def _model_text(self, graph: ModelGraph) -> str:
+        """The model itself, shown while no layer is selected."""
+
+        def tensors(refs: tuple[TensorRef, ...]) -> str:
+            return "<br>".join(f"&nbsp;&nbsp;{ref.layer} {shape_text(graph.shape(ref))}" for ref in refs)
+
+        path = self.document.path
+        return (
+            f"<span style='font-size:14pt'><b>{graph.name}</b></span> &nbsp; {graph.class_name} model "
+            f"({graph.format})<br>{path}<br><br>"
+            f"<b>Inputs</b><br>{tensors(graph.inputs)}<br><b>Outputs</b><br>{tensors(graph.outputs)}<br><br>"
+            f"{len(graph.layers)} layers · {count_text(graph.total_params)} params "
+            f"(trainable {count_text(graph.trainable_params)}, non-trainable {count_text(graph.non_trainable_params)})"
+            f" · {mb_text(graph.weight_bytes)}<br><br>"
+            "<i>Click a layer in the tree or on the canvas; hover an edge for its shape.</i>"
+        )
 
     def _clear(self, message: str) -> None:
         self.header.setText(message)

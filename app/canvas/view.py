@@ -23,6 +23,7 @@ from app.canvas.prepared import PreparedScene
 READABLE_SCALE = 1.0  # screen pixels per scene unit when opening a model too tall to fit readably
 MIN_FIT_SCALE = 0.55  # if fitting everything keeps boxes at least this scale, fit instead
 HOVER_PX = 6.0
+MAX_FIT_SCALE = 1.25  # fitting a small model never magnifies it beyond this
 _PICK_MODIFIERS = Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier
 
 
@@ -162,8 +163,19 @@ class GraphCanvas(QWidget):
         return width / rect.width() if rect.width() > 0 else 1.0
 
     def fit(self) -> None:
-        if self.prepared is not None:
-            self.viewbox.setRange(self.prepared.bounds, padding=0.02)
+        """Show the whole graph, but never blown up beyond ``MAX_FIT_SCALE`` (a 7-layer model
+        fitted to a big window would have 30-pixel text)."""
+        if self.prepared is None:
+            return
+        bounds = self.prepared.bounds
+        width, height = max(self.viewbox.width(), 100.0), max(self.viewbox.height(), 100.0)
+        scale = min(width / max(bounds.width() * 1.04, 1.0), height / max(bounds.height() * 1.04, 1.0))
+        if scale <= MAX_FIT_SCALE:
+            self.viewbox.setRange(bounds, padding=0.02)
+            return
+        target = QRectF(0, 0, width / MAX_FIT_SCALE, height / MAX_FIT_SCALE)
+        target.moveCenter(bounds.center())
+        self.viewbox.setRange(target, padding=0)
 
     def open_view(self) -> None:
         """Fit when that keeps text readable; otherwise start at a readable scale on the inputs."""
@@ -181,11 +193,17 @@ class GraphCanvas(QWidget):
         tall = bounds.height() >= bounds.width()
         if tall:  # top-to-bottom: start at the top, centred on the inputs
             cx = float((anchors[:, 0] + anchors[:, 2] / 2).mean())
-            left = min(max(cx - view_w / 2, bounds.left()), max(bounds.right() - view_w, bounds.left()))
+            if bounds.width() <= view_w:  # the whole width fits: centre the graph
+                left = bounds.center().x() - view_w / 2
+            else:
+                left = min(max(cx - view_w / 2, bounds.left()), bounds.right() - view_w)
             rect = QRectF(left, bounds.top(), view_w, view_h)
         else:  # left-to-right: start at the left, centred on the inputs
             cy = float((anchors[:, 1] + anchors[:, 3] / 2).mean())
-            top = min(max(cy - view_h / 2, bounds.top()), max(bounds.bottom() - view_h, bounds.top()))
+            if bounds.height() <= view_h:
+                top = bounds.center().y() - view_h / 2
+            else:
+                top = min(max(cy - view_h / 2, bounds.top()), bounds.bottom() - view_h)
             rect = QRectF(bounds.left(), top, view_w, view_h)
         self.viewbox.setRange(rect, padding=0)
 
