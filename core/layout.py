@@ -617,14 +617,17 @@ def _route(
             flows = [ia.x + ia.w, *(flow_center(slot_rank[s]) for s in chain[1:-1]), ib.x]
         path = [(crosses[0], flows[0])]
         last = len(chain) - 2
-        for k in range(len(chain) - 1):
+        if last == 0 and abs(crosses[1] - crosses[0]) <= 0.5:  # the common case: straight down
+            path.append((crosses[1], flows[1]))
+        for k in range(len(chain) - 1) if len(path) == 1 else ():
             if abs(crosses[k + 1] - crosses[k]) > 0.5:
                 low, high = gap_of(slot_rank[chain[k]])
                 t = 0.35 if k == 0 and outgoing[a] > 1 else 0.65 if k == last else 0.5
                 middle = low + t * (high - low)
                 path += [(crosses[k], middle), (crosses[k + 1], middle)]
             path.append((crosses[k + 1], flows[k + 1]))
-        path = _simplify(path)
+        if len(path) > 2:
+            path = _simplify(path)
         points = tuple(path) if direction == "TB" else tuple((f, c) for c, f in path)
         src, tgt = pairs[e]
         if e in flipped:  # drawn against the flow: from the real source to the real target

@@ -9,6 +9,7 @@ so the layout sizes boxes the same way whether Qt, a browser or Pillow draws the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 
 FONT_FAMILY = "DejaVu Sans, Verdana, Arial, sans-serif"
 TITLE_SIZE = 12.0  # px: layer name (bold)
@@ -123,14 +124,13 @@ _BOLD = (
 )  # fmt: skip
 
 
+_ASCII = [chr(code) for code in range(32, 127)]
+_EM = {False: dict(zip(_ASCII, _REGULAR, strict=True)), True: dict(zip(_ASCII, _BOLD, strict=True))}
+
+
 def text_width(text: str, size: float, bold: bool = False) -> float:
     """Width in px of ``text`` in DejaVu Sans at ``size`` px (non-ASCII counts as 0.84 em)."""
-    table = _BOLD if bold else _REGULAR
-    em = 0.0
-    for char in text:
-        code = ord(char) - 32
-        em += table[code] if 0 <= code < len(table) else 0.84
-    return em * size
+    return sum(map(_EM[bold].get, text, repeat(0.84))) * size
 
 
 def fit_text(text: str, size: float, max_width: float, bold: bool = False) -> str:
