@@ -174,3 +174,25 @@ def test_shapes_the_producer_does_not_record_come_from_consumers(zoo):
     if bn.nodes[0].output_shapes[0] is None:  # the case this fallback exists for
         edge = next(e for e in scene.edges if e.source == "conv1_bn")
         assert edge.label == "112×112×64"
+
+
+def test_boxes_agree_with_keras(zoo):
+    """Every box's shape and parameter badge, and a collapsed block's total, match Keras' own model."""
+    import keras
+
+    model = keras.models.load_model(zoo.path("small_resnet"))
+    graph = read_model(zoo.path("small_resnet"))
+    scene = build_scene(graph)
+    for layer in model.layers:
+        box = scene.box(layer.name)
+        assert box.badge == (format_count(layer.count_params()) if layer.count_params() else ""), layer.name
+        if layer.name != "predictions":  # a model output: no consumer records its shape in the file
+            assert box.subtitle == format_shape(tuple(layer.output.shape)), layer.name
+    blocks = find_blocks(graph)
+    folded = build_scene(graph, collapsed={"conv3_block1"}, blocks=blocks)
+    inside = next(b for b in blocks if b.name == "conv3_block1").layers
+    expected = sum(model.get_layer(name).count_params() for name in inside)
+    assert folded.box("conv3_block1").badge == format_count(expected)
+    assert folded.box("conv3_block1").subtitle.startswith(
+        format_shape(tuple(model.get_layer("conv3_block1_out").output.shape))
+    )
