@@ -186,3 +186,44 @@ def test_a_layer_reused_further_down_makes_a_cycle_that_still_lays_out():
             assert t.x - 1e-6 <= tx <= t.x + t.w + 1e-6 and t.y - 1e-6 <= ty <= t.y + t.h + 1e-6
     empty = layout(ModelGraph("empty", (), (), ()))
     assert empty.items == () and empty.edges == () and empty.width > 0
+
+
+def test_default_collapsed_views_of_the_zoo_draw_every_layer_once(zoo):
+    from core.analysis.blocks import default_collapsed
+
+    for name in ["resnet50", "inception_v3", "densenet121", "mobilenet_v2", "efficientnet_b0", "nested", "multi_io"]:
+        graph = read_model(zoo.path(name))
+        blocks = find_blocks(graph)
+        lay = layout(graph, default_collapsed(blocks), blocks=blocks)
+        assert_no_overlap(lay.items)
+        assert_flows(lay)
+        drawn = [key for item in lay.items for key in item.layers]
+        assert len(drawn) == len(set(drawn)), name
+        assert set(leaf_keys(graph)) <= set(drawn), name
+        assert len(lay.items) < len(leaf_keys(graph)) or not blocks, name
+
+
+def test_a_block_holding_a_nested_model_collapses_with_its_insides(tmp_path):
+    import keras
+
+    L = keras.layers
+    inner = keras.Sequential([keras.Input((8,)), L.Dense(8, name="in_dense")], name="inner_seq")
+    x = keras.Input((8,), name="x")
+    h = inner(L.Dense(8, name="blk_a")(x))
+    y = L.Add(name="blk_add")([x, h])
+    model = keras.Model(x, L.Dense(2, name="head")(y), name="holder")
+    model.save(tmp_path / "holder.keras")
+    graph = read_model(tmp_path / "holder.keras")
+    blocks = {b.name: b for b in find_blocks(graph)}
+    assert set(blocks["blk_add"].layers) == {
+        "blk_a",
+        "inner_seq",
+        "inner_seq/input_layer",
+        "inner_seq/in_dense",
+        "blk_add",
+    }
+    assert blocks["inner_seq"].parent == "blk_add"
+    lay = layout(graph, frozenset({"blk_add"}), blocks=list(blocks.values()))
+    assert sorted(item.key for item in lay.items) == ["blk_add", "head", "x"]
+    assert lay.item_of_layer("inner_seq/in_dense").key == "blk_add"
+    assert {(e.source, e.target) for e in lay.edges} == {("x", "blk_add"), ("blk_add", "head")}

@@ -71,8 +71,15 @@ def find_blocks(graph: ModelGraph) -> list[Block]:
 
 
 def _collect(graph: ModelGraph, prefix: tuple[str, ...], out: list[Block]) -> None:
-    structural = _structural_blocks(graph, prefix)
-    groups = _prefix_groups(graph, prefix)
+    inner_of = {
+        layer_key(prefix + (layer.name,)): [
+            layer_key(p) for p, _ in layer.subgraph.iter_layers_deep(prefix + (layer.name,))
+        ]
+        for layer in graph.layers
+        if layer.subgraph is not None
+    }
+    structural = [_with_inner(b, inner_of) for b in _structural_blocks(graph, prefix)]
+    groups = [_with_inner(g, inner_of) for g in _prefix_groups(graph, prefix)]
     used_groups: set[str] = set()
     by_layer: dict[str, list[Block]] = defaultdict(list)
     for group in groups:
@@ -107,6 +114,14 @@ def _collect(graph: ModelGraph, prefix: tuple[str, ...], out: list[Block]) -> No
                 )
             )
             _collect(layer.subgraph, path, out)
+
+
+def _with_inner(block: Block, inner_of: dict[str, list[str]]) -> Block:
+    """A block holding a nested model also holds the nested model's layers."""
+    if not any(key in inner_of for key in block.layers):
+        return block
+    keys = [k for key in block.layers for k in (key, *inner_of.get(key, ()))]
+    return Block(block.name, block.kind, tuple(keys), block.entry, block.exit, block.parent)
 
 
 def _qualify(ref: TensorRef | None, prefix: tuple[str, ...]) -> TensorRef | None:
