@@ -6,7 +6,7 @@ import pytest
 
 from core.reader import read_model
 from core.surgery.apply import EditError, apply_edits
-from core.surgery.edits import AddOutputs, Cut, Rename, SetTrainable
+from core.surgery.edits import AddOutputs, Cut, DeleteLayer, Rename, SetTrainable
 from core.surgery.inline import inline_nested
 from core.surgery.preview import preview
 from core.tensor_ref import TensorRef
@@ -147,3 +147,36 @@ def test_later_call_of_shared_layer_needing_an_earlier_one_crosses(keras, tmp_pa
     assert edited.layer("d").nodes[0].inputs == (TensorRef("join"),)
     expected = sum(model.get_layer(n).count_params() for n in ("d", "out"))
     assert preview(graph, edited).total_params == expected
+
+
+def test_tensors_of_a_model_and_inside_it_in_one_edit(zoo):
+    graph = read_model(zoo.path("nested"))
+    # "func_block:1" is resolved before "inner_dense" inlines func_block: it is carried over
+    edited = apply_edits(graph, [Cut(outputs=("func_block:1", "inner_dense"))])
+    assert edited.outputs == (TensorRef("inner_add", 0), TensorRef("inner_dense", 0))
+    assert [n.origin_index for n in edited.layer("inner_add").nodes] == [1]
+    assert [n.origin_index for n in edited.layer("inner_dense").nodes] == [0, 1]
+
+
+def test_freeze_one_layer_inside_a_nested_model(zoo, keras):
+    graph = read_model(zoo.path("nested"))
+    model = keras.models.load_model(zoo.path("nested"))
+    edited = apply_edits(graph, [SetTrainable(False, layers=("func_block/inner_skip",))])
+    block = edited.layer("func_block")
+    assert block.subgraph.layer("inner_skip").trainable is False
+    assert block.trainable is True and block.trainable_params == 104
+    model.get_layer("func_block").get_layer("inner_skip").trainable = False
+    p = preview(graph, edited)
+    assert p.trainable_params == sum(int(w.numpy().size) for w in model.trainable_weights)
+    assert p.non_trainable_params == sum(int(w.numpy().size) for w in model.non_trainable_weights)
+
+
+def test_delete_and_rename_inside_a_nested_model_inline_it(zoo):
+    graph = read_model(zoo.path("nested"))
+    edited = apply_edits(graph, [Rename("seq_bn", "block_norm")])
+    assert edited.layer("block_norm").origin == ("seq_block", "seq_bn")
+    assert not edited.has_layer("seq_block") and edited.has_layer("seq_dense")
+    deleted = apply_edits(graph, [DeleteLayer("seq_bn")])
+    assert not deleted.has_layer("seq_bn")
+    assert deleted.layer("func_block").nodes[0].inputs == (TensorRef("seq_dense"),)
+    assert preview(graph, deleted).total_params == graph.total_params - 48

@@ -17,21 +17,18 @@ from core.graph import Layer, ModelGraph, Node
 from core.surgery.building import infer_shape
 from core.surgery.errors import EditError
 from core.surgery.graph_ops import compact, dtype_of, remap_node, source_of, unique_name
-from core.surgery.inline import resolve_tensor
+from core.surgery.inline import resolve_tensor_mapped
 from core.tensor_ref import TensorRef
 
 
 def resolve_all(graph: ModelGraph, texts: Sequence[str | TensorRef]) -> tuple[ModelGraph, list[TensorRef]]:
-    """Resolve tensor names in order, inlining nested models where a name points inside one.
-
-    Refs resolved earlier stay valid when a later name inlines another nested model,
-    except refs to that model itself, so nested names are resolved first."""
-    refs: list[TensorRef | None] = [None] * len(texts)
-    order = sorted(range(len(texts)), key=lambda i: graph.has_layer(TensorRef.parse(str(texts[i])).layer))
-    for i in order:
-        text = texts[i]
-        graph, refs[i] = resolve_tensor(graph, text if isinstance(text, TensorRef) else str(text))
-    return graph, [r for r in refs if r is not None]
+    """Resolve tensor names in order, inlining nested models where a name points inside
+    one; tensors resolved before an inlining are carried over to the inlined graph."""
+    refs: list[TensorRef] = []
+    for text in texts:
+        graph, ref, translate = resolve_tensor_mapped(graph, text if isinstance(text, TensorRef) else str(text))
+        refs = [translate(r) for r in refs] + [ref]
+    return graph, refs
 
 
 def _is_input(graph: ModelGraph, ref: TensorRef) -> bool:

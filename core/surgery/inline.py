@@ -16,6 +16,7 @@ Naming rule: an inner layer keeps its name unless another layer of the resulting
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from core.graph import Layer, ModelGraph, Node
@@ -26,6 +27,12 @@ from core.tensor_ref import TensorRef
 
 def inline_nested(graph: ModelGraph, name: str) -> tuple[ModelGraph, dict[str, str]]:
     """Inline the nested model ``name``; returns the new graph and inner -> new layer names."""
+    inlined, names, _ = _inline(graph, name)
+    return inlined, names
+
+
+def _inline(graph: ModelGraph, name: str) -> tuple[ModelGraph, dict[str, str], Callable[[TensorRef], TensorRef]]:
+    """``inline_nested`` plus the map from tensors of the old graph to the new one."""
     outer = graph.layer(name)
     sub = outer.subgraph
     if sub is None:
@@ -93,7 +100,7 @@ def inline_nested(graph: ModelGraph, name: str) -> tuple[ModelGraph, dict[str, s
     layers: list[Layer] = []
     for layer in graph.layers:
         layers.extend(inlined if layer.name == name else (layer,))
-    return rewrite(graph, outer_ref, layers), names
+    return rewrite(graph, outer_ref, layers), names, outer_ref
 
 
 def find_inner(graph: ModelGraph, layer_text: str) -> list[tuple[str, ...]]:
@@ -112,9 +119,18 @@ def find_inner(graph: ModelGraph, layer_text: str) -> list[tuple[str, ...]]:
 def resolve_tensor(graph: ModelGraph, text: str | TensorRef) -> tuple[ModelGraph, TensorRef]:
     """Find a tensor by name; a tensor inside a nested model inlines that model (and any
     model around it) first. Returns the possibly inlined graph and the tensor there."""
+    graph, ref, _ = resolve_tensor_mapped(graph, text)
+    return graph, ref
+
+
+def resolve_tensor_mapped(
+    graph: ModelGraph, text: str | TensorRef
+) -> tuple[ModelGraph, TensorRef, Callable[[TensorRef], TensorRef]]:
+    """``resolve_tensor`` plus the map that carries tensors of the old graph over to the
+    returned one (a tensor of an inlined model becomes the inner tensor it was)."""
     ref = TensorRef.parse(text) if isinstance(text, str) else text
     if graph.has_layer(ref.layer):
-        return graph, graph.resolve(ref)
+        return graph, graph.resolve(ref), _identity
     paths = find_inner(graph, ref.layer)
     if not paths:
         graph.layer(ref.layer)  # raises the usual "no layer named ..." error
@@ -124,7 +140,19 @@ def resolve_tensor(graph: ModelGraph, text: str | TensorRef) -> tuple[ModelGraph
     path = paths[0]
     current = graph
     top = path[0]
+    maps: list[Callable[[TensorRef], TensorRef]] = []
     for depth in range(1, len(path)):
-        current, names = inline_nested(current, top)
+        current, names, mapping = _inline(current, top)
+        maps.append(mapping)
         top = names[path[depth]]
-    return current, current.resolve(TensorRef(top, ref.node_index, ref.tensor_index))
+
+    def translate(old: TensorRef) -> TensorRef:
+        for mapping in maps:
+            old = mapping(old)
+        return old
+
+    return current, current.resolve(TensorRef(top, ref.node_index, ref.tensor_index)), translate
+
+
+def _identity(ref: TensorRef) -> TensorRef:
+    return ref

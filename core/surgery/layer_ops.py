@@ -14,12 +14,23 @@ from core.surgery.cut import resolve_all
 from core.surgery.edits import DeleteLayer, InsertLayer, Rename, ReplaceLayer, SetTrainable
 from core.surgery.errors import EditError
 from core.surgery.graph_ops import NodeKey, ancestors, descendants, map_refs, rewrite
+from core.surgery.inline import find_inner, resolve_tensor
 from core.tensor_ref import TensorRef
 
 
 def _layer(graph: ModelGraph, text: str) -> Layer:
-    """A layer by name (a tensor name ``layer:node:index`` is accepted for its layer)."""
+    """A top-level layer by name (a tensor name ``layer:node:index`` is accepted for its layer)."""
     return graph.layer(text if graph.has_layer(text) else TensorRef.parse(text).layer)
+
+
+def _any_layer(graph: ModelGraph, text: str) -> tuple[ModelGraph, Layer]:
+    """A layer by name; a layer inside a nested model (``inner`` or ``outer/inner``) inlines
+    that model first, so the edit can apply to each of its calls."""
+    name = text if graph.has_layer(text) else TensorRef.parse(text).layer
+    if graph.has_layer(name) or not find_inner(graph, name):
+        return graph, graph.layer(name)
+    graph, ref = resolve_tensor(graph, name)
+    return graph, graph.layer(ref.layer)
 
 
 def insert_layer(graph: ModelGraph, edit: InsertLayer) -> ModelGraph:
@@ -43,7 +54,7 @@ def insert_layer(graph: ModelGraph, edit: InsertLayer) -> ModelGraph:
 
 def delete_layer(graph: ModelGraph, edit: DeleteLayer) -> ModelGraph:
     """Remove a single-input, single-output, shape-preserving layer: its readers read its input."""
-    layer = _layer(graph, edit.layer)
+    graph, layer = _any_layer(graph, edit.layer)
     if layer.is_input:
         raise EditError(f"{layer.name} is an input layer; use set_input_shape or cut instead")
     bypass: dict[TensorRef, TensorRef] = {}
@@ -73,7 +84,7 @@ def delete_layer(graph: ModelGraph, edit: DeleteLayer) -> ModelGraph:
 def replace_layer(graph: ModelGraph, edit: ReplaceLayer) -> ModelGraph:
     """Every call of the layer goes to a new layer built from the config (fresh weights);
     the new layer keeps the old name unless the config names it."""
-    old = _layer(graph, edit.layer)
+    graph, old = _any_layer(graph, edit.layer)
     if old.is_input:
         raise EditError(f"{old.name} is an input layer; use set_input_shape instead")
     first = old.nodes[0]
@@ -104,10 +115,21 @@ def replace_layer(graph: ModelGraph, edit: ReplaceLayer) -> ModelGraph:
     return refresh_shapes(rewired, [TensorRef(name, n.index) for n in nodes])
 
 
-def _selected(graph: ModelGraph, edit: SetTrainable) -> tuple[ModelGraph, list[str]]:
+def _selected(graph: ModelGraph, edit: SetTrainable) -> tuple[ModelGraph, list[str], list[tuple[str, ...]]]:
+    """Top-level layer names chosen by the edit, and paths of layers inside nested models."""
     names: list[str] = []
+    inner: list[tuple[str, ...]] = []
     for text in edit.layers:
-        names.append(_layer(graph, text).name)
+        if graph.has_layer(text) or graph.has_layer(TensorRef.parse(text).layer):
+            names.append(_layer(graph, text).name)
+            continue
+        paths = find_inner(graph, text)
+        if not paths:
+            graph.layer(text)  # raises the usual "no layer named ..." error
+        if len(paths) > 1:
+            options = ", ".join("/".join(p) for p in paths)
+            raise EditError(f"layer name {text!r} is ambiguous inside nested models ({options}); use the path")
+        inner.append(paths[0])
     keys: set[NodeKey] = set()
     if edit.below is not None:
         graph, (below,) = resolve_all(graph, [edit.below])
@@ -116,7 +138,22 @@ def _selected(graph: ModelGraph, edit: SetTrainable) -> tuple[ModelGraph, list[s
         graph, (above,) = resolve_all(graph, [edit.above])
         keys |= descendants(graph, [above])
     names.extend(layer.name for layer in graph.layers if any(n.key in keys for n in layer.nodes))
-    return graph, list(dict.fromkeys(names))
+    return graph, list(dict.fromkeys(names)), inner
+
+
+def _with_inner_trainable(layer: Layer, path: tuple[str, ...], trainable: bool) -> Layer:
+    """A nested model with the layer at ``path`` (inside it) frozen or unfrozen; a frozen
+    model keeps everything inside it frozen, as in Keras."""
+    sub = layer.subgraph
+    assert sub is not None
+    target = sub.layer(path[0])
+    if len(path) == 1:
+        changed = with_trainable(target, trainable and layer.trainable)
+    else:
+        changed = _with_inner_trainable(target, path[1:], trainable)
+    sub = sub.with_layers(tuple(changed if item.name == target.name else item for item in sub.layers))
+    weights = tuple(replace(w, name=f"{item.name}/{w.name}") for item in sub.layers for w in item.weights)
+    return replace(layer, subgraph=sub, weights=weights)
 
 
 def with_trainable(layer: Layer, trainable: bool) -> Layer:
@@ -140,17 +177,22 @@ def with_trainable(layer: Layer, trainable: bool) -> Layer:
 
 
 def set_trainable(graph: ModelGraph, edit: SetTrainable) -> ModelGraph:
-    graph, names = _selected(graph, edit)
+    graph, names, inner = _selected(graph, edit)
     chosen = set(names)
-    layers = tuple(
+    layers = [
         with_trainable(layer, edit.trainable) if layer.name in chosen and not layer.is_input else layer
         for layer in graph.layers
-    )
-    return graph.with_layers(layers)
+    ]
+    for path in inner:
+        layers = [
+            _with_inner_trainable(layer, path[1:], edit.trainable) if layer.name == path[0] else layer
+            for layer in layers
+        ]
+    return graph.with_layers(tuple(layers))
 
 
 def rename(graph: ModelGraph, edit: Rename) -> ModelGraph:
-    old = _layer(graph, edit.layer)
+    graph, old = _any_layer(graph, edit.layer)
     if edit.to == old.name:
         return graph
     check_layer_name(edit.to, {layer.name for layer in graph.layers})
