@@ -99,7 +99,7 @@ def test_scene_marks_collapsed_blocks(zoo):
 def test_svg_parses_and_names_every_layer(zoo, name):
     graph = read_model(zoo.path(name))
     scene = build_scene(graph)
-    text = scene_to_svg(scene)
+    text = scene_to_svg(scene, legend=False)
     root = ET.fromstring(text.encode("utf-8"))
     assert root.tag == f"{SVG}svg"
     keys = {g.get("data-key") for g in root.iter(f"{SVG}g") if g.get("data-key")}
@@ -117,7 +117,7 @@ def test_png_has_the_size_and_the_colours(zoo, tmp_path):
     graph = read_model(zoo.path("small_resnet"))
     scene = build_scene(graph)
     path = tmp_path / "small.png"
-    size = scene_to_png(scene, path, scale=1.0)
+    size = scene_to_png(scene, path, scale=1.0, legend=False)
     image = Image.open(path).convert("RGB")
     assert image.size == size == (round(scene.width), round(scene.height))
     colours = image.getcolors(maxcolors=1_000_000)
@@ -135,8 +135,29 @@ def test_png_size_is_capped_for_huge_graphs(zoo, tmp_path):
     scene = build_scene(graph)
     assert fitted_scale(scene, 10.0) < 10.0
     assert round(scene.height * fitted_scale(scene, 10.0)) <= MAX_SIDE
-    size = scene_to_png(scene, tmp_path / "r.png", scale=0.2)
+    size = scene_to_png(scene, tmp_path / "r.png", scale=0.2, legend=False)
     assert size == (round(scene.width * 0.2), round(scene.height * 0.2))
+
+
+def test_pictures_carry_a_colour_key_of_the_kinds_they_show(zoo, tmp_path):
+    from core.render.legend import build_legend, canvas_bounds
+
+    scene = build_scene(read_model(zoo.path("small_resnet")))
+    key = build_legend(scene)
+    labels = [entry.label for entry in key.entries]
+    assert labels == ["Convolution", "Normalisation", "Activation", "Merge", "Pooling", "Dense / embedding", "Input"]
+    assert key.x > scene.bounds[2]  # beside the graph, not over it
+    root = ET.fromstring(scene_to_svg(scene).encode("utf-8"))
+    legend = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "legend")
+    assert [t.text for t in legend.iter(f"{SVG}text")] == labels
+    x0, y0, x1, y1 = canvas_bounds(scene, key)
+    assert float(root.get("width")) == pytest.approx(x1 - x0, abs=0.1)
+    size = scene_to_png(scene, tmp_path / "k.png", scale=1.0)
+    assert size == (round(x1 - x0), round(y1 - y0))
+    image = Image.open(tmp_path / "k.png").convert("RGB")
+    swatch = key.entries[0]
+    inside = (round(swatch.x - x0 + 7), round(swatch.y - y0 + 7))
+    assert image.getpixel(inside) == tuple(int(style.KINDS["convolution"].fill[i : i + 2], 16) for i in (1, 3, 5))
 
 
 def test_expanded_nested_models_get_frames_that_hold_only_their_layers(zoo):

@@ -13,6 +13,8 @@ import os
 from functools import lru_cache
 
 from core.render import style
+from core.render.legend import SWATCH, build_legend, canvas_bounds
+from core.render.legend import TEXT_SIZE as LEGEND_TEXT_SIZE
 from core.render.scene import Scene
 
 MAX_SIDE = 32000
@@ -37,9 +39,10 @@ def _font(size: float, bold: bool):
         return ImageFont.load_default(size=max(1, round(size)))
 
 
-def fitted_scale(scene: Scene, scale: float) -> float:
+def fitted_scale(scene: Scene, scale: float, legend: bool = True) -> float:
     """``scale`` lowered so the picture stays within ``MAX_SIDE`` and ``MAX_PIXELS``."""
-    w, h = max(scene.width, 1.0), max(scene.height, 1.0)
+    x0, y0, x1, y1 = canvas_bounds(scene, build_legend(scene) if legend else None)
+    w, h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
     scale = min(scale, MAX_SIDE / w, MAX_SIDE / h, math.sqrt(MAX_PIXELS / (w * h)))
     return max(scale, 1e-3)
 
@@ -49,16 +52,17 @@ def _hex(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i : i + 2], 16) for i in (0, 2, 4))  # type: ignore[return-value]
 
 
-def render_image(scene: Scene, scale: float = 1.5):
-    """The scene as a Pillow ``Image`` (RGB)."""
+def render_image(scene: Scene, scale: float = 1.5, legend: bool = True):
+    """The scene as a Pillow ``Image`` (RGB), with its colour key unless ``legend=False``."""
     from PIL import Image, ImageDraw
 
-    scale = fitted_scale(scene, scale)
-    out_w = max(1, round(scene.width * scale))
-    out_h = max(1, round(scene.height * scale))
+    key = build_legend(scene) if legend else None
+    x0, y0, x1, y1 = canvas_bounds(scene, key)
+    scale = fitted_scale(scene, scale, legend)
+    out_w = max(1, round((x1 - x0) * scale))
+    out_h = max(1, round((y1 - y0) * scale))
     ss = 2 if out_w * out_h * 4 <= SUPERSAMPLE_PIXELS else 1
     k = scale * ss
-    x0, y0 = scene.bounds[0], scene.bounds[1]
     image = Image.new("RGB", (out_w * ss, out_h * ss), _hex(scene.background))
     draw = ImageDraw.Draw(image)
 
@@ -140,13 +144,36 @@ def render_image(scene: Scene, scale: float = 1.5):
         draw.text((start, baseline), subtitle, font=sub_font, fill=sub_colour, anchor="ls")
         if box.badge:
             draw.text((start + sub_len + 6 * k, baseline), box.badge, font=badge_font, fill=badge_colour, anchor="ls")
+    if key is not None and show_text:
+        left, top = pt(key.x, key.y)
+        right, bottom = pt(key.x + key.w, key.y + key.h)
+        draw.rounded_rectangle((left, top, right, bottom), radius=4 * k, fill=(255, 255, 255), outline=(208, 208, 208))
+        label_font = _font(LEGEND_TEXT_SIZE * k, False)
+        for entry in key.entries:
+            ex, ey = pt(entry.x, entry.y)
+            draw.rounded_rectangle(
+                (ex, ey, ex + SWATCH * k, ey + SWATCH * k),
+                radius=3 * k,
+                fill=_hex(entry.fill),
+                outline=_hex(entry.stroke),
+                width=max(1, round(k)),
+            )
+            draw.text(
+                (ex + (SWATCH + 8) * k, ey + (SWATCH - 3) * k),
+                entry.label,
+                font=label_font,
+                fill=text_colour,
+                anchor="ls",
+            )
     if ss > 1:
         image = image.resize((out_w, out_h), Image.LANCZOS)
     return image
 
 
-def scene_to_png(scene: Scene, path: str | os.PathLike[str], scale: float = 1.5) -> tuple[int, int]:
+def scene_to_png(
+    scene: Scene, path: str | os.PathLike[str], scale: float = 1.5, legend: bool = True
+) -> tuple[int, int]:
     """Write the scene as a PNG at ``path``; returns the picture's (width, height) in pixels."""
-    image = render_image(scene, scale)
+    image = render_image(scene, scale, legend)
     image.save(path, format="PNG", optimize=False)
     return image.size

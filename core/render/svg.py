@@ -9,6 +9,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 from core.render import style
+from core.render.legend import SWATCH, TEXT_SIZE, Legend, build_legend, canvas_bounds
 from core.render.scene import Box, Edge, Group, Scene
 
 ARROW = 7.0  # px: arrowhead length
@@ -65,9 +66,27 @@ def _edge_svg(edge: Edge) -> str:
     )
 
 
-def scene_to_svg(scene: Scene) -> str:
-    """The whole scene as an SVG document (UTF-8 text, user units = scene pixels)."""
-    x0, y0, x1, y1 = scene.bounds
+def _legend_svg(legend: Legend) -> str:
+    parts = [
+        '<g class="legend">',
+        f'<rect x="{_num(legend.x)}" y="{_num(legend.y)}" width="{_num(legend.w)}" height="{_num(legend.h)}" '
+        'rx="4" fill="#ffffff" stroke="#d0d0d0"/>',
+    ]
+    for entry in legend.entries:
+        parts.append(
+            f'<rect x="{_num(entry.x)}" y="{_num(entry.y)}" width="{_num(SWATCH)}" height="{_num(SWATCH)}" rx="3" '
+            f'fill="{entry.fill}" stroke="{entry.stroke}"/>'
+            f'<text x="{_num(entry.x + SWATCH + 8)}" y="{_num(entry.y + SWATCH - 3)}" class="l">{escape(entry.label)}</text>'
+        )
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def scene_to_svg(scene: Scene, legend: bool = True) -> str:
+    """The whole scene as an SVG document (UTF-8 text, user units = scene pixels), with a
+    colour key to the right unless ``legend=False``."""
+    key = build_legend(scene) if legend else None
+    x0, y0, x1, y1 = canvas_bounds(scene, key)
     w, h = x1 - x0, y1 - y0
     head = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -87,6 +106,7 @@ def scene_to_svg(scene: Scene) -> str:
         f".s{{font-size:{_num(style.SUBTITLE_SIZE)}px;fill:{style.SUBTITLE_COLOUR}}}"
         f".b{{font-size:{_num(style.BADGE_SIZE)}px;fill:{style.BADGE_COLOUR}}}"
         f".g{{font-size:{_num(style.GROUP_TITLE_SIZE)}px;fill:{style.GROUP_TITLE_COLOUR};text-anchor:start}}"
+        f".l{{font-size:{_num(TEXT_SIZE)}px;fill:{style.TEXT_COLOUR};text-anchor:start}}"
         "polyline{fill:none;stroke-linejoin:round;stroke-linecap:round}"
         "</style></defs>\n"
         f'<rect x="{_num(x0)}" y="{_num(y0)}" width="{_num(w)}" height="{_num(h)}" fill="{scene.background}"/>\n'
@@ -94,4 +114,6 @@ def scene_to_svg(scene: Scene) -> str:
     body = ['<g class="groups">', *(_group_svg(g) for g in scene.groups), "</g>"]
     body += ['<g class="edges">', *(_edge_svg(e) for e in scene.edges), "</g>"]
     body += ['<g class="boxes">', *(_box_svg(b) for b in scene.boxes), "</g>"]
+    if key is not None:
+        body.append(_legend_svg(key))
     return head + "\n".join(body) + "\n</svg>\n"
