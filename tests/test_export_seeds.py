@@ -326,3 +326,32 @@ def test_savedmodel_export_runs_like_the_original(zoo, tmp_path):
     m = original(path)
     start, end = keras().Model(m.inputs, [out_of(m, "conv2_block2_out"), m.output])(rand(m.inputs[0].shape, 14))
     assert max_diff(layer(start), end) <= 1e-5
+
+
+# --- integer inputs, deep graphs ---------------------------------------------------------
+
+
+def test_integer_token_inputs_get_valid_embedding_ids(zoo, tmp_path):
+    path = zoo.path("multi_io", "keras")
+    result, got = export(path, [{"op": "add_outputs", "tensors": ["attention"]}], tmp_path / "tokens.keras")
+    assert [c.tensor for c in result.verify.checks] == ["label:0:0", "value:0:0", "attention:0:0"]
+    m = original(path)
+    rng = np.random.default_rng(15)
+    feed = [rng.integers(0, 50, (2, 10)).astype("int32"), rng.standard_normal((2, 4)).astype("float32")]
+    direct = keras().Model(m.inputs, [*m.outputs, out_of(m, "attention")])
+    for ours, theirs in zip(got(feed), direct(feed), strict=True):
+        assert max_diff(ours, theirs) <= 1e-5
+    assert got.count_params() == m.count_params() == result.params_after.total
+
+
+def test_lstm_new_head_is_verified_at_the_attach_tensor(zoo, tmp_path):
+    path = zoo.path("lstm", "keras")
+    recipe = [{"op": "replace_head", "at": "lstm_2", "layers": [{"class_name": "Dense", "config": {"units": 5}}]}]
+    result, got = export(path, recipe, tmp_path / "lstm_head.keras")
+    assert [c.tensor for c in result.verify.checks] == ["lstm_2:0:0"] and not result.verify.checks[0].is_output
+    assert tuple(got.output.shape) == (None, 5)
+    m = original(path)
+    assert got.count_params() == m.count_params() - m.get_layer("out").count_params() + 8 * 5 + 5
+    tokens = np.random.default_rng(16).integers(0, 40, (2, 12)).astype("int32")
+    body = keras().Model(got.inputs, out_of(got, "lstm_2"))
+    assert max_diff(body(tokens), keras().Model(m.inputs, out_of(m, "lstm_2"))(tokens)) <= 1e-5
