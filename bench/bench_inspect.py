@@ -1,0 +1,71 @@
+"""``resect inspect --fast --json`` against ``keras.models.load_model`` (whole processes).
+
+Cases: ResNet50 and EfficientNetB7 (``keras.applications``, ``weights=None``) and
+generated deep models of 5,000 and 20,000 layers (bench/deep_model.py), all built once
+into a cache folder outside the repository. Goals (issue 2): ResNet50 in at most a
+tenth of Keras' time; 20,000 layers under 2 s; peak memory under 150 MB.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import deep_model  # noqa: E402  (bench/ is on sys.path)
+from run import CACHE, ROOT, measure, measure_median
+
+PY = sys.executable
+APPLICATIONS = {"resnet50": "ResNet50", "efficientnet_b7": "EfficientNetB7"}
+DEEP = {"deep_5000": 5000, "deep_20000": 20000}
+KERAS_LOAD = "import sys, keras; keras.models.load_model(sys.argv[1], compile=False)"
+KERAS_LOAD_DEEP = (
+    "import sys; sys.path.insert(0, '.'); from core.keras_backend.runtime import import_keras, run_deep; "
+    "keras = import_keras(); run_deep(keras.models.load_model, sys.argv[1], compile=False)"
+)
+
+
+def model_path(case: str) -> Path:
+    """Build the case's model once (atomically) into the cache folder."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    target = CACHE / f"{case}.keras"
+    if target.exists():
+        return target
+    print(f"  building {case} (once) ...", file=sys.stderr, flush=True)
+    if case in DEEP:
+        deep_model.write_deep_model(target, DEEP[case])
+    else:
+        partial = target.with_name(f".{case}.partial.keras")
+        code = f"import sys, keras; keras.applications.{APPLICATIONS[case]}(weights=None).save(sys.argv[1])"
+        done = measure([PY, "-c", code, str(partial)])
+        if done.returncode != 0:
+            raise SystemExit(f"could not build {case}: {done.last_error}")
+        partial.replace(target)
+    return target
+
+
+def run() -> list[dict]:
+    rows: list[dict] = []
+    for case in [*APPLICATIONS, *DEEP]:
+        path = str(model_path(case))
+        fast, walls = measure_median([PY, str(ROOT / "main.py"), "inspect", path, "--fast", "--json"])
+        note = f"median of 3 ({', '.join(f'{w:.2f}' for w in walls)}); cpu {fast.cpu:.2f} s"
+        if fast.returncode != 0:
+            note = f"FAILED: {fast.last_error}"
+        rows.append({"case": case, "tool": "resect inspect --fast --json", "seconds": fast.seconds,
+                     "peak_mb": fast.peak_mb, "note": note})  # fmt: skip
+        keras = measure([PY, "-c", KERAS_LOAD, path])
+        if keras.returncode == 0:
+            ratio = fast.seconds / keras.seconds
+            rows.append({"case": case, "tool": "python -c 'keras load_model'", "seconds": keras.seconds,
+                         "peak_mb": keras.peak_mb,
+                         "note": f"1 run; cpu {keras.cpu:.2f} s; resect/keras = {ratio:.3f}"})  # fmt: skip
+            continue
+        rows.append({"case": case, "tool": "python -c 'keras load_model'", "seconds": None, "peak_mb": None,
+                     "note": f"fails: {keras.last_error}"})  # fmt: skip
+        deep = measure([PY, "-c", KERAS_LOAD_DEEP, path])
+        note = f"1 run; cpu {deep.cpu:.2f} s; resect/keras = {fast.seconds / deep.seconds:.3f}"
+        if deep.returncode != 0:
+            note = f"fails: {deep.last_error}"
+        rows.append({"case": case, "tool": "keras load_model in run_deep", "seconds": deep.seconds,
+                     "peak_mb": deep.peak_mb, "note": note})  # fmt: skip
+    return rows

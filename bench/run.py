@@ -1,0 +1,123 @@
+"""Speed table: imports every ``bench/bench_*.py``, calls its ``run() -> list[dict]``
+(rows: case, tool, seconds, peak_mb, note) and prints one table. ``make bench``.
+
+Every figure is a whole child process, measured here with ``os.wait4``: wall time
+and that process's peak resident memory, plus its CPU time in the note (the machine is
+shared, so CPU time shows the cost when wall time is inflated by other work).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+class Measured:
+    """One finished child process: wall seconds, CPU seconds, peak RSS in MB, status."""
+
+    def __init__(self, seconds: float, cpu: float, peak_mb: float, returncode: int, stderr: str) -> None:
+        self.seconds = seconds
+        self.cpu = cpu
+        self.peak_mb = peak_mb
+        self.returncode = returncode
+        self.stderr = stderr
+
+    @property
+    def last_error(self) -> str:
+        lines = [line for line in self.stderr.strip().splitlines() if line.strip()]
+        return lines[-1][:90] if lines else f"exit {self.returncode}"
+
+
+def measure(command: Sequence[str], timeout: float = 1800) -> Measured:
+    """Run ``command`` (stdout discarded) and measure exactly that process."""
+    start = time.perf_counter()
+    with (
+        open(os.devnull, "wb") as devnull,
+        subprocess.Popen(list(command), stdout=devnull, stderr=subprocess.PIPE, cwd=ROOT, env=ENV) as process,
+    ):
+        assert process.stderr is not None
+        stderr = process.stderr.read()  # drains the pipe until the child exits
+        deadline = start + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                process.kill()
+                pid, status, usage = os.wait4(process.pid, 0)
+                break
+            time.sleep(0.005)
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(
+        seconds,
+        usage.ru_utime + usage.ru_stime,
+        usage.ru_maxrss / 1024,
+        process.returncode,
+        stderr.decode(errors="replace"),
+    )
+
+
+def measure_median(command: Sequence[str], runs: int = 3) -> tuple[Measured, list[float]]:
+    """The run with the median wall time of ``runs``, and all wall times."""
+    results = sorted((measure(command) for _ in range(runs)), key=lambda m: m.seconds)
+    return results[len(results) // 2], [m.seconds for m in results]
+
+
+def load_bench_modules() -> list:
+    modules = []
+    for path in sorted(BENCH.glob("bench_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    return modules
+
+
+def format_rows(rows: list[dict]) -> str:
+    headers = ("case", "tool", "seconds", "peak_mb", "note")
+    cells = [
+        (
+            str(row["case"]),
+            str(row["tool"]),
+            "-" if row.get("seconds") is None else f"{row['seconds']:.2f}",
+            "-" if row.get("peak_mb") is None else f"{row['peak_mb']:.0f}",
+            str(row.get("note", "")),
+        )
+        for row in rows
+    ]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    right = {2, 3}
+
+    def line(values: Sequence[str]) -> str:
+        return " | ".join(
+            v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ).rstrip()
+
+    rule = "-+-".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(c) for c in cells)])
+
+
+def main() -> int:
+    sys.path.insert(0, str(BENCH))
+    rows: list[dict] = []
+    for module in load_bench_modules():
+        print(f"running {module.__name__} ...", file=sys.stderr, flush=True)
+        rows.extend(module.run())
+    print(format_rows(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
