@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from app import dialogs
     from app.main_window import MainWindow, icon
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
@@ -68,8 +69,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"drawn_after_s={time.time() - started:.3f}", flush=True)
             os._exit(0)  # do not wait for anything: the measurement is done
 
+        def failed(parent: object, title: str, message: str) -> None:  # no one to click a dialog away
+            print(f"resect: {message}", file=sys.stderr, flush=True)
+            os._exit(2)
+
         window.graph_drawn.connect(drawn)
-        window.session.open_failed.connect(lambda p, m: (print(m, file=sys.stderr, flush=True), os._exit(2)))
+        dialogs.show_error = failed
     if path:
         QTimer.singleShot(0, lambda: window.open_path(path))
     return application.exec()

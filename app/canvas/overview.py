@@ -59,7 +59,9 @@ class OverviewMap(QWidget):
         colours: dict[str, list[QRectF]] = {}
         for box, rect in zip(prepared.scene.boxes, prepared.rects, strict=True):
             r = self._to_map(QRectF(*map(float, rect)))
-            colours.setdefault(str(box.stroke), []).append(r.adjusted(0, 0, max(0.0, 1 - r.width()), 0))
+            colours.setdefault(str(box.stroke), []).append(
+                r.adjusted(0, 0, max(0.0, 1 - r.width()), max(0.0, 1 - r.height()))
+            )
         for colour, rects in colours.items():
             painter.setBrush(QColor(colour))
             painter.drawRects(rects)
