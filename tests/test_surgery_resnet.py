@@ -170,3 +170,23 @@ def test_cut_at_unknown_tensor_names_it(resnet):
 def test_backwards_cut_is_refused(resnet):
     with pytest.raises(EditError, match="does not depend on the cut inputs"):
         apply_edits(resnet, [Cut(("conv4_block6_out",), ("conv3_block4_out",))])
+
+
+@pytest.mark.parametrize("name", ["inception_v3", "densenet121", "mobilenet_v2", "efficientnet_b0"])
+def test_cuts_between_cut_points_match_keras(zoo, name):
+    """Several cuts between single-tensor cut points of other zoo models, each against Keras."""
+    import keras
+
+    from core.analysis.cutpoints import single_tensor_cut_points
+
+    graph = read_model(zoo.path(name))
+    model = keras.models.load_model(zoo.path(name))
+    points = [p for p in single_tensor_cut_points(graph) if p not in graph.inputs]
+    picks = [points[len(points) * i // 6] for i in range(1, 6)]
+    for start, end in zip(picks, picks[2:], strict=False):
+        edited = apply_edits(graph, [Cut((str(start),), (str(end),))])
+        sub = keras.Model(model.get_layer(start.layer).output, model.get_layer(end.layer).output)
+        assert preview(graph, edited).total_params == sub.count_params(), (start, end)
+        assert {lay.name for lay in edited.layers if not lay.is_input} == {
+            lay.name for lay in sub.layers if lay.__class__.__name__ != "InputLayer"
+        }
