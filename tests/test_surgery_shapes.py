@@ -34,6 +34,17 @@ CASES = [
     ("ZeroPadding2D", {"padding": [[3, 3], [3, 3]]}, [(None, 224, 224, 3)]),
     ("Add", {}, [(None, 4, 4, 8), (None, 4, 4, 8)]),
     ("Concatenate", {}, [(None, 4, 4, 8), (None, 4, 4, 3)]),
+    ("LSTM", {"units": 6, "return_sequences": True}, [(None, 9, 4)]),
+    ("LSTM", {"units": 6}, [(None, 9, 4)]),
+    ("GRU", {"units": 5}, [(None, 7, 3)]),
+    ("GRU", {"units": 5, "reset_after": False}, [(None, 7, 3)]),
+    ("SimpleRNN", {"units": 4, "use_bias": False}, [(None, 7, 3)]),
+    ("Conv2DTranspose", {"filters": 3, "kernel_size": 3, "strides": 2}, [(None, 7, 7, 5)]),
+    ("Conv2DTranspose", {"filters": 3, "kernel_size": 4, "strides": 2, "padding": "same"}, [(None, 7, 7, 5)]),
+    ("Conv1DTranspose", {"filters": 2, "kernel_size": 2, "strides": 3}, [(None, 5, 4)]),
+    ("UpSampling2D", {"size": [2, 3]}, [(None, 4, 5, 6)]),
+    ("RepeatVector", {"n": 3}, [(None, 5)]),
+    ("Permute", {"dims": [2, 1]}, [(None, 5, 7)]),
 ]
 
 
@@ -54,7 +65,7 @@ def test_shapes_and_params_match_keras(class_name, config, inputs):
 
 
 def test_unknown_is_none():
-    assert output_shapes("LSTM", {"units": 4}, [(None, 5, 3)]) is None
-    assert weight_shapes("LSTM", {"units": 4}, [(None, 5, 3)]) is None
+    assert output_shapes("LSTM", {"units": 4, "return_state": True}, [(None, 5, 3)]) is None
+    assert weight_shapes("Bidirectional", {}, [(None, 5, 3)]) is None
     assert output_shapes("Dense", {"units": 4}, [None]) is None
     assert weight_shapes("Dense", {"units": 4}, [(None, None)]) is None

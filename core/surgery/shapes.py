@@ -156,6 +156,38 @@ def _output_shape(class_name: str, config: Mapping[str, Any], inputs: list[Shape
         else:
             channels = int(config["filters"])
         return (first[0], *dims, channels)
+    if class_name in _RNN:
+        if config.get("return_state"):
+            return None
+        units = int(config["units"])
+        return (first[0], first[1], units) if config.get("return_sequences") else (first[0], units)
+    if class_name in _TRANSPOSE:
+        rank = _TRANSPOSE[class_name]
+        if not _channels_last(config) or config.get("output_padding") is not None:
+            return None
+        kernel = _tuple(config.get("kernel_size"), rank, 1)
+        strides = _tuple(config.get("strides"), rank, 1)
+        if _tuple(config.get("dilation_rate"), rank, 1) != (1,) * rank:
+            return None
+        same = config.get("padding", "valid") == "same"
+        dims = tuple(
+            None
+            if first[1 + i] is None
+            else first[1 + i] * strides[i] + (0 if same else max(kernel[i] - strides[i], 0))
+            for i in range(rank)
+        )
+        return (first[0], *dims, int(config["filters"]))
+    if class_name in ("UpSampling1D", "UpSampling2D"):
+        rank = 1 if class_name.endswith("1D") else 2
+        if not _channels_last(config):
+            return None
+        size = _tuple(config.get("size"), rank, 2)
+        dims = tuple(None if first[1 + i] is None else first[1 + i] * size[i] for i in range(rank))
+        return (first[0], *dims, first[-1])
+    if class_name == "RepeatVector":
+        return (first[0], int(config["n"]), first[-1])
+    if class_name == "Permute":
+        return (first[0], *(first[int(d)] for d in config["dims"]))
     if class_name in ("ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D"):
         rank = 1 if class_name.endswith("1D") else 2
         if not _channels_last(config):
@@ -170,6 +202,11 @@ def _output_shape(class_name: str, config: Mapping[str, Any], inputs: list[Shape
         )
         return (first[0], *dims, first[-1])
     return None
+
+
+_RNN = {"LSTM", "GRU", "SimpleRNN"}
+_TRANSPOSE = {"Conv1DTranspose": 1, "Conv2DTranspose": 2}
+_RNN_GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 
 
 def _pairs(raw: Any, rank: int) -> list[tuple[int, int]]:
@@ -199,7 +236,7 @@ def weight_shapes(
         return []
     if class_name in MERGE or class_name in _POOL or class_name in _GLOBAL_POOL:
         return []
-    if class_name.startswith(("ZeroPadding", "Cropping")):
+    if class_name.startswith(("ZeroPadding", "Cropping", "UpSampling")) or class_name in ("RepeatVector", "Permute"):
         return []
     if class_name == "Embedding":
         return [("embeddings", (int(config["input_dim"]), int(config["output_dim"])), True)]
@@ -246,6 +283,20 @@ def weight_shapes(
             ] + _bias(config, filters)
         groups = int(config.get("groups", 1))
         return [("kernel", (*kernel, channels // groups, filters), True)] + _bias(config, filters)
+    if class_name in _RNN:
+        units = int(config["units"])
+        size = units * _RNN_GATES[class_name]
+        found = [("kernel", (channels, size), True), ("recurrent_kernel", (units, size), True)]
+        if config.get("use_bias", True):
+            two_biases = class_name == "GRU" and config.get("reset_after", True)
+            found.append(("bias", (2, size) if two_biases else (size,), True))
+        return found
+    if class_name in _TRANSPOSE:
+        if not _channels_last(config):
+            return None
+        kernel = _tuple(config.get("kernel_size"), _TRANSPOSE[class_name], 1)
+        filters = int(config["filters"])
+        return [("kernel", (*kernel, filters, channels), True)] + _bias(config, filters)
     if class_name == "PReLU":
         return [("alpha", tuple(d for d in first[1:] if d is not None), True)] if None not in first[1:] else None
     return None
