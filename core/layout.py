@@ -20,10 +20,8 @@ True
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -31,6 +29,7 @@ from typing import Literal
 from core.analysis.blocks import SEPARATOR, Block, find_blocks, layer_key
 from core.graph import Layer, ModelGraph
 from core.render import labels, style
+from core.render.perf import paused_gc
 from core.tensor_ref import TensorRef
 
 Direction = Literal["TB", "LR"]
@@ -272,19 +271,6 @@ def _weighted_median(values: list[tuple[float, float]]) -> float:
         if abs(acc - half) <= 1e-9:
             return (v + values[i + 1][0]) / 2
     return values[-1][0]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a layout allocates many small objects that are
-    never cyclic garbage, and collection passes took ~45% of the time at 20,000 layers."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def layout(

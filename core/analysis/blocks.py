@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.graph import Layer, ModelGraph
+from core.render.perf import paused_gc
 from core.tensor_ref import TensorRef
 
 BlockKind = Literal["residual", "inception", "prefix", "nested"]
@@ -61,10 +62,11 @@ def layer_key(path: tuple[str, ...]) -> str:
 
 def find_blocks(graph: ModelGraph) -> list[Block]:
     """Every block of ``graph`` (nested models included), outermost first, laminar."""
-    candidates: list[Block] = []
-    _collect(graph, (), candidates)
-    accepted = _laminar(candidates)
-    return _name_and_parent(accepted, graph)
+    with paused_gc():
+        candidates: list[Block] = []
+        _collect(graph, (), candidates)
+        accepted = _laminar(candidates)
+        return _name_and_parent(accepted, graph)
 
 
 # --- collection, per graph level ------------------------------------------------
