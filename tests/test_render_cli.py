@@ -98,7 +98,10 @@ def test_refuses_to_overwrite_and_force_does(zoo, tmp_path):
 def test_bad_input_is_one_line_and_exit_2(zoo, tmp_path):
     corrupt = tmp_path / "broken.keras"
     corrupt.write_bytes(b"PK\x03\x04 this is not really a zip")
+    recipe = tmp_path / "bad.resect.json"
+    recipe.write_text(json.dumps({"format": "resect-recipe/1", "edits": [{"op": "cut", "outputs": ["no_such_layer"]}]}))
     cases = [
+        (str(zoo.path("small_resnet")), str(recipe), "-o", str(tmp_path / "g.svg")),
         (str(corrupt), "-o", str(tmp_path / "a.svg")),
         (str(tmp_path / "missing.keras"), "-o", str(tmp_path / "b.svg")),
         (str(zoo.path("siamese")), "-o", str(tmp_path / "c.jpg")),
@@ -111,5 +114,6 @@ def test_bad_input_is_one_line_and_exit_2(zoo, tmp_path):
         assert done.returncode == 2, (args, done.stderr)
         assert done.stderr.startswith("resect: ") and done.stderr.count("\n") == 1, done.stderr
         assert "Traceback" not in done.stderr
-    assert "broken.keras" in resect("render", *cases[0]).stderr
-    assert list(tmp_path.iterdir()) == [corrupt]  # nothing half-written
+    assert "no_such_layer" in resect("render", *cases[0]).stderr
+    assert "broken.keras" in resect("render", *cases[1]).stderr
+    assert sorted(tmp_path.iterdir()) == sorted([corrupt, recipe])  # nothing half-written
