@@ -227,3 +227,78 @@ def test_a_block_holding_a_nested_model_collapses_with_its_insides(tmp_path):
     assert sorted(item.key for item in lay.items) == ["blk_add", "head", "x"]
     assert lay.item_of_layer("inner_seq/in_dense").key == "blk_add"
     assert {(e.source, e.target) for e in lay.edges} == {("x", "blk_add"), ("blk_add", "head")}
+
+
+def _random_graph(rng, n_layers):
+    """A random functional graph: joins of up to 3 earlier tensors, some layers called twice."""
+    from core.graph import Layer, ModelGraph, Node
+
+    names = [f"in{i}" for i in range(rng.randint(1, 3))]
+    calls = {name: [()] for name in names}
+    for i in range(n_layers):
+        name = f"l{i}"
+        k = rng.choice([1, 1, 1, 2, 2, 3])
+        produced = [(layer, n) for layer in calls for n in range(len(calls[layer]))]
+        inputs = tuple(TensorRef(*rng.choice(produced)) for _ in range(k))
+        calls[name] = [inputs]
+        if rng.random() < 0.1 and i > 2:  # shared: a second call on another tensor
+            calls[name].append((TensorRef(*rng.choice(produced)),))
+        names.append(name)
+    layers = tuple(
+        Layer(
+            name,
+            "InputLayer" if name.startswith("in") else rng.choice(["Dense", "Add", "Conv2D", "ReLU"]),
+            {},
+            nodes=tuple(Node(name, n, inputs=inp, output_shapes=((None, 4),)) for n, inp in enumerate(calls[name])),
+        )
+        for name in names
+    )
+    inputs = tuple(TensorRef(n) for n in names if n.startswith("in"))
+    return ModelGraph("random", layers, inputs, (TensorRef(names[-1]),))
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_graphs_lay_out_cleanly(seed):
+    import random
+
+    rng = random.Random(seed)
+    graph = _random_graph(rng, rng.randint(3, 70))
+    for direction, along in (("TB", 1), ("LR", 0)):
+        lay = layout(graph, direction=direction)
+        assert_no_overlap(lay.items)
+        assert sorted(k for item in lay.items for k in item.layers) == sorted(layer.name for layer in graph.layers)
+        acyclic = all(lay.item(e.source).rank < lay.item(e.target).rank for e in lay.edges)
+        if acyclic:
+            assert_flows(lay, along=along)
+        for edge in lay.edges:  # orthogonal, and no segment runs through a box it does not belong to
+            for (ax, ay), (bx, by) in zip(edge.points, edge.points[1:], strict=False):
+                assert ax == pytest.approx(bx) or ay == pytest.approx(by)
+                for item in lay.items:
+                    if item.key in (edge.source, edge.target):
+                        continue
+                    x0, x1, y0, y1 = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
+                    crosses = x0 < item.x + item.w - 1e-6 and x1 > item.x + 1e-6
+                    crosses = crosses and y0 < item.y + item.h - 1e-6 and y1 > item.y + 1e-6
+                    assert not crosses, (seed, direction, edge.key, item.key)
+
+
+@pytest.mark.parametrize("seed", range(25, 40))
+def test_random_graphs_collapse_cleanly(seed):
+    import random
+
+    from core.analysis.blocks import default_collapsed
+
+    rng = random.Random(seed)
+    graph = _random_graph(rng, rng.randint(10, 80))
+    blocks = find_blocks(graph)
+    for i, a in enumerate(blocks):
+        for b in blocks[i + 1 :]:
+            sa, sb = set(a.layers), set(b.layers)
+            assert not (sa & sb) or sa <= sb or sb <= sa
+    for collapsed in (default_collapsed(blocks), frozenset(b.name for b in blocks)):
+        lay = layout(graph, collapsed, blocks=blocks)
+        assert_no_overlap(lay.items)
+        drawn = [k for item in lay.items for k in item.layers]
+        assert sorted(drawn) == sorted(layer.name for layer in graph.layers)
+        keys = {item.key for item in lay.items}
+        assert all(e.source in keys and e.target in keys and e.source != e.target for e in lay.edges)
