@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from core.graph import ModelGraph
-from core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes
+from core.surgery.graph_ops import NodeKey, ancestors, descendants, paused_gc, topological_nodes
 from core.tensor_ref import TensorRef
 
 
@@ -88,6 +88,11 @@ def single_tensor_cut_points(graph: ModelGraph) -> list[TensorRef]:
     dependency edge open across its position starts at ``t`` itself (edges from a
     virtual source to each input and from each output to a virtual sink included).
     """
+    with paused_gc():
+        return _single_tensor_cut_points(graph)
+
+
+def _single_tensor_cut_points(graph: ModelGraph) -> list[TensorRef]:
     relevant = ancestors(graph, graph.outputs) & (descendants(graph, graph.inputs) | {r.node_key for r in graph.inputs})
     order: list[TensorRef] = []
     for key in topological_nodes(graph):

@@ -30,6 +30,7 @@ from core.surgery.edits import (
     SetTrainable,
 )
 from core.surgery.errors import EditError
+from core.surgery.graph_ops import paused_gc
 
 __all__ = ["EditError", "apply_edit", "apply_edits"]
 
@@ -64,7 +65,8 @@ def apply_edit(graph: ModelGraph, edit: Edit, index: int = 0) -> ModelGraph:
     if handler is None:
         raise EditError(f"edit {index}: not an edit: {edit!r}")
     try:
-        return handler(graph, edit)
+        with paused_gc():
+            return handler(graph, edit)
     except ResectError as error:
         raise EditError(f"edit {index} ({edit.op}): {_strip(error)}") from None
 

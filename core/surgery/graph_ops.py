@@ -6,8 +6,10 @@ they return new objects and never mutate.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +18,20 @@ from core.tensor_ref import TensorRef
 
 NodeKey = tuple[str, int]
 RefMap = Callable[[TensorRef], TensorRef]
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector: walks over large graphs allocate many small
+    tuples, and full collections over a 20,000-layer graph cost more than the walk itself.
+    Nothing here makes reference cycles, so plain reference counting frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def map_refs(value: Any, fn: RefMap) -> Any:
@@ -62,8 +78,9 @@ def ancestors(graph: ModelGraph, refs: Iterable[TensorRef], stop: frozenset[Tens
             continue
         seen.add(key)
         for ref in graph.node(key).inputs:
-            if ref not in stop and ref.node_key not in seen:
-                todo.append(ref.node_key)
+            source = (ref.layer, ref.node_index)
+            if source not in seen and ref not in stop:
+                todo.append(source)
     return seen
 
 
@@ -78,9 +95,15 @@ def successors(graph: ModelGraph) -> dict[NodeKey, tuple[NodeKey, ...]]:
     found: dict[NodeKey, dict[NodeKey, None]] = {}
     for layer in graph.layers:
         for node in layer.nodes:
-            found.setdefault(node.key, {})
+            key = (node.layer, node.index)
+            if key not in found:
+                found[key] = {}
             for ref in node.inputs:
-                found.setdefault(ref.node_key, {})[node.key] = None
+                source = (ref.layer, ref.node_index)
+                if source in found:
+                    found[source][key] = None
+                else:
+                    found[source] = {key: None}
     result = {key: tuple(value) for key, value in found.items()}
     if len(_SUCCESSORS) > 8:
         _SUCCESSORS.clear()

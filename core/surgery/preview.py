@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from core.graph import Layer, ModelGraph, Shape
 from core.surgery.building import infer_shape, weights_known
+from core.surgery.graph_ops import paused_gc
 from core.surgery.shapes import weight_shapes
 from core.tensor_ref import TensorRef
 
@@ -123,6 +124,11 @@ def _refit(layer: Layer) -> list | None:
 
 def preview(original: ModelGraph, edited: ModelGraph) -> Preview:
     """Compare ``edited`` with ``original`` (both top-level graphs)."""
+    with paused_gc():
+        return _preview(original, edited)
+
+
+def _preview(original: ModelGraph, edited: ModelGraph) -> Preview:
     origins: set[tuple[str, ...]] = set()
     tops: set[str] = set()
     kept: list[str] = []
