@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from core.graph import Layer, Shape
+from dataclasses import dataclass
+
+from core.graph import Layer, ModelGraph, Shape
 
 
 def shape_text(shape: Shape | None) -> str:
@@ -29,3 +31,35 @@ def count_text(value: int) -> str:
 
 def mb_text(nbytes: int) -> str:
     return f"{nbytes / (1024 * 1024):,.2f} MB"
+
+
+@dataclass(frozen=True)
+class Totals:
+    total: int
+    trainable: int
+    non_trainable: int
+    nbytes: int
+
+
+_totals: dict[int, tuple[ModelGraph, Totals]] = {}
+
+
+def graph_totals(graph: ModelGraph) -> Totals:
+    """Parameter totals and weight size in one pass, remembered for the last few graphs
+    (the tree, the properties panel and the status bar all show them; 20,000 layers take
+    a noticeable moment to sum, so the loader computes them on its worker)."""
+    hit = _totals.get(id(graph))
+    if hit is not None and hit[0] is graph:
+        return hit[1]
+    total = trainable = nbytes = 0
+    for layer in graph.layers:
+        for weight in layer.weights:
+            size = weight.size
+            total += size
+            trainable += size if weight.trainable else 0
+            nbytes += weight.nbytes
+    result = Totals(total, trainable, total - trainable, nbytes)
+    if len(_totals) >= 8:
+        _totals.pop(next(iter(_totals)))
+    _totals[id(graph)] = (graph, result)
+    return result

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
 
 from app.document import ViewerDocument
-from app.formatting import count_text, layer_shape_text, mb_text
+from app.formatting import count_text, graph_totals, layer_shape_text, mb_text
 from core.graph import Layer, ModelGraph
 
 COLUMNS = ("Name", "Class", "Output shape", "Params", "Trainable")
@@ -31,14 +31,27 @@ _NO_INDEX = QModelIndex()  # the invisible root, as a default argument
 
 
 class _Row:
-    __slots__ = ("layer", "path", "parent", "children", "row")
+    __slots__ = ("layer", "path", "parent", "children", "row", "original_row")
 
     def __init__(self, layer: Layer | None, path: tuple[str, ...], parent: _Row | None, row: int) -> None:
         self.layer = layer
         self.path = path
         self.parent = parent
         self.row = row
+        self.original_row = row
         self.children: list[_Row] = []
+
+
+def _sort_key(layer: Layer, column: int, original_row: int) -> Any:
+    if column == 0:
+        return original_row
+    if column == 1:
+        return layer.class_name.lower()
+    if column == 2:
+        return layer_shape_text(layer)
+    if column == 3:
+        return layer.params
+    return layer.trainable
 
 
 def _build_rows(graph: ModelGraph, parent: _Row) -> None:
@@ -56,6 +69,7 @@ class LayerTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._root = _Row(None, (), None, 0)
         self._by_path: dict[tuple[str, ...], _Row] = {}
+        self._sort: tuple[int, Qt.SortOrder] = (0, Qt.SortOrder.AscendingOrder)
 
     def set_graph(self, graph: ModelGraph | None) -> None:
         self.beginResetModel()
@@ -68,7 +82,29 @@ class LayerTreeModel(QAbstractItemModel):
             row = stack.pop()
             self._by_path[row.path] = row
             stack.extend(row.children)
+        if self._sort != (0, Qt.SortOrder.AscendingOrder):
+            self._apply_sort(*self._sort)
         self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort rows at every level by ``column``; name ascending is the file's own order."""
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        before = [(index.internalPointer(), index.column()) for index in persistent]
+        self._apply_sort(column, order)
+        self.changePersistentIndexList(persistent, [self.createIndex(row.row, col, row) for row, col in before])
+        self.layoutChanged.emit()
+
+    def _apply_sort(self, column: int, order: Qt.SortOrder) -> None:
+        self._sort = (column, order)
+        reverse = order == Qt.SortOrder.DescendingOrder
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            node.children.sort(key=lambda r: _sort_key(r.layer, column, r.original_row), reverse=reverse)
+            for i, child in enumerate(node.children):
+                child.row = i
+            stack.extend(node.children)
 
     def index_of(self, path: tuple[str, ...], column: int = 0) -> QModelIndex:
         row = self._by_path.get(tuple(path))
@@ -147,7 +183,7 @@ class LayerFilterProxy(QSortFilterProxyModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.setRecursiveFilteringEnabled(True)
-        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(False)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
@@ -162,11 +198,11 @@ class LayerFilterProxy(QSortFilterProxyModel):
                 return True
         return False
 
-    def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:
-        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
-        if isinstance(a, int) and isinstance(b, int):
-            return a < b
-        return str(a).lower() < str(b).lower()
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting happens in the source model (a Python key sort of each row list: 20,000
+        rows in milliseconds, where the proxy's comparisons would call ``data()`` 300,000
+        times); the proxy only filters."""
+        self.sourceModel().sort(column, order)
 
 
 class LayerTreePanel(QWidget):
@@ -189,8 +225,8 @@ class LayerTreePanel(QWidget):
         self.view = QTreeView(self)
         self.view.setObjectName("layerTree")
         self.view.setModel(self.proxy)
+        self.view.header().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.view.setSortingEnabled(True)
-        self.view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -228,11 +264,12 @@ class LayerTreePanel(QWidget):
         if graph is None:
             self.totals.setText("")
             return
+        totals = graph_totals(graph)
         self.totals.setText(
-            f"<b>Total params:</b> {count_text(graph.total_params)}<br>"
-            f"Trainable: {count_text(graph.trainable_params)} · "
-            f"Non-trainable: {count_text(graph.non_trainable_params)}<br>"
-            f"Size: {mb_text(graph.weight_bytes)} · {len(graph.layers)} layers"
+            f"<b>Total params:</b> {count_text(totals.total)}<br>"
+            f"Trainable: {count_text(totals.trainable)} · "
+            f"Non-trainable: {count_text(totals.non_trainable)}<br>"
+            f"Size: {mb_text(totals.nbytes)} · {len(graph.layers)} layers"
         )
         self._selection_changed()
 

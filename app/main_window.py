@@ -28,6 +28,7 @@ from app import dialogs, exporting
 from app.canvas import GraphCanvas
 from app.canvas.prepared import PreparedScene
 from app.document import Selection, ViewerDocument
+from app.formatting import graph_totals
 from app.layer_tree import LayerTreePanel
 from app.properties import PropertiesPanel
 from app.recent import RecentFiles
@@ -36,6 +37,7 @@ from app.session import ModelSession
 from app.workers import TaskRunner
 
 SEPARATOR = "/"
+KERAS_START_DELAY_MS = 1500
 
 
 def icon(name: str) -> QIcon:
@@ -140,7 +142,9 @@ class MainWindow(QMainWindow):
         self._announce_paint = False
         self._selected_block: str | None = None
         self._update_title()
-        self.session.start_keras_import()
+        # TensorFlow starts importing once the first graph is drawn, or after a moment when
+        # nothing is being opened (see ModelSession.start_deferred_keras)
+        QTimer.singleShot(KERAS_START_DELAY_MS, self._start_keras_if_idle)
 
     # --- construction ----------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea, name: str) -> QDockWidget:
@@ -267,13 +271,14 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         if graph is not None:
             self.model_label.setText(
-                f"{graph.name} · {len(graph.layers)} layers · {graph.total_params:,} params · "
+                f"{graph.name} · {len(graph.layers)} layers · {graph_totals(graph).total:,} params · "
                 f"inputs {', '.join(str(r.layer) for r in graph.inputs)} → outputs "
                 f"{', '.join(str(r.layer) for r in graph.outputs)}"
             )
         self.model_opened.emit(path)
 
     def _open_failed(self, path: str, message: str) -> None:
+        self.session.start_deferred_keras()
         self.statusBar().showMessage("Could not open the model", 5000)
         dialogs.show_error(self, "Cannot open model", message)
 
@@ -318,6 +323,11 @@ class MainWindow(QMainWindow):
         if self._announce_paint:
             self._announce_paint = False
             self.graph_drawn.emit(when)
+            self.session.start_deferred_keras()
+
+    def _start_keras_if_idle(self) -> None:
+        if self.runner.pending == 0 and not self.session.scene_pending:
+            self.session.start_deferred_keras()
 
     def visible_keys(self, path: tuple[str, ...]) -> tuple[str, ...]:
         """The boxes that show a layer: itself, the collapsed block / nested model holding it,

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import ViewerDocument
-from app.formatting import count_text, mb_text, shape_text
+from app.formatting import count_text, graph_totals, mb_text, shape_text
 from app.workers import TaskRunner
 from core.graph import Layer, ModelGraph
 from core.tensor_ref import TensorRef
@@ -199,13 +199,14 @@ class PropertiesPanel(QWidget):
             return "<br>".join(f"&nbsp;&nbsp;{ref.layer} {shape_text(graph.shape(ref))}" for ref in refs)
 
         path = self.document.path
+        totals = graph_totals(graph)
         return (
             f"<span style='font-size:14pt'><b>{graph.name}</b></span> &nbsp; {graph.class_name} model "
             f"({graph.format})<br>{path}<br><br>"
             f"<b>Inputs</b><br>{tensors(graph.inputs)}<br><b>Outputs</b><br>{tensors(graph.outputs)}<br><br>"
-            f"{len(graph.layers)} layers · {count_text(graph.total_params)} params "
-            f"(trainable {count_text(graph.trainable_params)}, non-trainable {count_text(graph.non_trainable_params)})"
-            f" · {mb_text(graph.weight_bytes)}<br><br>"
+            f"{len(graph.layers)} layers · {count_text(totals.total)} params "
+            f"(trainable {count_text(totals.trainable)}, non-trainable {count_text(totals.non_trainable)})"
+            f" · {mb_text(totals.nbytes)}<br><br>"
             "<i>Click a layer in the tree or on the canvas; hover an edge for its shape.</i>"
         )
 

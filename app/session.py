@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.canvas.prepared import PreparedScene, prepare
 from app.document import ViewerDocument
+from app.formatting import graph_totals
 from app.workers import TaskRunner
 from core.errors import ResectError
 from core.graph import ModelGraph
@@ -32,6 +33,7 @@ def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
     from core.reader import read_model
 
     graph = read_model(path)
+    graph_totals(graph)  # warm the cache here, off the UI thread
     return graph, find_blocks_safely(graph)
 
 
@@ -66,7 +68,9 @@ def load_shapes(path: str, graph: ModelGraph) -> tuple[ModelGraph, Any]:
     from core.keras_backend.loading import fill_shapes, load_keras_model
 
     model = load_keras_model(path, graph)
-    return fill_shapes(graph, model), model
+    filled = fill_shapes(graph, model)
+    graph_totals(filled)
+    return filled, model
 
 
 def default_collapsed(graph: ModelGraph, blocks: list[Any]) -> frozenset[str]:
@@ -94,6 +98,8 @@ class ModelSession(QObject):
         self.runner = runner
         self.use_keras = use_keras
         self.keras_model: Any = None
+        self._keras_import_started = False
+        self._deferred_load: tuple[str, ModelGraph, int] | None = None
         self._scene_request = 0
         self.scene_pending = False
         document.collapsed_changed.connect(lambda: self.request_scene(keep_view=True))
@@ -102,6 +108,7 @@ class ModelSession(QObject):
     # --- TensorFlow ------------------------------------------------------------
     def start_keras_import(self) -> None:
         """Import TensorFlow now, in the background, so it is ready when needed."""
+        self._keras_import_started = True
         if not self.use_keras:
             self.document.set_keras_status("off", "Keras off")
             return
@@ -127,7 +134,7 @@ class ModelSession(QObject):
             self.document.set_graph(graph, path=path, blocks=blocks)
             self.request_scene(keep_view=False)
             self.opened.emit(path)
-            self._load_with_keras(path, graph)
+            self._deferred_load = (path, graph, self.document.generation)
 
         def failed(error: BaseException) -> None:
             message = str(error) if isinstance(error, ResectError) else f"{path}: {type(error).__name__}: {error}"
@@ -139,6 +146,15 @@ class ModelSession(QObject):
         """Show another graph of the same file (the editor's seam: an edited graph)."""
         self.document.set_graph(graph, blocks=find_blocks_safely(graph))
         self.request_scene(keep_view=keep_view)
+
+    def start_deferred_keras(self) -> None:
+        """Start TensorFlow work once the graph is on screen: importing it holds the GIL for
+        seconds, so starting earlier would delay the first picture the user waits for."""
+        if not self._keras_import_started:
+            self.start_keras_import()
+        pending, self._deferred_load = self._deferred_load, None
+        if pending is not None and pending[2] == self.document.generation:
+            self._load_with_keras(pending[0], pending[1])
 
     def _load_with_keras(self, path: str, graph: ModelGraph) -> None:
         if not self.use_keras:
