@@ -115,6 +115,17 @@ def _case(name: str, graph: ModelGraph) -> list[dict]:
         }
     )
 
+    seconds, peak = _time(lambda: single_tensor_cut_points(graph))
+    rows.append(
+        {
+            "case": f"{name}: single-tensor cut points",
+            "tool": "resect cutpoints",
+            "seconds": seconds,
+            "peak_mb": peak,
+            "note": f"{len(graph.layers)} layers; highlighted while picking",
+        }
+    )
+
     def undo_redo() -> None:
         document = Document(graph)
         for _, edit in (edits[3], edits[2], edits[0]):
