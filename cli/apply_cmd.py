@@ -107,14 +107,22 @@ def run(args: argparse.Namespace) -> int:
     fmt = resolve_format(args.output, args.format)
     check_target(args.output, args.force)
     edits = load_recipe(args.recipe)
-    apply_edits(read_model(args.model), edits)
+    graph = read_model(args.model)
+    apply_edits(graph, edits)
 
     from core.keras_backend.pipeline import run_apply
 
     progress = _Progress(args.progress or sys.stderr.isatty(), in_place=not args.progress and sys.stderr.isatty())
     try:
         result = run_apply(
-            args.model, edits, args.output, fmt=fmt, verify=args.verify, force=args.force, progress=progress
+            args.model,
+            edits,
+            args.output,
+            fmt=fmt,
+            verify=args.verify,
+            force=args.force,
+            progress=progress,
+            original=graph,
         )
     except ResectError:
         progress.clear()

@@ -63,12 +63,14 @@ def run_apply(
     force: bool = False,
     progress: Progress | None = None,
     cancel: Any = None,
+    original: ModelGraph | None = None,
 ) -> ApplyResult:
     """Apply ``edits`` to the model at ``model_path`` and write the result to ``out``.
 
     Raises a one-line ``ResectError``: ``EditError`` / ``BuildError`` name the edit
     (index and op) and the layer or tensor at fault, ``ExportError`` the output,
-    ``VerifyError`` the tensor that differs, ``Cancelled`` after a cancel.
+    ``VerifyError`` the tensor that differs, ``Cancelled`` after a cancel. ``original``
+    is our reading of ``model_path`` when the caller already has it (CLI, GUI document).
     """
     from core.keras_backend.loading import load_keras_model
     from core.reader import read_model
@@ -81,7 +83,8 @@ def run_apply(
     clock = _Clock(stages, progress, cancel)
 
     clock.step("reading")
-    original = read_model(model_path)
+    if original is None:
+        original = read_model(model_path)
     edited = apply_edits(original, list(edits))
 
     clock.step("loading")
