@@ -215,3 +215,20 @@ def test_unfreeze_above_keeps_statistics_frozen(zoo):
     assert {lay.name for lay in frozen.layers if not lay.trainable} == {
         lay.name for lay in graph.layers if not lay.is_input
     }
+
+
+def test_insert_after_the_model_input(keras, tmp_path):
+    L = keras.layers
+    inp = keras.Input((6,), name="in")
+    d1 = L.Dense(3, name="d1")
+    original = keras.Model(inp, d1(inp))
+    expected = keras.Model(inp, d1(L.Rescaling(0.5, name="scale")(inp)))
+    recipe = [
+        {
+            "op": "insert_layer",
+            "after": "in",
+            "layer": {"class_name": "Rescaling", "config": {"scale": 0.5, "name": "scale"}},
+        }
+    ]
+    edited = _check(keras, tmp_path, original, expected, recipe)
+    assert [str(r) for r in edited.inputs] == ["in:0:0"]

@@ -48,7 +48,7 @@ def insert_layer(graph: ModelGraph, edit: InsertLayer) -> ModelGraph:
     layers = list(rewired.layers)
     position = next(i for i, item in enumerate(layers) if item.name == after.layer) + 1
     layers.insert(position, layer)
-    result = replace(rewired, layers=tuple(layers))
+    result = replace(rewired, layers=tuple(layers), inputs=graph.inputs)  # a model input stays one
     return refresh_shapes(result, [out])
 
 
