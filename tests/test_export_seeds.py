@@ -96,21 +96,31 @@ def test_resnet50_drop_first_and_last_stage(zoo, tmp_path):
     assert max_diff(got(start), end) <= 1e-5
 
 
-@pytest.mark.parametrize("fmt", ["keras", "tf2.h5"])
-def test_start_inside_a_branch_with_complete_is_a_two_input_model(zoo, tmp_path, fmt):
-    path = zoo.path("small_resnet", fmt)
-    recipe = [{"op": "cut", "inputs": ["conv2_block2_1_relu"], "outputs": ["conv3_block1_out"], "complete": True}]
+@pytest.mark.parametrize(
+    ("name", "fmt", "start", "skip", "end"),
+    [
+        ("small_resnet", "keras", "conv2_block2_1_relu", "conv2_block1_out", "conv3_block1_out"),
+        ("small_resnet", "tf2.h5", "conv2_block2_1_relu", "conv2_block1_out", "conv3_block1_out"),
+        pytest.param(
+            "resnet50", "keras", "conv4_block2_1_relu", "conv4_block1_out", "conv4_block6_out", marks=pytest.mark.slow
+        ),
+    ],
+)
+def test_start_inside_a_branch_with_complete_is_a_two_input_model(zoo, tmp_path, name, fmt, start, skip, end):
+    path = zoo.path(name, fmt)
+    with pytest.raises(Exception, match=f"cut inputs do not separate the graph: {skip}:0:0 also feeds"):
+        run_apply(path, parse_recipe([{"op": "cut", "inputs": [start], "outputs": [end]}]), tmp_path / "x.keras")
+    recipe = [{"op": "cut", "inputs": [start], "outputs": [end], "complete": True}]
     result, got = export(path, recipe, tmp_path / "branch.keras")
     m = original(path)
     assert len(got.inputs) == 2
     names = [t.name for t in got.inputs]
-    skip = "conv2_block1_out"  # the tensor that crosses the cut: the block's skip connection
-    assert any(name.startswith(skip) for name in names)
-    probe = keras().Model(m.inputs, [out_of(m, "conv2_block2_1_relu"), out_of(m, skip), out_of(m, "conv3_block1_out")])
-    branch, shortcut, end = probe(rand(m.inputs[0].shape, 2))
+    assert any(name.startswith(skip) for name in names)  # the skip connection became an input
+    probe = keras().Model(m.inputs, [out_of(m, start), out_of(m, skip), out_of(m, end)])
+    branch, shortcut, expected = probe(rand(m.inputs[0].shape, 2))
     feed = [shortcut if name.startswith(skip) else branch for name in names]
-    assert max_diff(got(feed), end) <= 1e-5
-    direct = keras().Model([out_of(m, "conv2_block2_1_relu"), out_of(m, skip)], out_of(m, "conv3_block1_out"))
+    assert max_diff(got(feed), expected) <= 1e-5
+    direct = keras().Model([out_of(m, start), out_of(m, skip)], out_of(m, end))
     assert got.count_params() == direct.count_params() == result.params_after.total
 
 
