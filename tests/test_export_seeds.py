@@ -285,6 +285,34 @@ def test_nested_model_kept_whole_is_called_as_one_layer(zoo, tmp_path):
     np.testing.assert_array_equal(got.get_layer("logits").get_weights()[0], m.get_layer("classes").get_weights()[0])
 
 
+def trainable_count(model) -> int:
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+@pytest.mark.parametrize("target", ["func_block/inner_skip", "seq_block"])
+def test_nested_freeze_survives_export(zoo, tmp_path, target):
+    path = zoo.path("nested", "keras")
+    result, got = export(path, [{"op": "set_trainable", "trainable": False, "layers": [target]}], tmp_path / "f.keras")
+    m = keras().models.load_model(path, compile=False)  # a private copy: flags are changed below
+    block, _, inner = target.partition("/")
+    (m.get_layer(block).get_layer(inner) if inner else m.get_layer(block)).trainable = False
+    assert trainable_count(got) == trainable_count(m) == result.params_after.trainable
+    assert got.get_layer("func_block").trainable is True
+    x = rand(m.inputs[0].shape, 17)
+    assert max_diff(got(x), m(x)) <= 1e-5
+
+
+def test_rename_inside_a_nested_model_inlines_it_and_keeps_the_function(zoo, tmp_path):
+    path = zoo.path("nested", "keras")
+    result, got = export(path, [{"op": "rename", "layer": "seq_bn", "to": "block_norm"}], tmp_path / "r.keras")
+    names = [layer.name for layer in got.layers]
+    assert "block_norm" in names and "seq_block" not in names and "func_block" in names
+    m = original(path)
+    x = rand(m.inputs[0].shape, 18)
+    assert max_diff(got(x), m(x)) <= 1e-5
+    assert got.count_params() == m.count_params() == result.params_after.total
+
+
 # --- the other edits, on the fast toy ResNet -------------------------------------------
 
 
