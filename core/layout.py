@@ -177,7 +177,7 @@ def _layout(
     collapsed = frozenset(collapsed)
     if blocks is None:
         blocks = find_blocks(graph) if collapsed else []
-    visible, owner = visible_graph(graph, collapsed, blocks)
+    visible, _ = visible_graph(graph, collapsed, blocks)
     keys = visible.keys
     index = {key: i for i, key in enumerate(keys)}
     n = len(keys)
@@ -204,10 +204,10 @@ def _layout(
     else:
         coords, routing = [], []
 
-    # Slots: the items, then one dummy per rank crossed by a long edge.
-    unit = 1.0  # igraph gives the order; the first packing makes each rank as tight as the boxes allow
+    # Slots: the items, then one dummy per rank crossed by a long edge. igraph's x only
+    # gives the order inside a rank; cross_positions computes the real coordinates.
     slot_rank = list(rank)
-    slot_pos = [c[0] * unit for c in coords]
+    slot_pos = [c[0] for c in coords]
     slot_size = list(cross)
     chains: list[list[int]] = []
     for e, (a, b) in enumerate(down):
@@ -216,7 +216,7 @@ def _layout(
             r = int(round(py))
             if rank[a] < r < rank[b]:
                 slot_rank.append(r)
-                slot_pos.append(px * unit)
+                slot_pos.append(px)
                 slot_size.append(DUMMY_SIZE)
                 chain.append(len(slot_rank) - 1)
         chain.append(b)
