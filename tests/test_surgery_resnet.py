@@ -16,7 +16,7 @@ from core.surgery.edits import AddOutputs, Cut, LayerSpec, ReplaceHead, SetInput
 from core.surgery.preview import preview
 from core.tensor_ref import TensorRef
 
-FORMATS = ["keras", "tf2.h5"]
+FORMATS = ["keras", "h5", "tf2.h5"]
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_input_128_with_flatten_dropout_dense_head(resnet, keras_resnet):
     import keras
 
     edits = [
-        SetInputShape("input_layer" if resnet.format == "keras" else "input_1", (128, 128, 3)),
+        SetInputShape(resnet.inputs[0].layer, (128, 128, 3)),
         ReplaceHead(
             "conv5_block3_out",
             (
