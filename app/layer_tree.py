@@ -62,6 +62,32 @@ def _build_rows(graph: ModelGraph, parent: _Row) -> None:
             _build_rows(layer.subgraph, row)
 
 
+_prebuilt: dict[int, tuple[ModelGraph, _Row, dict[tuple[str, ...], _Row]]] = {}
+
+
+def prebuild_rows(graph: ModelGraph) -> tuple[_Row, dict[tuple[str, ...], _Row]]:
+    """The tree's rows for ``graph`` (plain Python objects). The loader calls this on its
+    worker so a 20,000-layer model's rows are ready before the tree asks; each prebuilt set
+    is handed out once (the model re-sorts and renumbers the rows it owns)."""
+    root = _Row(None, (), None, 0)
+    _build_rows(graph, root)
+    by_path: dict[tuple[str, ...], _Row] = {}
+    stack = list(root.children)
+    while stack:
+        row = stack.pop()
+        by_path[row.path] = row
+        stack.extend(row.children)
+    return root, by_path
+
+
+def remember_rows(graph: ModelGraph) -> None:
+    """Prebuild (on a worker) the rows ``LayerTreeModel.set_graph`` will use for ``graph``."""
+    root, by_path = prebuild_rows(graph)
+    if len(_prebuilt) >= 4:
+        _prebuilt.pop(next(iter(_prebuilt)))
+    _prebuilt[id(graph)] = (graph, root, by_path)
+
+
 class LayerTreeModel(QAbstractItemModel):
     """Rows are layers in file order; a nested model's rows are its inner layers."""
 
@@ -73,15 +99,13 @@ class LayerTreeModel(QAbstractItemModel):
 
     def set_graph(self, graph: ModelGraph | None) -> None:
         self.beginResetModel()
-        self._root = _Row(None, (), None, 0)
-        if graph is not None:
-            _build_rows(graph, self._root)
-        self._by_path = {}
-        stack = list(self._root.children)
-        while stack:
-            row = stack.pop()
-            self._by_path[row.path] = row
-            stack.extend(row.children)
+        hit = _prebuilt.pop(id(graph), None) if graph is not None else None
+        if hit is not None and hit[0] is graph:
+            self._root, self._by_path = hit[1], hit[2]
+        elif graph is not None:
+            self._root, self._by_path = prebuild_rows(graph)
+        else:
+            self._root, self._by_path = _Row(None, (), None, 0), {}
         if self._sort != (0, Qt.SortOrder.AscendingOrder):
             self._apply_sort(*self._sort)
         self.endResetModel()

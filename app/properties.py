@@ -78,26 +78,34 @@ class WeightHistogram(QWidget):
         self.stats_label = QLabel("Select a weight to see its values.", self)
         self.stats_label.setObjectName("weightStats")
         self.stats_label.setWordWrap(True)
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setMinimumHeight(120)
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.hideButtons()
-        self.plot.getPlotItem().getAxis("left").setWidth(40)
-        self.curve = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(59, 125, 216, 120), pen=(59, 125, 216))
-        self.plot.addItem(self.curve)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.stats_label)
-        layout.addWidget(self.plot, 1)
+        self.plot: pg.PlotWidget | None = None  # made on first use: it costs start-up time otherwise
+        self.curve: pg.PlotDataItem | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(self.stats_label)
+        self._layout.addStretch(1)
         self.stats: WeightStats | None = None
         self.counts: np.ndarray | None = None
+
+    def _ensure_plot(self) -> tuple[pg.PlotWidget, pg.PlotDataItem]:
+        if self.plot is None or self.curve is None:
+            self.plot = pg.PlotWidget(background="w")
+            self.plot.setMinimumHeight(120)
+            self.plot.setMouseEnabled(x=False, y=False)
+            self.plot.hideButtons()
+            self.plot.getPlotItem().getAxis("left").setWidth(40)
+            self.curve = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(59, 125, 216, 120), pen=(59, 125, 216))
+            self.plot.addItem(self.curve)
+            self._layout.insertWidget(1, self.plot, 1)
+        return self.plot, self.curve
 
     def clear(self, message: str = "Select a weight to see its values.") -> None:
         self.stats = None
         self.counts = None
         self.stats_label.setText(message)
-        self.curve.setData([], [])
-        self.plot.hide()
+        if self.plot is not None and self.curve is not None:
+            self.curve.setData([], [])
+            self.plot.hide()
 
     def show_values(self, name: str, values: np.ndarray) -> None:
         stats = weight_stats(values)
@@ -107,8 +115,9 @@ class WeightHistogram(QWidget):
         if finite.size:
             counts, edges = np.histogram(finite, bins=min(80, max(10, int(np.sqrt(finite.size)))))
             self.counts = counts
-            self.curve.setData(edges, counts)
-            self.plot.show()
+            plot, curve = self._ensure_plot()
+            curve.setData(edges, counts)
+            plot.show()
         self.stats_label.setText(
             f"<b>{name}</b>: {count_text(stats.count)} values<br>"
             f"min {stats.minimum:.6g} · max {stats.maximum:.6g} · mean {stats.mean:.6g} · std {stats.std:.6g}"

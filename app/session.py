@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from app.canvas.prepared import PreparedScene, prepare
 from app.document import ViewerDocument
 from app.formatting import graph_totals
+from app.layer_tree import remember_rows
 from app.workers import TaskRunner
 from core.errors import ResectError
 from core.graph import ModelGraph
@@ -33,7 +34,8 @@ def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
     from core.reader import read_model
 
     graph = read_model(path)
-    graph_totals(graph)  # warm the cache here, off the UI thread
+    graph_totals(graph)  # warm the caches here, off the UI thread
+    remember_rows(graph)
     return graph, find_blocks_safely(graph)
 
 
@@ -70,6 +72,7 @@ def load_shapes(path: str, graph: ModelGraph) -> tuple[ModelGraph, Any]:
     model = load_keras_model(path, graph)
     filled = fill_shapes(graph, model)
     graph_totals(filled)
+    remember_rows(filled)
     return filled, model
 
 

@@ -365,3 +365,20 @@ def test_about_box_and_shortcuts(qtbot, make_window, dialog_log):
     assert dialog_log.errors == [("about", "")]
     shortcuts = {a.shortcut().toString() for a in window.actions() if not a.shortcut().isEmpty()}
     assert {"Ctrl+O", "Ctrl+F", "F", "Z", "D", "Space", "Ctrl+E"} <= shortcuts
+
+
+def test_sorted_tree_keeps_selection_sync_and_survives_reopen(qtbot, make_window, zoo):
+    window = make_window()
+    path = zoo.path("small_resnet", "keras")
+    open_and_wait(qtbot, window, path)
+    window.tree.view.header().setSortIndicator(1, Qt.SortOrder.DescendingOrder)  # like a header click
+    proxy = window.tree.proxy
+    classes = [proxy.index(r, 1).data() for r in range(proxy.rowCount())]
+    assert classes == sorted(classes, key=str.lower, reverse=True)
+    click_tree_row(qtbot, window, ("avg_pool",))
+    assert window.document.selection.layer_path == ("avg_pool",)
+    assert window.canvas.selected_keys == ("avg_pool",)
+    window.document.select_layer("predictions")  # canvas -> tree still finds the moved row
+    assert window.tree.view.currentIndex().data() == "predictions"
+    open_and_wait(qtbot, window, path)
+    assert [proxy.index(r, 1).data() for r in range(proxy.rowCount())] == classes
