@@ -122,6 +122,15 @@ def render_image(scene: Scene, scale: float = 1.5, legend: bool = True):
     for box in scene.boxes:
         left, top = pt(box.x, box.y)
         right, bottom = pt(box.x + box.w, box.y + box.h)
+        if box.block:  # a collapsed block: a second card behind says "there is more inside"
+            step = style.STACK_OFFSET * k
+            draw.rounded_rectangle(
+                (left + step, top + step, right + step, bottom + step),
+                radius=style.CORNER_RADIUS * k,
+                fill=_hex(box.fill),
+                outline=_hex(box.stroke),
+                width=max(1, round(k)),
+            )
         draw.rounded_rectangle(
             (left, top, right, bottom),
             radius=style.CORNER_RADIUS * k,

@@ -36,6 +36,7 @@ BOX_PAD_X = 10.0
 CORNER_RADIUS = 6.0
 STROKE_WIDTH = 1.2
 EDGE_WIDTH = 1.2
+STACK_OFFSET = 4.0  # px: the card drawn behind a collapsed block
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,14 @@ def _box_svg(box: Box) -> str:
     parts = [
         f'<g class="box {escape(box.kind)}" data-key={quoteattr(box.key)}>',
         f"<title>{escape(' · '.join(h for h in hover if h))}</title>",
+    ]
+    if box.block:  # a collapsed block: a second card behind says "there is more inside"
+        s = style.STACK_OFFSET
+        parts.append(
+            f'<rect x="{_num(box.x + s)}" y="{_num(box.y + s)}" width="{_num(box.w)}" height="{_num(box.h)}" '
+            f'rx="{_num(r)}" fill="{box.fill}" stroke="{box.stroke}" stroke-width="1"/>'
+        )
+    parts += [
         f'<rect x="{_num(box.x)}" y="{_num(box.y)}" width="{_num(box.w)}" height="{_num(box.h)}" '
         f'rx="{_num(r)}" fill="{box.fill}" stroke="{box.stroke}" stroke-width="{_num(box.stroke_width)}"' + "/>",
         f'<text x="{_num(cx)}" y="{_num(box.y + 18)}" class="t">{escape(title)}</text>',
