@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -25,10 +26,15 @@ DESKTOP = LINUX / f"{APP_ID}.desktop"
 METAINFO = LINUX / f"{APP_ID}.metainfo.xml"
 MIME_XML = LINUX / f"{APP_ID}.mime.xml"
 DEMO_TOTAL_PARAMS = 31242  # keras.models.load_model(demo).count_params(); tests/test_demo_model.py checks it
-# What `pip install .` needs from the checkout; everything else (venvs, caches, build output) stays out.
-COPY_IGNORE = shutil.ignore_patterns(
-    ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".ruff_cache", ".pytest_cache", "bench", "tests"
-)
+# Left out of the copy of the checkout that gets built: venvs, caches, build output, tests.
+TOP_LEVEL_IGNORE = {".venv", ".git", "build", "dist", ".ruff_cache", ".pytest_cache", "bench", "tests"}
+
+
+def _copy_ignore(directory: str, names: list[str]) -> set[str]:
+    ignored = {name for name in names if name == "__pycache__" or name.endswith(".egg-info")}
+    if Path(directory) == ROOT:
+        ignored |= TOP_LEVEL_IGNORE & set(names)
+    return ignored
 
 
 def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -135,7 +141,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     from the sdist, so a file missing from either shows up)."""
     work = tmp_path_factory.mktemp("build")
     source = work / "src"
-    shutil.copytree(ROOT, source, ignore=COPY_IGNORE)
+    shutil.copytree(ROOT, source, ignore=_copy_ignore)
     out = work / "dist"
     result = _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -183,6 +189,23 @@ def test_wheel_carries_code_resources_and_both_entry_points(built):
     assert re.search(r"^\[gui_scripts\]\nresect-gui = app\.launch:main$", entry_points, re.M)
     assert f"Version: {__version__}" in metadata
     assert "Requires-Dist: tensorflow-cpu==2.21.0" in metadata
+
+
+def test_sdist_carries_the_desktop_files_for_packagers(built):
+    with tarfile.open(built["sdist"]) as sdist:
+        names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    for required in (
+        f"packaging/linux/{DESKTOP.name}",
+        f"packaging/linux/{METAINFO.name}",
+        f"packaging/linux/{MIME_XML.name}",
+        f"packaging/linux/icons/hicolor/512x512/apps/{APP_ID}.png",
+        "packaging/linux/install.sh",
+        "packaging/pyinstaller/resect.spec",
+        "resources/demo_model.keras",
+        "pyproject.toml",
+    ):
+        assert required in names, required
+    assert not any("__pycache__" in name for name in names)
 
 
 def test_pip_install_dot_builds_the_same_wheel(built, tmp_path):
