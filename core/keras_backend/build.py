@@ -18,7 +18,7 @@ build refuses unless the recipe accepted re-initialising that layer.
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,7 +128,7 @@ def topological_nodes(graph: ModelGraph) -> list[Node]:
     return [nodes[key] for key in order]
 
 
-def original_layer(original: Any, path: Iterable[str]) -> Any:
+def original_layer(original: Any, path: tuple[str, ...]) -> Any:
     """The layer object at ``path`` (nested model names first) inside ``original``."""
     current = original
     for name in path:
