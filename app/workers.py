@@ -37,10 +37,24 @@ class _Pool:
             except Exception:  # a job must never kill the worker thread
                 log.exception("background job failed outside its own handler")
             finally:
+                del job  # an idle thread must not keep the last job's closure (and its window) alive
                 self._queue.task_done()
 
     def submit(self, job: Callable[[], None]) -> None:
         self._queue.put(job)
+
+
+_pools: dict[str, _Pool] = {}
+_pools_lock = threading.Lock()
+
+
+def _shared_pools() -> dict[str, _Pool]:
+    """One set of threads per process, whatever the number of windows."""
+    with _pools_lock:
+        if not _pools:
+            _pools["work"] = _Pool("work", 2)
+            _pools["keras"] = _Pool("keras", 1)
+        return _pools
 
 
 class TaskRunner(QObject):
@@ -54,7 +68,7 @@ class TaskRunner(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pools = {"work": _Pool("work", 2), "keras": _Pool("keras", 1)}
+        self._pools = _shared_pools()
         self._delivered.connect(self._deliver)
         self._pending = 0
         self._lock = threading.Lock()

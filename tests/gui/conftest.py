@@ -4,6 +4,7 @@ no top-level widget behind."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from PySide6.QtWidgets import QApplication
 
 import app.dialogs
 from app.main_window import MainWindow
+
+QT_OWN_TOP_LEVELS = {"QTipLabel", "QMenu"}
 
 
 class DialogLog:
@@ -43,6 +46,7 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 def _flush_deletes() -> None:
+    gc.collect()  # pyqtgraph's parentless menus go with their Python owners
     for _ in range(3):
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
@@ -68,8 +72,11 @@ def make_window(qtbot, settings: QSettings, dialog_log: DialogLog) -> Iterator[C
         qtbot.waitUntil(lambda w=window: w.runner.pending == 0 or w.document.keras.state == "loading", timeout=120_000)
         window.close()
         window.deleteLater()
+        del window  # the loop variable would keep the last window (and its pyqtgraph menus) alive
+    made.clear()  # the test's own references go, as a closed window's do in the app
     _flush_deletes()
+    # Qt keeps a few helpers of its own alive (the tooltip label, a menu's tear-off); anything else is ours
     leaked = [
-        w for w in QApplication.topLevelWidgets() if id(w) not in before and w.isVisible() and w.objectName() != "qtbot"
+        w for w in QApplication.topLevelWidgets() if id(w) not in before and type(w).__name__ not in QT_OWN_TOP_LEVELS
     ]
     assert not leaked, f"test leaked top-level widgets: {[type(w).__name__ for w in leaked]}"
