@@ -38,6 +38,8 @@ def _copy_ignore(directory: str, names: list[str]) -> set[str]:
 
 
 def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
+    if os.sep not in cmd[0] and shutil.which(cmd[0]) is None:  # say how to get it, not FileNotFoundError
+        pytest.fail(f"{cmd[0]} is not installed: `make setup` installs it (tools/install_system_deps.sh)")
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kwargs)
 
 
