@@ -17,6 +17,9 @@ from core.errors import ResectError
 
 DEMO_MODEL = "demo_model.keras"
 APP_ICON = "resect"
+# The desktop entry's name (packaging/linux/APP_ID.desktop): give it to
+# QGuiApplication.setDesktopFileName so Wayland shells show the window with its entry and icon.
+APP_ID = "io.github.resect.Resect"
 
 _extracted = contextlib.ExitStack()
 atexit.register(_extracted.close)

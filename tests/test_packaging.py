@@ -81,6 +81,19 @@ def test_metainfo_validates_and_names_the_current_version():
     assert root.find("releases/release").get("version") == __version__
 
 
+def test_every_place_names_the_same_app_id():
+    import resources
+
+    sys.path.insert(0, str(LINUX))
+    try:
+        import make_icons
+    finally:
+        sys.path.remove(str(LINUX))
+    assert resources.APP_ID == make_icons.APP_ID == APP_ID
+    assert _desktop_entry(DESKTOP)["Icon"] == APP_ID
+    assert ET.parse(METAINFO).getroot().findtext("id") == APP_ID
+
+
 def test_install_script_registers_mime_types_icons_and_exec(tmp_path):
     datadir = tmp_path / "share"
     env = {**os.environ, "EXEC": "/opt/resect/resect"}
