@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 import app.dialogs
 from app.main_window import MainWindow
 
-QT_OWN_TOP_LEVELS = {"QTipLabel", "QMenu"}
+QT_OWN_TOP_LEVELS = {"QTipLabel"}
 
 
 class DialogLog:
@@ -75,7 +75,7 @@ def make_window(qtbot, settings: QSettings, dialog_log: DialogLog) -> Iterator[C
         del window  # the loop variable would keep the last window (and its pyqtgraph menus) alive
     made.clear()  # the test's own references go, as a closed window's do in the app
     _flush_deletes()
-    # Qt keeps a few helpers of its own alive (the tooltip label, a menu's tear-off); anything else is ours
+    # Qt keeps its tooltip label alive for the whole process; anything else is ours
     leaked = [
         w for w in QApplication.topLevelWidgets() if id(w) not in before and type(w).__name__ not in QT_OWN_TOP_LEVELS
     ]
