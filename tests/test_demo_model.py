@@ -4,6 +4,9 @@ surgery, read the same way by our reader and by Keras, and exactly what its scri
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -52,6 +55,29 @@ def test_missing_or_escaping_resource_is_one_clear_error(name):
 def test_missing_icon_names_the_icon():
     with pytest.raises(ResourceMissingError, match="icon 'no-such-icon' is missing"):
         resources.icon_path("no-such-icon")
+
+
+def test_resources_inside_a_zip_import_are_extracted_to_real_files(tmp_path):
+    """Where the package is not a directory (zipimport), callers still get a real file path."""
+    archive = tmp_path / "resources.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("__init__.py", "demo_model.keras", "resect.svg"):
+            zf.write(ROOT / "resources" / name, f"resources/{name}")
+    script = (
+        "import resources, sys; p = resources.demo_model_path(); i = resources.icon_path();"
+        "assert 'zip' in resources.__file__, resources.__file__;"
+        "print(p.is_file(), p.read_bytes() == open(sys.argv[1], 'rb').read(), i.suffix)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(archive), str(ROOT)])}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(resources.demo_model_path())],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", ".svg"]
 
 
 def test_reader_sees_the_structure_the_demo_is_meant_to_show():
