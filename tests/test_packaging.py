@@ -199,6 +199,12 @@ def test_wheel_carries_code_resources_and_both_entry_points(built):
     for resource in ("resources/demo_model.keras", "resources/resect.svg"):
         assert resource in names
         assert zipfile.ZipFile(built["wheel"]).getinfo(resource).file_size == (ROOT / resource).stat().st_size
+    shipped = {  # every icon, style sheet and model under resources/, whoever added it
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "resources").rglob("*")
+        if path.suffix in {".keras", ".svg", ".qss", ".png", ".json"} and "__pycache__" not in path.parts
+    }
+    assert shipped - names == set()
     assert not any(name.startswith(("tests/", "packaging/", ".venv")) for name in names)
     assert re.search(r"^\[console_scripts\]\nresect = cli\.main:main$", entry_points, re.M)
     assert re.search(r"^\[gui_scripts\]\nresect-gui = app\.launch:main$", entry_points, re.M)
