@@ -194,6 +194,7 @@ def test_inception_v3_freeze_below_mixed9(zoo, tmp_path):
     assert "conv2d" in below and "mixed8" in below and "predictions" not in below
     for layer in got.layers[1:]:  # an InputLayer's flag is not saved by Keras
         assert layer.trainable is (layer.name not in below), layer.name
+    assert result.params_before.trainable == trainable_count(m)  # counted before the freeze
     expected = sum(
         int(np.prod(w.shape)) for layer in m.layers if layer.name not in below for w in layer.trainable_weights
     )
@@ -202,6 +203,27 @@ def test_inception_v3_freeze_below_mixed9(zoo, tmp_path):
     assert got.count_params() == m.count_params()
     x = rand(m.inputs[0].shape, 6)
     assert max_diff(got(x), m(x)) <= 1e-5
+
+
+def test_build_flags_are_the_edited_ones_until_restored(zoo):
+    from core.keras_backend.build import build
+    from core.keras_backend.loading import load_keras_model
+    from core.reader import read_model
+    from core.surgery.apply import apply_edits
+
+    path = zoo.path("frozen_block", "keras")
+    graph, m = read_model(path), load_keras_model(path)
+    edits = [
+        {"op": "set_trainable", "trainable": True, "layers": ["block1_conv"]},
+        {"op": "set_trainable", "trainable": False, "layers": ["probs"]},
+    ]
+    before = {layer.name: layer.trainable for layer in m.layers}
+    assert before["block1_conv"] is False and before["probs"] is True
+    built = build(m, apply_edits(graph, parse_recipe(edits)))
+    assert built.model.get_layer("block1_conv").trainable is True and built.model.get_layer("probs").trainable is False
+    assert built.model.get_layer("probs") is m.get_layer("probs")  # shared, not copied
+    built.restore_trainable()
+    assert {layer.name: layer.trainable for layer in m.layers} == before
 
 
 def _ancestor_layers(model, name) -> set[str]:

@@ -72,10 +72,20 @@ class BuiltModel:
     layers: dict[str, Any]  # edited layer name -> Keras layer object used
     copied: dict[str, str] = field(default_factory=dict)  # layer -> "renamed" | "rebuilt"
     reinitialized: dict[str, list[str]] = field(default_factory=dict)  # layer -> variables left fresh
+    original_flags: list[tuple[Any, bool]] = field(default_factory=list)  # every original layer, outer first
+
+    def restore_trainable(self) -> None:
+        """Give the original model's layers back their own trainable flags. Kept layers
+        are shared objects, so the edited flags are set on the original's layers too;
+        call this once the edited model is saved (``run_apply`` does)."""
+        for layer, flag in self.original_flags:  # outer before inner: Keras propagates a flag downwards
+            if layer.trainable != flag:
+                layer.trainable = flag
 
 
 def build_model(original: Any, edited: ModelGraph, reinitialize: Collection[str] = ()) -> Any:
-    """The edited model as a ``keras.Model`` (see ``build`` for what it does)."""
+    """The edited model as a ``keras.Model`` (see ``build`` for what it does; its kept
+    layers are the original's objects, carrying the edited trainable flags)."""
     return build(original, edited, reinitialize).model
 
 
@@ -89,13 +99,18 @@ def build(original: Any, edited: ModelGraph, reinitialize: Collection[str] = ())
 
 def _build(original: Any, edited: ModelGraph, reinitialize: frozenset[str]) -> BuiltModel:
     keras = import_keras()
+    flags = [(layer, bool(layer.trainable)) for layer in original._flatten_layers(include_self=True)]
     builder = _Builder(keras, original, edited)
-    for node in topological_nodes(edited):
-        builder.call(node)
-    accept_all = "*" in reinitialize
-    refused = {n: lost for n, lost in builder.reinitialized.items() if not accept_all and n not in reinitialize}
-    if refused:
-        raise ReinitializeError(refused)
+    try:
+        for node in topological_nodes(edited):
+            builder.call(node)
+        accept_all = "*" in reinitialize
+        refused = {n: lost for n, lost in builder.reinitialized.items() if not accept_all and n not in reinitialize}
+        if refused:
+            raise ReinitializeError(refused)
+    except BaseException:
+        BuiltModel(None, {}, {}, original_flags=flags).restore_trainable()
+        raise
     inputs = [builder.tensor(ref) for ref in edited.inputs]
     outputs = [builder.tensor(ref) for ref in edited.outputs]
     try:
@@ -105,8 +120,9 @@ def _build(original: Any, edited: ModelGraph, reinitialize: frozenset[str]) -> B
             name=edited.name,
         )
     except Exception as error:  # Keras raises ValueError / TypeError for graph problems
+        BuiltModel(None, {}, {}, original_flags=flags).restore_trainable()
         raise BuildError(edited.name, f"Keras refuses the edited graph: {_reason(error)}") from None
-    return BuiltModel(model, builder.tensors, builder.objects, builder.copied, builder.reinitialized)
+    return BuiltModel(model, builder.tensors, builder.objects, builder.copied, builder.reinitialized, flags)
 
 
 def topological_nodes(graph: ModelGraph) -> list[Node]:

@@ -91,13 +91,34 @@ def run_apply(
     keras_model = load_keras_model(model_path, original)
 
     clock.step("building")
-    reinitialize = _reinitialize(edits)
+    before = _counts(keras_model)
     try:
-        built = build(keras_model, edited, reinitialize)
+        built = build(keras_model, edited, _reinitialize(edits))
     except BuildError as error:
         raise _with_edit(error, original, edits) from None
-    before, after = _counts(keras_model), _counts(built.model)
+    try:
+        after = _counts(built.model)
+        report, target = _write(keras_model, original, edited, built, out, fmt, force, verify, clock)
+    finally:
+        built.restore_trainable()  # the loaded model may be reused (the GUI caches it)
+    clock.finish()
+    return ApplyResult(
+        target.out, fmt, before, after, output_size(target.out), report, dict(built.reinitialized), clock.seconds
+    )
 
+
+def _write(
+    keras_model: Any,
+    original: ModelGraph,
+    edited: ModelGraph,
+    built: Any,
+    out: str,
+    fmt: str,
+    force: bool,
+    verify: bool,
+    clock: _Clock,
+) -> tuple[VerifyReport | None, AtomicTarget]:
+    """Save to a temporary file, verify that file, then publish it under ``out``."""
     report = None
     with AtomicTarget(out, fmt, force) as target:
         clock.step("writing")
@@ -113,10 +134,7 @@ def run_apply(
                 raise VerifyError(f"verification could not run: {text}") from None
         clock.check_cancel()
         target.commit()
-    clock.finish()
-    return ApplyResult(
-        target.out, fmt, before, after, output_size(target.out), report, dict(built.reinitialized), clock.seconds
-    )
+    return report, target
 
 
 class _Clock:
