@@ -296,6 +296,19 @@ def test_installed_gui_opens_the_demo_model(fresh_venv, tmp_path, command):
     assert "Traceback" not in result.stderr
 
 
+def test_installed_gui_opens_a_file_as_the_desktop_entry_passes_it(fresh_venv, tmp_path):
+    """``Exec=resect-gui %f``: a file manager passes one path, spaces and all."""
+    model = tmp_path / "my models" / "demo copy.keras"
+    model.parent.mkdir()
+    shutil.copyfile(ROOT / "resources" / "demo_model.keras", model)
+    env = {**_outside_env(tmp_path), "QT_QPA_PLATFORM": "offscreen", "RESECT_BENCH_EXIT_AFTER_DRAW": "1"}
+    exec_line = _desktop_entry(DESKTOP)["Exec"].split()
+    assert exec_line == ["resect-gui", "%f"]
+    result = _run([str(fresh_venv / "bin" / exec_line[0]), str(model)], cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"^drawn_after_s=\d+\.\d+$", result.stdout, re.M), result.stdout
+
+
 def test_installed_wheel_reports_a_bad_model_in_one_line(fresh_venv, tmp_path):
     bogus = tmp_path / "not_a_model.keras"
     bogus.write_text("hello")
