@@ -307,6 +307,12 @@ def test_installed_gui_opens_a_file_as_the_desktop_entry_passes_it(fresh_venv, t
     result = _run([str(fresh_venv / "bin" / exec_line[0]), str(model)], cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert re.search(r"^drawn_after_s=\d+\.\d+$", result.stdout, re.M), result.stdout
+    # the path really is what gets opened: a file that is no model fails (exit 2), no crash
+    bogus = tmp_path / "my models" / "notes.keras"
+    bogus.write_text("not a model")
+    failed = _run([str(fresh_venv / "bin" / exec_line[0]), str(bogus)], cwd=tmp_path, env=env)
+    assert (failed.returncode, failed.stdout) == (2, ""), failed.stderr[-2000:]
+    assert "Traceback" not in failed.stderr
 
 
 def test_installed_wheel_reports_a_bad_model_in_one_line(fresh_venv, tmp_path):
