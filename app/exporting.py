@@ -58,8 +58,13 @@ def write_summary(graph: ModelGraph, path: str) -> str:
     from core.summary import format_table
 
     text = format_table(graph)
+
+    def write(temp: str) -> None:
+        with open(temp, "w", encoding="utf8") as handle:
+            handle.write(text + "\n")
+
     try:
-        _atomic_write(path, lambda temp: open(temp, "w", encoding="utf8").write(text + "\n"))
+        _atomic_write(path, write)
     except OSError as error:
         raise ExportError(f"{path}: cannot write ({error.strerror or error})") from None
     return path

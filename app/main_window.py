@@ -502,15 +502,22 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if not self._docks_sized:  # dock sizes only stick once the window has its real size
+        if not self._docks_sized:  # after any add-on docks exist, and once the window has its size
             self._docks_sized = True
-            side = max(300, min(420, self.width() // 4))
-            self.resizeDocks([self.tree_dock, self.properties_dock], [side, side - 20], Qt.Orientation.Horizontal)
+            QTimer.singleShot(0, self._restore_layout)
+
+    def _restore_layout(self) -> None:
+        """The last session's geometry and docks, or sensible dock widths the first time."""
+        geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
+        if geometry is not None and state is not None:
+            self.restoreGeometry(geometry)
+            if self.restoreState(state):
+                return
+        side = max(330, min(430, self.width() // 4))
+        self.resizeDocks([self.tree_dock, self.properties_dock], [side, side - 10], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         super().closeEvent(event)
-
-    def wait_hint(self) -> None:
-        """Let queued results arrive (used by scripted runs)."""
-        QTimer.singleShot(0, lambda: None)

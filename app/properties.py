@@ -267,11 +267,10 @@ class PropertiesPanel(QWidget):
             self.select_weight(self.document.selection.weight)
 
     def _show_tensor(self, graph: ModelGraph, tensor: TensorRef) -> None:
-        try:
-            shape = graph.shape(tensor)
-        except Exception:
-            shape = None
-        consumers = graph.consumers(tensor)
+        from core.render.scene import shape_of  # layer keys: "outer/inner" inside nested models
+
+        shape = shape_of(graph, tensor)
+        consumers = graph.consumers(tensor) if graph.has_layer(tensor.layer) else []
         self.header.setText(
             f"<span style='font-size:14pt'><b>Tensor {tensor}</b></span><br>"
             f"Shape: <b>{shape_text(shape)}</b><br>"

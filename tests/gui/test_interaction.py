@@ -382,3 +382,14 @@ def test_sorted_tree_keeps_selection_sync_and_survives_reopen(qtbot, make_window
     assert window.tree.view.currentIndex().data() == "predictions"
     open_and_wait(qtbot, window, path)
     assert [proxy.index(r, 1).data() for r in range(proxy.rowCount())] == classes
+
+
+def test_window_layout_is_remembered(qtbot, make_window, settings):
+    window = make_window()
+    qtbot.waitUntil(lambda: window._docks_sized, timeout=2000)
+    window.properties_dock.hide()
+    window.close()
+    assert settings.value("window/state") is not None
+    again = make_window()
+    qtbot.waitUntil(lambda: again.properties_dock.isHidden(), timeout=3000)
+    assert again.tree_dock.isVisible()
