@@ -83,3 +83,18 @@ def test_shape_change_on_a_fully_convolutional_trunk_needs_no_reinitialisation(z
     assert result.params_after == result.params_before
     assert [c.tensor for c in result.verify.checks] == ["predictions:0:0"]
     assert result.verify.max_abs_diff <= 1e-5
+
+
+def test_shape_change_then_a_cut_verifies_at_the_new_shape(zoo, tmp_path):
+    """The changed input is cut away: the original side must still run at the new shape."""
+    path = zoo.path("small_resnet", "keras")
+    recipe = parse_recipe(
+        [
+            {"op": "set_input_shape", "input": "input_layer", "shape": [40, 40, 3], "batch_size": 4},
+            {"op": "cut", "inputs": ["conv2_block2_out"]},
+        ]
+    )
+    result = run_apply(path, recipe, tmp_path / "tail.keras", verify=True)
+    assert [c.tensor for c in result.verify.checks] == ["predictions:0:0"] and result.verify.max_abs_diff <= 1e-5
+    got = keras().models.load_model(tmp_path / "tail.keras", compile=False)
+    assert tuple(got.inputs[0].shape) == (4, 40, 40, 8)

@@ -28,6 +28,7 @@ from core.keras_backend.export import (
     save_model,
 )
 from core.keras_backend.verify import VerifyError, VerifyReport, verify_export
+from core.tensor_ref import TensorRef
 
 __all__ = ["STAGES", "ApplyResult", "Cancelled", "ParamCounts", "run_apply"]
 
@@ -98,7 +99,8 @@ def run_apply(
         raise _with_edit(error, original, edits) from None
     try:
         after = _counts(built.model)
-        report, target = _write(keras_model, original, edited, built, out, fmt, force, verify, clock)
+        shapes = _new_input_shapes(original, edited, edits)
+        report, target = _write(keras_model, original, edited, built, out, fmt, force, verify, shapes, clock)
     finally:
         built.restore_trainable()  # the loaded model may be reused (the GUI caches it)
     clock.finish()
@@ -116,6 +118,7 @@ def _write(
     fmt: str,
     force: bool,
     verify: bool,
+    input_shapes: dict[str, tuple[int | None, ...]],
     clock: _Clock,
 ) -> tuple[VerifyReport | None, AtomicTarget]:
     """Save to a temporary file, verify that file, then publish it under ``out``."""
@@ -126,7 +129,9 @@ def _write(
         if verify:
             clock.step("verifying")
             try:
-                report = verify_export(keras_model, original, edited, built, target.path, fmt)
+                report = verify_export(
+                    keras_model, original, edited, built, target.path, fmt, input_shapes=input_shapes
+                )
             except ResectError:
                 raise
             except Exception as error:  # a Keras failure reloading or running the export
@@ -177,6 +182,23 @@ def _reinitialize(edits: Sequence[Any]) -> set[str]:
     for edit in edits:
         names.update(getattr(edit, "reinitialize", ()) or ())
     return names
+
+
+def _new_input_shapes(
+    original: ModelGraph, edited: ModelGraph, edits: Sequence[Any]
+) -> dict[str, tuple[int | None, ...]]:
+    """Original input name -> the batch shape the recipe's ``set_input_shape`` gave it."""
+    shapes: dict[str, tuple[int | None, ...]] = {}
+    original_inputs = {ref.layer for ref in original.inputs}
+    for edit in edits:
+        if getattr(edit, "op", "") != "set_input_shape":
+            continue
+        name = TensorRef.parse(edit.input).layer
+        if name not in original_inputs and edited.has_layer(name) and edited.layer(name).origin:
+            name = edited.layer(name).origin[0]  # renamed by an earlier edit
+        if name in original_inputs:
+            shapes[name] = (edit.batch_size, *edit.shape)
+    return shapes
 
 
 def _with_edit(error: BuildError, original: ModelGraph, edits: Sequence[Any]) -> BuildError:

@@ -190,10 +190,13 @@ def verify_export(
     path: str,
     fmt: str,
     seed: int = 0,
+    input_shapes: dict[str, tuple[int | None, ...]] | None = None,
 ) -> VerifyReport:
     """Compare the model written at ``path`` with the original; raise ``VerifyError``
-    naming the first tensor that differs by more than its dtype's tolerance."""
-    report = run_deep(_verify, original_model, original, edited, built, path, fmt, seed)
+    naming the first tensor that differs by more than its dtype's tolerance.
+    ``input_shapes`` gives the new batch shape of original inputs whose shape the recipe
+    changed (needed when a later cut removed that input from the edited graph)."""
+    report = run_deep(_verify, original_model, original, edited, built, path, fmt, seed, input_shapes or {})
     for check in report.checks:
         if not check.ok:
             raise VerifyError(
@@ -204,7 +207,14 @@ def verify_export(
 
 
 def _verify(
-    original_model: Any, original: ModelGraph, edited: ModelGraph, built: BuiltModel, path: str, fmt: str, seed: int
+    original_model: Any,
+    original: ModelGraph,
+    edited: ModelGraph,
+    built: BuiltModel,
+    path: str,
+    fmt: str,
+    seed: int,
+    input_shapes: dict[str, tuple[int | None, ...]],
 ) -> VerifyReport:
     keras = import_keras()
     faithful = faithful_tensors(original, edited, set(built.reinitialized))
@@ -217,7 +227,7 @@ def _verify(
     # --- the original side: random input, activations at every needed tensor ---------
     input_refs = [ref for ref in edited.inputs if ref in faithful]
     needed = list(dict.fromkeys(faithful[ref] for ref in input_refs + targets))
-    values = _original_values(keras, original_model, original, edited, built, needed, rng)
+    values = _original_values(keras, original_model, original, edited, built, needed, rng, input_shapes)
 
     # --- the exported side: reloaded from disk, fed the original's activations --------
     edited_feed = [
@@ -248,6 +258,7 @@ def _original_values(
     built: BuiltModel,
     needed: list[TensorRef],
     rng: np.random.Generator,
+    input_shapes: dict[str, tuple[int | None, ...]],
 ) -> dict[TensorRef, Any]:
     """The original's activations at ``needed`` on random input. A tensor inside a nested
     model is computed by that model's own graph, fed its outer call's input values."""
@@ -262,7 +273,7 @@ def _original_values(
         groups.setdefault((outer.name, call), []).append((ref, inner_ref))
         top.extend(original.layer(outer.name).nodes[call].inputs)
     top = [ref for ref in dict.fromkeys(top) if ref not in original.inputs]
-    reference, feeds = _reference(keras, original_model, original, edited, built, top, rng)
+    reference, feeds = _reference(keras, original_model, original, edited, built, top, rng, input_shapes)
     values: dict[TensorRef, Any] = dict(zip(original.inputs, feeds, strict=True))
     if top:
         values.update(zip(top, _as_list(reference(_structure(reference, feeds), training=False)), strict=True))
@@ -283,12 +294,16 @@ def _reference(
     built: BuiltModel,
     needed: list[TensorRef],
     rng: np.random.Generator,
+    input_shapes: dict[str, tuple[int | None, ...]],
 ) -> tuple[Any, list[np.ndarray]]:
     """A model from the original inputs to ``needed``, and random input for it. After an
     input-shape change it is a clone of the original trunk at the new shapes, carrying
     the original weights (Keras' own ``clone_model``, independent of our build)."""
     originals = list(original_model.inputs)
     new_shapes = _changed_input_shapes(original, edited, built, originals)
+    for position, ref in enumerate(original.inputs):
+        if ref.layer in input_shapes and tuple(input_shapes[ref.layer]) != tuple(originals[position].shape):
+            new_shapes.setdefault(position, tuple(input_shapes[ref.layer]))
     shapes = [new_shapes.get(i, tuple(t.shape)) for i, t in enumerate(originals)]
     feeds = [
         _random(rng, shape, str(t.dtype), original, ref)
@@ -369,7 +384,8 @@ def _random(
     """Random input of a tensor's shape (``None`` dims: batch 2, others 32) and dtype:
     normal floats, or integers a consuming ``Embedding`` accepts (``[0, input_dim)``),
     else 0 / 1."""
-    size = (BATCH, *(FREE_DIM if d is None else int(d) for d in tuple(shape)[1:]))
+    batch = BATCH if not shape or shape[0] is None else int(shape[0])
+    size = (batch, *(FREE_DIM if d is None else int(d) for d in tuple(shape)[1:]))
     if "int" in dtype:
         limits = [
             int(graph.layer(name).config.get("input_dim", 2))
