@@ -114,6 +114,13 @@ def test_install_script_registers_mime_types_icons_and_exec(tmp_path):
     assert (datadir / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg").is_file()
     assert (datadir / "metainfo" / METAINFO.name).read_bytes() == METAINFO.read_bytes()
 
+    removed = _run(["bash", str(LINUX / "install.sh"), "--uninstall", str(datadir)])
+    assert removed.returncode == 0, removed.stderr
+    left = {p.relative_to(datadir).as_posix() for p in datadir.rglob("*") if p.is_file()}
+    assert not any(APP_ID in name for name in left), left
+    assert "keras" not in (datadir / "mime" / "globs2").read_text()
+    assert "application/x-keras" not in (datadir / "applications" / "mimeinfo.cache").read_text()
+
 
 def test_install_script_refuses_an_exec_that_would_break_the_entry(tmp_path):
     result = _run(["bash", str(LINUX / "install.sh"), str(tmp_path)], env={**os.environ, "EXEC": "/opt/my app/resect"})
