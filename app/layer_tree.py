@@ -257,9 +257,9 @@ class LayerTreePanel(QWidget):
         self.view.customContextMenuRequested.connect(self._context_menu)
         header = self.view.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 175)
-        header.resizeSection(1, 105)
-        header.resizeSection(2, 125)
+        header.resizeSection(0, 160)
+        header.resizeSection(1, 100)
+        header.resizeSection(2, 120)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
 
         self.totals = QLabel(self)

@@ -112,6 +112,8 @@ class MainWindow(QMainWindow):
         self.properties_dock = self._dock(
             "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea, "propertiesDock"
         )
+        self.tree.setMinimumWidth(340)  # name, class and shape columns readable from the start
+        self.properties.setMinimumWidth(300)
 
         self.search_edit = QLineEdit(self)
         self.search_edit.setObjectName("searchEdit")

@@ -163,7 +163,7 @@ class PropertiesPanel(QWidget):
             inner.addWidget(label)
             inner.addWidget(widget, 1)
             splitter.addWidget(box)
-        splitter.setSizes([110, 120, 170, 220])
+        splitter.setSizes([90, 110, 210, 200])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)

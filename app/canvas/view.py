@@ -109,7 +109,7 @@ class GraphCanvas(QWidget):
         self.chunk_items: list[ChunkItem] = []
         self.edge_items: list[EdgeChunkItem] = []
         self.selection_item = OverlayItem("#e0472b", 3.0, 10)
-        self.search_item = OverlayItem("#f2b705", 3.0, 9, fill="#40f2b705")
+        self.search_item = OverlayItem("#f2b705", 4.0, 9)  # outline only: a fill would muddy the box colours
         self.hover_item = OverlayItem("#e0472b", 2.5, 8)
         self.rubber_item = OverlayItem("#6741d9", 1.5, 11, fill="#186741d9")  # editor: rubber band
         for item in (self.selection_item, self.search_item, self.hover_item, self.rubber_item):
