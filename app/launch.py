@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
     install_editor(window)
     window.show()
+    window.raise_()
+    window.activateWindow()  # take keyboard focus even without a window manager (Xvfb, kiosk)
     path = argv[0] if argv else default_model()
     if bench:
         started = _process_start()

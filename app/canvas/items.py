@@ -54,9 +54,11 @@ class ChunkItem(QGraphicsItem):
         scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
         box_px = 44.0 * scale
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, box_px >= 20)
-        if box_px < MIN_OUTLINE_PX:  # far out: solid boxes in the stroke colour, no outlines
-            painter.setPen(Qt.PenStyle.NoPen)
+        if box_px < MIN_OUTLINE_PX:  # far out: solid boxes in the stroke colour, at least a pixel each
             for rects, (_, pen) in self._groups():
+                far_pen = QPen(pen.color(), 1)
+                far_pen.setCosmetic(True)
+                painter.setPen(far_pen)
                 painter.setBrush(pen.color())
                 painter.drawRects(rects)
             return
