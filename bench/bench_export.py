@@ -42,7 +42,7 @@ start, end = model.get_layer("conv3_block4_out").output, model.get_layer("conv4_
 keras.Model(start, end).save(out)
 reloaded = keras.models.load_model(out, compile=False)
 x = np.random.default_rng(0).standard_normal((2, 224, 224, 3)).astype("float32")
-a, b = keras.Model(model.inputs, [start, end])(x)
+a, b = keras.Model(model.inputs, [start, end])([x])
 print("max abs diff", float(np.max(np.abs(np.asarray(reloaded(a)) - np.asarray(b)))))
 """
 
