@@ -15,6 +15,7 @@ import deep_model  # noqa: E402  (bench/ is on sys.path)
 from run import CACHE, ROOT, measure, measure_median
 
 PY = sys.executable
+KERAS_DEEP_TIMEOUT = 1200  # Keras took 85 s for 5,000 layers here; 20,000 may take far longer
 APPLICATIONS = {"resnet50": "ResNet50", "efficientnet_b7": "EfficientNetB7"}
 DEEP = {"deep_5000": 5000, "deep_20000": 20000}
 KERAS_LOAD = "import sys, keras; keras.models.load_model(sys.argv[1], compile=False)"
@@ -62,9 +63,11 @@ def run() -> list[dict]:
             continue
         rows.append({"case": case, "tool": "python -c 'keras load_model'", "seconds": None, "peak_mb": None,
                      "note": f"fails: {keras.last_error}"})  # fmt: skip
-        deep = measure([PY, "-c", KERAS_LOAD_DEEP, path])
+        deep = measure([PY, "-c", KERAS_LOAD_DEEP, path], timeout=KERAS_DEEP_TIMEOUT)
         note = f"1 run; cpu {deep.cpu:.2f} s; resect/keras = {fast.seconds / deep.seconds:.3f}"
-        if deep.returncode != 0:
+        if deep.returncode == -9:
+            note = f"killed after {KERAS_DEEP_TIMEOUT} s"
+        elif deep.returncode != 0:
             note = f"fails: {deep.last_error}"
         rows.append({"case": case, "tool": "keras load_model in run_deep", "seconds": deep.seconds,
                      "peak_mb": deep.peak_mb, "note": note})  # fmt: skip

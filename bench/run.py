@@ -12,6 +12,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,33 +40,31 @@ class Measured:
 
 
 def measure(command: Sequence[str], timeout: float = 1800) -> Measured:
-    """Run ``command`` (stdout discarded) and measure exactly that process."""
+    """Run ``command`` (stdout discarded) and measure exactly that process; a run past
+    ``timeout`` seconds is killed and reported with return code -9."""
     start = time.perf_counter()
     with (
         open(os.devnull, "wb") as devnull,
         subprocess.Popen(list(command), stdout=devnull, stderr=subprocess.PIPE, cwd=ROOT, env=ENV) as process,
     ):
         assert process.stderr is not None
-        stderr = process.stderr.read()  # drains the pipe until the child exits
-        deadline = start + timeout
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=lambda: chunks.append(process.stderr.read()), daemon=True)
+        reader.start()
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            if time.perf_counter() > deadline:
+            if time.perf_counter() - start > timeout:
                 process.kill()
                 pid, status, usage = os.wait4(process.pid, 0)
                 break
             time.sleep(0.005)
         seconds = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(
-        seconds,
-        usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024,
-        process.returncode,
-        stderr.decode(errors="replace"),
-    )
+        reader.join(5)
+    stderr = b"".join(chunks).decode(errors="replace")
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode, stderr)
 
 
 def measure_median(command: Sequence[str], runs: int = 3) -> tuple[Measured, list[float]]:
@@ -74,9 +73,12 @@ def measure_median(command: Sequence[str], runs: int = 3) -> tuple[Measured, lis
     return results[len(results) // 2], [m.seconds for m in results]
 
 
-def load_bench_modules() -> list:
+def load_bench_modules(only: Sequence[str] = ()) -> list:
+    """``bench_*.py`` modules in name order; ``only`` keeps those named (``inspect``)."""
     modules = []
     for path in sorted(BENCH.glob("bench_*.py")):
+        if only and path.stem.removeprefix("bench_") not in only and path.stem not in only:
+            continue
         spec = importlib.util.spec_from_file_location(path.stem, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
@@ -109,10 +111,12 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join([line(headers), rule, *(line(c) for c in cells)])
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python bench/run.py [NAME ...]``: all benchmarks, or only ``bench_NAME.py``."""
+    only = list(sys.argv[1:] if argv is None else argv)
     sys.path.insert(0, str(BENCH))
     rows: list[dict] = []
-    for module in load_bench_modules():
+    for module in load_bench_modules(only):
         print(f"running {module.__name__} ...", file=sys.stderr, flush=True)
         rows.extend(module.run())
     print(format_rows(rows))

@@ -8,6 +8,7 @@ still printed, with a one-line warning. ``--fast`` never imports TensorFlow.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from core.errors import ResectError
@@ -33,6 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # A one-shot command whose objects all live until exit: the cyclic GC would only
+    # re-walk the millions of objects of a large config (a quarter of the time at
+    # 20,000 layers) and find nothing to free.
+    gc.disable()
     graph = read_model(args.model)
     if not args.fast:
         graph = _with_keras_shapes(args.model, graph)

@@ -144,6 +144,10 @@ def _fill_weights(layer: Layer, keras_layer: Any) -> tuple[Weight, ...]:
     keras_weights = list(getattr(keras_layer, "weights", ()))
     if len(keras_weights) != len(layer.weights):
         return layer.weights
+    if layer.subgraph is None and any("/" in w.name for w in layer.weights):
+        # sub-layer variables (MultiHeadAttention's query/key/...): the file orders them
+        # by attribute name, Keras by creation; equal shapes could pair the wrong names
+        return layer.weights
     if any(tuple(w.shape) != ours.shape for w, ours in zip(keras_weights, layer.weights, strict=True)):
         return layer.weights
     trainable = {id(w) for w in keras_layer.trainable_weights}

@@ -22,7 +22,7 @@ class MemberWindow(io.RawIOBase):
         self._size = size
         self._pos = 0
         try:
-            self._fd: int | None = raw.fileno() if hasattr(os, "pread") else None
+            self._fd: int | None = raw.fileno() if hasattr(os, "preadv") else None
         except (AttributeError, OSError, io.UnsupportedOperation):
             self._fd = None
 
@@ -44,14 +44,15 @@ class MemberWindow(io.RawIOBase):
         count = max(0, min(len(buffer), self._size - self._pos))
         if count == 0:
             return 0
-        if self._fd is not None:  # one pread, no seek: HDF5 makes many small reads
-            data = os.pread(self._fd, count, self._start + self._pos)
+        if self._fd is not None:  # straight into the buffer, no seek: HDF5 reads a lot
+            got = os.preadv(self._fd, [memoryview(buffer)[:count]], self._start + self._pos)
         else:
             self._raw.seek(self._start + self._pos)
             data = self._raw.read(count)
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
+            got = len(data)
+            buffer[:got] = data
+        self._pos += got
+        return got
 
 
 def check_member_names(archive: zipfile.ZipFile) -> str | None:
