@@ -208,15 +208,18 @@ def _parse_node(layer: str, index: int, data: Any, offsets: dict[str, int]) -> N
         return Node(layer, index, args, kwargs, inputs, tuple(None for _ in inputs), origin_index=index)
     if not isinstance(data, dict) or "args" not in data:
         raise ConfigError(f"layer {layer!r}: unreadable inbound node")
-    shapes: dict[TensorRef, Shape | None] = {}
-    args = tuple(_convert(a, offsets, shapes) for a in data.get("args") or [])
-    kwargs = {k: _convert(v, offsets, shapes) for k, v in (data.get("kwargs") or {}).items()}
-    inputs = tuple(_leaves(args)) + tuple(_leaves(kwargs))
-    return Node(layer, index, args, kwargs, inputs, tuple(shapes.get(r) for r in inputs), origin_index=index)
+    # _convert meets the tensors in the order _leaves would list them (args, then kwargs,
+    # depth first), so it collects the inputs and their shapes in the same single pass.
+    found: list[tuple[TensorRef, Shape | None]] = []
+    args = tuple(_convert(a, offsets, found) for a in data.get("args") or [])
+    kwargs = {k: _convert(v, offsets, found) for k, v in (data.get("kwargs") or {}).items()}
+    inputs = tuple(ref for ref, _ in found)
+    return Node(layer, index, args, kwargs, inputs, tuple(shape for _, shape in found), origin_index=index)
 
 
-def _convert(value: Any, offsets: dict[str, int], shapes: dict[TensorRef, Shape | None]) -> Any:
-    """Replace ``__keras_tensor__`` objects by ``TensorRef`` leaves, recording their shapes."""
+def _convert(value: Any, offsets: dict[str, int], found: list[tuple[TensorRef, Shape | None]]) -> Any:
+    """Replace ``__keras_tensor__`` objects by ``TensorRef`` leaves, appending each with its
+    recorded shape to ``found``."""
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             cfg = value.get("config") or {}
@@ -225,11 +228,11 @@ def _convert(value: Any, offsets: dict[str, int], shapes: dict[TensorRef, Shape 
                 raise ConfigError("a tensor in the config has no keras_history")
             ref = _ref(history[0], history[1], history[2], offsets)
             shape = cfg.get("shape")
-            shapes[ref] = _shape(shape) if shape is not None else None
+            found.append((ref, _shape(shape) if shape is not None else None))
             return ref
-        return {k: _convert(v, offsets, shapes) for k, v in value.items()}
+        return {k: _convert(v, offsets, found) for k, v in value.items()}
     if isinstance(value, list):
-        return [_convert(v, offsets, shapes) for v in value]
+        return [_convert(v, offsets, found) for v in value]
     return value
 
 
