@@ -32,6 +32,19 @@ from core.surgery.edits import Cut, Edit
 from core.tensor_ref import TensorRef
 
 
+def drawing_key(graph: ModelGraph) -> tuple:
+    """What the canvas draws of a graph (names, classes, calls, shapes, parameter badges):
+    two graphs with the same key share one scene, so a freeze needs no new layout."""
+    return (
+        graph.inputs,
+        graph.outputs,
+        tuple(
+            (layer.name, layer.class_name, layer.params, tuple((n.inputs, n.output_shapes) for n in layer.nodes))
+            for layer in graph.layers
+        ),
+    )
+
+
 class EditorController(QObject):
     """Owns the editing state of one window (see module docstring)."""
 
@@ -171,6 +184,14 @@ class EditorController(QObject):
         if self._started is None:
             self._started = time.perf_counter()
         graph = self.shown_graph()
+        self.strip.show_preview(self.doc.preview, len(self.doc.edits))
+        self._update_title()
+        current = self.viewer.graph
+        if current is not None and self.canvas.prepared is not None and drawing_key(current) == drawing_key(graph):
+            # same drawing (a freeze, or its undo): keep the scene, refresh tree and overlays only
+            self.viewer.set_graph(graph, blocks=self.viewer.blocks)
+            self._scene_ready()
+            return
         blocks = self._blocks.get(id(graph))
         if blocks is None:
             from app.session import find_blocks_safely
@@ -179,8 +200,6 @@ class EditorController(QObject):
             self._blocks = {id(self.doc.original): self._blocks.get(id(self.doc.original), []), id(graph): blocks}
         self.viewer.set_graph(graph, blocks=blocks)
         self.session.request_scene(keep_view=True)
-        self.strip.show_preview(self.doc.preview, len(self.doc.edits))
-        self._update_title()
 
     def _scene_ready(self, *_: Any) -> None:
         self.refresh_overlays()

@@ -1,18 +1,21 @@
 """Export dialog: format, path, verify; progress bar with cancel; the result (file size,
 parameters, largest difference per output) and "open the exported model".
 
-The work is ``core.keras_backend.pipeline.run_apply`` on a daemon thread: it re-reads the
-file, applies the document's edits, builds, writes to a temporary name, verifies and only
+The work is ``core.keras_backend.pipeline.run_apply`` in a child process (see
+``export_child``: the UI thread never waits for Keras): it re-reads the file, applies the document's edits, builds, writes to a temporary name, verifies and only
 then renames onto the target, so a cancel or an error leaves no file behind.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -30,6 +33,7 @@ from PySide6.QtWidgets import (
 import app.dialogs
 from core.errors import ResectError
 
+ROOT = Path(__file__).resolve().parents[2]  # where ``app`` and ``core`` are importable from
 FORMATS = ((".keras", "keras"), (".h5 (legacy)", "h5"), ("SavedModel (folder)", "savedmodel"))
 STAGE_TEXT = {
     "reading": "Reading the file…",
@@ -42,7 +46,9 @@ STAGE_TEXT = {
 
 
 class ExportWorker(QObject):
-    """Runs ``run_apply`` on a thread; signals arrive on the UI thread (queued)."""
+    """Runs ``run_apply`` in a child process (``app.editor.export_child``) driven by a
+    ``QProcess``: progress arrives as JSON lines on the UI thread, cancel is one line on
+    the child's stdin. In a frozen bundle (no Python to start) it falls back to a thread."""
 
     progress = Signal(str, int, int)
     finished = Signal(object)  # ApplyResult
@@ -51,26 +57,94 @@ class ExportWorker(QObject):
 
     def __init__(self, model_path: str, edits: list[Any], out: str, fmt: str, verify: bool, force: bool) -> None:
         super().__init__()
-        self.args = (model_path, list(edits), out, fmt, verify, force)
-        self.cancel_event = threading.Event()
+        self.job = {
+            "model": model_path,
+            "edits": [edit.to_json() for edit in edits],
+            "out": out,
+            "format": fmt,
+            "verify": verify,
+            "force": force,
+        }
+        self.process: QProcess | None = None
         self.thread: threading.Thread | None = None
+        self.cancel_event = threading.Event()
+        self._buffer = b""
+        self._ended = False
 
+    # --- process mode ----------------------------------------------------------------
     def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="resect-export", daemon=True)
-        self.thread.start()
+        if getattr(sys, "frozen", False):
+            self.thread = threading.Thread(target=self._run_in_thread, name="resect-export", daemon=True)
+            self.thread.start()
+            return
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(["-m", "app.editor.export_child"])
+        process.setWorkingDirectory(str(ROOT))
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
+        env.insert("TF_CPP_MIN_LOG_LEVEL", "3")
+        process.setProcessEnvironment(env)
+        process.readyReadStandardOutput.connect(self._read)
+        process.finished.connect(self._process_finished)
+        self.process = process
+        process.start()
+        process.write((json.dumps(self.job) + "\n").encode())
 
     def cancel(self) -> None:
         self.cancel_event.set()
+        if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
+            self.process.write(b"cancel\n")
 
-    def _run(self) -> None:
+    def wait(self, msecs: int = 60_000) -> bool:
+        """Block until the child (or thread) has exited (tests, closing)."""
+        if self.process is not None:
+            return self.process.state() == QProcess.ProcessState.NotRunning or self.process.waitForFinished(msecs)
+        if self.thread is not None:
+            self.thread.join(msecs / 1000)
+            return not self.thread.is_alive()
+        return True
+
+    def _read(self) -> None:
+        self._buffer += bytes(self.process.readAllStandardOutput().data())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            if line.startswith(b"{"):
+                self._message(json.loads(line))
+
+    def _message(self, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        if event == "progress":
+            self.progress.emit(message["stage"], message["done"], message["total"])
+            return
+        self._ended = True
+        if event == "done":
+            from app.editor.export_child import result_from_json
+
+            self.finished.emit(result_from_json(message["result"]))
+        elif event == "cancelled":
+            self.cancelled.emit()
+        else:
+            self.failed.emit(str(message.get("message", "export failed")))
+
+    def _process_finished(self, code: int, _status: Any) -> None:
+        self._read()
+        if not self._ended:
+            self._ended = True
+            errors = bytes(self.process.readAllStandardError().data()).decode(errors="replace").strip().splitlines()
+            self.failed.emit(f"the export process stopped (exit {code}): {errors[-1] if errors else 'no message'}")
+
+    # --- thread mode (frozen bundles) ------------------------------------------------
+    def _run_in_thread(self) -> None:
         from core.keras_backend.export import Cancelled
         from core.keras_backend.pipeline import run_apply
+        from core.surgery.recipe import parse_recipe
 
-        model_path, edits, out, fmt, verify, force = self.args
+        job = self.job
         try:
             result = run_apply(
-                model_path, edits, out, fmt=fmt, verify=verify, force=force,
-                progress=lambda stage, done, total: self.progress.emit(stage, done, total),
+                job["model"], parse_recipe(job["edits"]), job["out"], fmt=job["format"], verify=job["verify"],
+                force=job["force"], progress=lambda stage, done, total: self.progress.emit(stage, done, total),
                 cancel=self.cancel_event,
             )  # fmt: skip
         except Cancelled:
@@ -81,9 +155,6 @@ class ExportWorker(QObject):
             return
         except Exception as error:  # noqa: BLE001 - a Keras failure: one line for the user
             self.failed.emit(f"{type(error).__name__}: {' '.join(str(error).split())[:300]}")
-            return
-        if self.cancel_event.is_set():  # cancelled after the last check: honour it
-            self.cancelled.emit()
             return
         self.finished.emit(result)
 

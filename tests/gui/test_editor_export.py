@@ -183,7 +183,7 @@ def test_cancel_export_leaves_no_file(qtbot, make_window, zoo, tmp_path):
     qtbot.waitUntil(lambda: dialog.state in ("done", "failed", "cancelled"), timeout=EXPORT_TIMEOUT_MS)
     assert dialog.state == "cancelled"
     assert "nothing was written" in dialog.result_label.text()
-    dialog.worker.thread.join(timeout=60)
+    assert dialog.worker.wait(60_000)
     assert os.listdir(folder) == []
     assert dialog.export_button.isEnabled() and not dialog.open_button.isEnabled()
     dialog.close()
