@@ -1,8 +1,9 @@
 """Desktop viewer speed: launch-to-first-paint and pan / zoom frame times.
 
 Launch cases run ``main.py MODEL`` as a whole process with ``RESECT_BENCH_EXIT_AFTER_DRAW=1``
-(the app prints ``drawn_after_s`` measured from process start, then quits) while TensorFlow
-is imported in the background as in normal use. Frame times run this file in a child
+(the app prints ``drawn_after_s`` measured from process start, then quits), the editor installed
+and Keras on as in normal use (the app starts importing TensorFlow right after this first paint,
+so the import never competes with it for the GIL). Frame times run this file in a child
 process: open a 5,000-layer model offscreen, expand every block (worst case: 5,000 boxes),
 then pan and zoom by script, timing each synchronous repaint of the canvas.
 
@@ -161,7 +162,7 @@ def run() -> list[dict]:
                 "tool": "resect GUI",
                 "seconds": round(drawn, 3),
                 "peak_mb": round(peak, 1),
-                "note": f"{goal}; process wall {wall:.2f} s; TensorFlow importing in background; median of 3",
+                "note": f"{goal}; process wall {wall:.2f} s; median of 3; TF import starts after this paint",
             }
         )
     out, _, peak = _run_child([PY, __file__, "--frames", str(_deep(5_000))], _env())
