@@ -148,3 +148,27 @@ def test_bad_usage_is_one_line() -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and "MODEL" in done.stderr
     done = resect("inspect", "x.keras", "--colour")
     assert done.returncode == 2 and "--colour" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["nested", "multi_io", "siamese"])
+def test_streamed_output_equals_the_whole_object(zoo, name: str) -> None:
+    """inspect prints JSON and table piece by piece; the pieces make the same text."""
+    from core.reader import read_model
+    from core.summary import format_table, inspect_object, iter_inspect_json, iter_table_lines
+
+    graph = read_model(zoo.path(name, "keras"))
+    assert "".join(iter_inspect_json(graph)) == json.dumps(inspect_object(graph))
+    lines = list(iter_table_lines(graph))
+    assert "\n".join(lines) == format_table(graph)
+    deep = list(graph.iter_layers_deep())
+    rows = [line for line in lines if any(line.strip().startswith(f"{layer.name} (") for _, layer in deep)]
+    assert len(rows) == len(deep)
+    assert any(line.startswith(f"Total params: {graph.total_params:,} (") for line in lines)
+
+
+def test_shape_text_like_keras() -> None:
+    from core.summary import format_shape
+
+    assert format_shape((None, 112, 112, 64)) == "(None, 112, 112, 64)"
+    assert format_shape((5,)) == "(5,)"
+    assert format_shape(None) == "?"
