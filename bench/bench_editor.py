@@ -162,6 +162,10 @@ def _child(model: str) -> None:
         timed(f"redo ({view})", editor.redo)
         editor.stack.setIndex(0)
         wait(lambda: not window.session.scene_pending)
+        if not collapsed:  # a relayout of all 1,000 boxes (names change box widths)
+            timed("rename, whole model (flat, new layout)", lambda: editor.apply(Rename(late, "features_2")))
+            editor.stack.setIndex(0)
+            wait(lambda: not window.session.scene_pending)
 
     # export with verification in the background, heartbeat on the UI thread
     editor.apply(Cut(inputs=(mid,), outputs=(late,)))
@@ -176,6 +180,7 @@ def _child(model: str) -> None:
     note = dialog.error or f"verified, max diff {dialog.result.verify.max_abs_diff:.2g}; export took {seconds:.1f}s"
     _row("export 1,000 layers (.keras + verify): longest UI stall", stall, note)
     dialog.close()
+    dialog.worker.wait(60_000)
     window.close()
 
 

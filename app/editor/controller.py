@@ -67,8 +67,8 @@ class EditorController(QObject):
         self.errors: list[str] = []
         self.export_dialogs: list[Any] = []
         self.windows: list[Any] = []
-        self._blocks: dict[int, list[Any]] = {}
-        self._cut_points: dict[int, tuple[str, ...]] = {}
+        self._blocks: dict[int, tuple[ModelGraph, list[Any]]] = {}  # id -> (graph, blocks)
+        self._cut_points: dict[int, tuple[ModelGraph, tuple[str, ...]]] = {}
         self._started: float | None = None
         self.last_edit_seconds: float | None = None
 
@@ -108,7 +108,7 @@ class EditorController(QObject):
     def _opened(self, _path: str) -> None:
         graph = self.viewer.graph
         self.stack.clear()
-        self._blocks = {id(graph): list(self.viewer.blocks)}
+        self._blocks = {id(graph): (graph, list(self.viewer.blocks))}
         self._cut_points.clear()
         self.picked, self.crossing = (), ()
         self._set_doc(Document(graph))
@@ -122,7 +122,7 @@ class EditorController(QObject):
         filled = self.viewer.graph
         if old is None or filled is None:
             return
-        self._blocks[id(filled)] = list(self.viewer.blocks)
+        self._blocks[id(filled)] = (filled, list(self.viewer.blocks))
         if not old.can_redo:
             doc = Document(filled)
             try:
@@ -192,14 +192,21 @@ class EditorController(QObject):
             self.viewer.set_graph(graph, blocks=self.viewer.blocks)
             self._scene_ready()
             return
-        blocks = self._blocks.get(id(graph))
-        if blocks is None:
-            from app.session import find_blocks_safely
-
-            blocks = find_blocks_safely(graph)
-            self._blocks = {id(self.doc.original): self._blocks.get(id(self.doc.original), []), id(graph): blocks}
-        self.viewer.set_graph(graph, blocks=blocks)
+        self.viewer.set_graph(graph, blocks=self._blocks_of(graph))
         self.session.request_scene(keep_view=True)
+
+    def _blocks_of(self, graph: ModelGraph) -> list[Any]:
+        """Blocks of a graph, cached for the original and the last graph shown."""
+        cached = self._blocks.get(id(graph))
+        if cached is not None and cached[0] is graph:
+            return cached[1]
+        from app.session import find_blocks_safely
+
+        blocks = find_blocks_safely(graph)
+        original = self.document().original
+        keep = {k: v for k, v in self._blocks.items() if v[0] is original}
+        self._blocks = {**keep, id(graph): (graph, blocks)}
+        return blocks
 
     def _scene_ready(self, *_: Any) -> None:
         self.refresh_overlays()
@@ -242,13 +249,14 @@ class EditorController(QObject):
     def cut_point_layers(self) -> tuple[str, ...]:
         """Layers whose output is a valid single-tensor cut point of the shown graph."""
         graph = self.shown_graph()
-        found = self._cut_points.get(id(graph))
-        if found is None:
-            from core.analysis.cutpoints import single_tensor_cut_points
+        cached = self._cut_points.get(id(graph))
+        if cached is not None and cached[0] is graph:
+            return cached[1]
+        from core.analysis.cutpoints import single_tensor_cut_points
 
-            refs = single_tensor_cut_points(graph)
-            found = tuple(r.layer for r in refs if not graph.layer(r.layer).is_input)
-            self._cut_points = {id(graph): found}
+        refs = single_tensor_cut_points(graph)
+        found = tuple(r.layer for r in refs if not graph.layer(r.layer).is_input)
+        self._cut_points = {id(graph): (graph, found)}
         return found
 
     def set_mode(self, original: bool) -> None:
