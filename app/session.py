@@ -23,6 +23,7 @@ from app.layer_tree import remember_rows
 from app.workers import TaskRunner
 from core.errors import ResectError
 from core.graph import ModelGraph
+from core.render.perf import paused_gc
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,9 @@ def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
     from core.reader import read_model
 
     graph = read_model(path)
-    graph_totals(graph)  # warm the caches here, off the UI thread
-    remember_rows(graph)
+    with paused_gc():  # warm the caches here, off the UI thread (GC paused: see core.render.perf)
+        graph_totals(graph)
+        remember_rows(graph)
     return graph, find_blocks_safely(graph)
 
 
@@ -71,8 +73,9 @@ def load_shapes(path: str, graph: ModelGraph) -> tuple[ModelGraph, Any]:
 
     model = load_keras_model(path, graph)
     filled = fill_shapes(graph, model)
-    graph_totals(filled)
-    remember_rows(filled)
+    with paused_gc():
+        graph_totals(filled)
+        remember_rows(filled)
     return filled, model
 
 
