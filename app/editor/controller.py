@@ -164,6 +164,8 @@ class EditorController(QObject):
         self.stack.redo()
 
     def _changed(self, _event: str) -> None:
+        if self.crossing:
+            self.window.banner.hide()
         self.crossing = ()
         self.picked = tuple(k for k in self.picked if self._layer_exists(k))
         self._render()
@@ -350,6 +352,11 @@ class EditorController(QObject):
                 + "\n\nComplete it as a multi-input cut (they become extra inputs)?"
             )
             self.window.statusBar().showMessage("Crossing: " + "; ".join(parts), 15000)
+            self.window.banner.show_note(
+                "<b>This cut lies inside a branch.</b> Skip tensor(s) crossing it (red): "
+                + "; ".join(parts)
+                + ". Complete it as a multi-input cut to keep them as extra inputs."
+            )
             if not prompts.ask_yes_no(self.window, "Skip connection crosses the cut", text):
                 return False
             complete = True
@@ -483,7 +490,19 @@ class EditorController(QObject):
         toolbar = w.addToolBar("Edit")
         toolbar.setObjectName("editToolbar")
         toolbar.setMovable(False)
-        for action in (self.undo_action, self.redo_action, self.extract_action, self.original_action,
-                       self.export_action):  # fmt: skip
+        short = {self.extract_action: "Extract", self.original_action: "Original", self.export_action: "Export model"}
+        for action, text in short.items():
+            action.setIconText(text)
+            action.setToolTip(action.text().replace("&", ""))
+        # the stack's own undo / redo actions carry the edit's name (long): short twins for the toolbar
+        undo = act("Undo", self.undo)
+        redo = act("Redo", self.redo)
+        undo.setShortcut(QKeySequence())
+        redo.setShortcut(QKeySequence())
+        undo.setEnabled(False)
+        redo.setEnabled(False)
+        self.stack.canUndoChanged.connect(undo.setEnabled)
+        self.stack.canRedoChanged.connect(redo.setEnabled)
+        for action in (undo, redo, self.extract_action, self.original_action, self.export_action):
             toolbar.addAction(action)
         self.toolbar = toolbar

@@ -27,13 +27,13 @@ STYLES = {  # name: (stroke, width, z, fill)
 }
 
 LEGEND = (
-    ("new", "new layer"),
+    ("new", "new"),
     ("frozen", "frozen"),
-    ("io", "new input / output"),
+    ("io", "new in/out"),
     ("removed", "removed (original view)"),
     ("picked", "picked"),
-    ("cutpoints", "single-tensor cut point"),
-    ("crossing", "skip tensor crossing the cut"),
+    ("cutpoints", "cut point"),
+    ("crossing", "crossing skip"),
 )
 
 

@@ -7,7 +7,7 @@ history is Qt's own ``QUndoView`` over the undo stack.
 from __future__ import annotations
 
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QUndoView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QUndoView, QVBoxLayout, QWidget
 
 from core.surgery.preview import Preview
 
@@ -25,6 +25,20 @@ def _delta(value: int | None) -> str:
     return f' <span style="color:{colour}">({value:+,})</span>'
 
 
+def legend_html() -> str:
+    """Coloured keys for the canvas overlays (same colours as ``overlays.STYLES``)."""
+    from app.editor.overlays import LEGEND, STYLES
+
+    parts = []
+    for kind, label in LEGEND:
+        if kind == "removed":
+            continue
+        colour = STYLES[kind][0]
+        mark = "━" if kind == "crossing" else "■"
+        parts.append(f'<span style="color:{colour}">{mark}</span> {label.split(" (")[0]}')
+    return '<div align="right" style="color:#555">' + " &nbsp;".join(parts) + "</div>"
+
+
 class PreviewStrip(QFrame):
     """Total / trainable / non-trainable parameters with the delta against the original,
     and the edited model's inputs and outputs with their shapes."""
@@ -40,12 +54,24 @@ class PreviewStrip(QFrame):
         self.io_label.setWordWrap(False)
         self.edits_label = QLabel(self)
         self.edits_label.setObjectName("previewEdits")
-        layout = QHBoxLayout(self)
+        self.legend = QLabel(legend_html(), self)
+        self.legend.setObjectName("previewLegend")
+        self.legend.setToolTip("Canvas marks of the editor")
+        for label in (self.params_label, self.io_label, self.legend):
+            # long texts must never widen the window (they would squeeze the docks away)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(40)
+        top = QHBoxLayout()
+        top.addWidget(self.params_label, 1)
+        top.addWidget(self.edits_label)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.io_label, 3)
+        bottom.addWidget(self.legend, 2)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 3, 10, 3)
-        layout.addWidget(self.params_label)
-        layout.addSpacing(18)
-        layout.addWidget(self.io_label, 1)
-        layout.addWidget(self.edits_label)
+        layout.setSpacing(1)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
         self.preview: Preview | None = None
 
     def show_preview(self, preview: Preview | None, edit_count: int = 0) -> None:
