@@ -381,8 +381,11 @@ class MainWindow(QMainWindow):
         """Double click / Space / tree menu: expand a collapsed block, or collapse the
         smallest block around a layer (or the named block)."""
         collapsed = set(self.document.collapsed)
+        hidden_in = self._collapsed_holder(name)
         if name in collapsed:
             collapsed.discard(name)
+        elif hidden_in is not None:  # a layer drawn inside a collapsed block: open that block
+            collapsed.discard(hidden_in)
         else:
             block = self.document.block_named(name)
             if block is None:
@@ -393,6 +396,15 @@ class MainWindow(QMainWindow):
                 block = holders[0]
             collapsed.add(block.name)
         self.document.set_collapsed(frozenset(collapsed))
+
+    def _collapsed_holder(self, layer_key: str) -> str | None:
+        """The collapsed block whose box currently draws ``layer_key``, if any."""
+        prepared = self.canvas.prepared
+        key = prepared.owner.get(layer_key) if prepared is not None else None
+        if key is None or key == layer_key or key not in prepared.index:
+            return None
+        block = prepared.box(key).block
+        return block if block in self.document.collapsed else None
 
     def toggle_selected_block(self) -> None:
         block = self._selected_block

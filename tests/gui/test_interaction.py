@@ -393,3 +393,18 @@ def test_window_layout_is_remembered(qtbot, make_window, settings):
     again = make_window()
     qtbot.waitUntil(lambda: again.properties_dock.isHidden(), timeout=3000)
     assert again.tree_dock.isVisible()
+
+
+def test_search_into_a_collapsed_block_selects_the_block_box(qtbot, make_window, zoo):
+    window = make_window()
+    open_and_wait(qtbot, window, zoo.path("densenet121", "keras"))
+    assert "conv3_block2" in window.document.collapsed
+    qtbot.keyClicks(window.search_edit, "conv3_block2_1_conv")
+    assert window.document.selection.layer_path == ("conv3_block2_1_conv",)
+    assert window.canvas.selected_keys == ("conv3_block2",)
+    assert window.canvas.viewbox.viewRect().intersects(window.canvas.prepared.rect_of("conv3_block2"))
+    assert "conv3_block2_1_conv" in window.properties.header.text()
+    # Space on the selection expands its block; the layer's own box then carries the selection
+    qtbot.keyClick(window.canvas.view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: "conv3_block2_1_conv" in window.canvas.prepared.index, timeout=10_000)
+    assert window.canvas.selected_keys == ("conv3_block2_1_conv",)
