@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.graph import Layer, ModelGraph, Shape
+from core.graph import Layer, ModelGraph
+from core.summary import format_shape as shape_text  # "(None, 56, 56, 256)", as inspect prints it
 
-
-def shape_text(shape: Shape | None) -> str:
-    """``(None, 56, 56, 256)`` as Keras' summary prints it; ``?`` when not known yet."""
-    if shape is None:
-        return "?"
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+__all__ = ["Totals", "count_text", "graph_totals", "layer_shape_text", "mb_text", "shape_text"]
 
 
 def layer_shape_text(layer: Layer) -> str:
