@@ -470,6 +470,8 @@ class EditorController(QObject):
         self.clear_pick_action = act("Clear pick", self.clear_pick, "Esc")
         self.cut_points_action = act("Show single-tensor &cut points", self.toggle_cut_points, "K", True)
         self.original_action = act("Show &original (removed parts greyed)", self.set_mode, "O", True)
+        self.delete_action = act("&Delete selected layer", lambda: menus.on_selected(self, "delete"), "Del")
+        self.rename_action = act("Re&name selected layer…", lambda: menus.on_selected(self, "rename"), "F2")
         self.input_action = act("Change &input shape…", lambda: menus.change_input(self, None))
         self.head_action = act("Replace &head from selection…", lambda: menus.head_from_selection(self))
         self.save_recipe_action = act("&Save edits as recipe…", lambda: self.save_recipe(), "Ctrl+S")
@@ -480,7 +482,7 @@ class EditorController(QObject):
         bar = w.menuBar()
         menu = QMenu("&Edit", w)
         for item in (self.undo_action, self.redo_action, None, self.extract_action, self.outputs_action,
-                     self.clear_pick_action, None, self.input_action, self.head_action, None,
+                     self.clear_pick_action, None, self.delete_action, self.rename_action, self.input_action, self.head_action, None,
                      self.cut_points_action, self.original_action, None, self.open_recipe_action,
                      self.save_recipe_action, self.export_action, None, self.history_dock.toggleViewAction()):  # fmt: skip
             menu.addSeparator() if item is None else menu.addAction(item)

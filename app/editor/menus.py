@@ -100,6 +100,16 @@ def _selected_tensor(editor: Any) -> str | None:
     return None
 
 
+def on_selected(editor: Any, what: str) -> bool:
+    """Delete (Del) or rename (F2) the layer selected in the tree or on the canvas."""
+    path = editor.viewer.selection.layer_path
+    if editor.doc is None or not path:
+        editor.window.statusBar().showMessage("Select a layer first", 5000)
+        return False
+    key = "/".join(path)
+    return editor.apply(DeleteLayer(key)) if what == "delete" else rename(editor, key)
+
+
 def head_from_selection(editor: Any) -> bool:
     tensor = _selected_tensor(editor)
     if tensor is None:

@@ -310,3 +310,42 @@ def test_original_view_greys_removed_parts(qtbot, make_window, zoo):
     window.editor.original_action.trigger()
     wait_shown(qtbot, window)
     assert window.document.graph is editor.doc.edited and not editor.overlays.keys["removed"]
+
+
+def test_insert_replace_delete_and_keyboard(qtbot, make_window, zoo, accept_dialogs, dialog_log):
+    path = zoo.path("small_resnet", "keras")
+    window, editor = open_editor(qtbot, make_window, path)
+
+    def dropout(dialog):
+        dialog.class_box.setCurrentText("Dropout")
+        dialog.config_edit.setPlainText('{"rate": 0.2}')
+        assert dialog.ok_button.isEnabled()
+
+    accept_dialogs.append(dropout)
+    click_menu(qtbot, window, editor, "conv1_relu", "Insert layer after…")
+    (new,) = [layer for layer in editor.doc.edited.layers if layer.origin is None]
+    assert new.class_name == "Dropout"
+    assert editor.doc.edited.consumers(TensorRef("conv1_relu")) == [(new.name, 0)]  # everything reads the dropout
+    assert new.name in editor.overlays.keys["new"]
+
+    def three_classes(dialog):
+        assert dialog.class_box.currentText() == "Dense"  # prefilled from the layer
+        dialog.config_edit.setPlainText('{"units": "many"}')
+        assert not dialog.ok_button.isEnabled()  # the dry run refuses it, with the reason shown
+        dialog.config_edit.setPlainText('{"units": 3, "activation": "softmax"}')
+
+    accept_dialogs.append(three_classes)
+    click_menu(qtbot, window, editor, "predictions", "Replace layer…")
+    assert editor.doc.preview.outputs[0].shape == (None, 3)
+    assert editor.doc.preview.total_params == read_model(path).total_params - 170 + 51
+
+    window.document.select_layer(new.name)  # select in the tree, press Del
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    wait_shown(qtbot, window)
+    assert not editor.doc.edited.has_layer(new.name) and len(editor.doc.edits) == 3
+    window.document.select_layer("avg_pool")
+    accept_dialogs.texts.append("pooled")
+    qtbot.keyClick(window, Qt.Key.Key_F2)
+    wait_shown(qtbot, window)
+    assert editor.doc.edited.has_layer("pooled") and "(edited: 4)" in window.windowTitle()
+    assert not dialog_log.errors
