@@ -8,7 +8,7 @@ Panels subscribe to the signals and never talk to each other: a click in the tre
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -36,7 +36,6 @@ class KerasStatus:
 
     state: str = "idle"  # idle | importing | loading | ready | failed | off
     message: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class ViewerDocument(QObject):
@@ -95,8 +94,8 @@ class ViewerDocument(QObject):
         self.scene = scene
         self.scene_changed.emit()
 
-    def set_keras_status(self, state: str, message: str = "", **detail: Any) -> None:
-        self.keras = KerasStatus(state, message, detail)
+    def set_keras_status(self, state: str, message: str = "") -> None:
+        self.keras = KerasStatus(state, message)
         self.keras_status_changed.emit()
 
     # --- selection -------------------------------------------------------------

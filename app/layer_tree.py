@@ -25,7 +25,6 @@ from app.formatting import count_text, graph_totals, layer_shape_text, mb_text
 from core.graph import Layer, ModelGraph
 
 COLUMNS = ("Name", "Class", "Output shape", "Params", "Trainable")
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 _NO_INDEX = QModelIndex()  # the invisible root, as a default argument
 
@@ -184,12 +183,6 @@ class LayerTreeModel(QAbstractItemModel):
                 return count_text(layer.params)
             if column == 4:
                 return "yes" if layer.trainable else "no"
-        if role == SORT_ROLE:
-            if column == 3:
-                return layer.params
-            if column == 0:
-                return row.row  # file order: the natural order of a graph
-            return self.data(index, Qt.ItemDataRole.DisplayRole)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 3:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -326,10 +319,6 @@ class LayerTreePanel(QWidget):
         self.proxy.setFilterFixedString(text.strip())
         if text.strip():
             self.view.expandAll()
-
-    def path_at_row(self, row: int, parent: QModelIndex = _NO_INDEX) -> tuple[str, ...]:
-        """The layer path shown in a visible row (for tests and keyboard users)."""
-        return self.proxy.index(row, 0, parent).data(PATH_ROLE)
 
     def _context_menu(self, point: Any) -> None:
         index = self.view.indexAt(point)

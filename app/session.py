@@ -148,11 +148,6 @@ class ModelSession(QObject):
 
         self.runner.submit(read_and_analyse, path, on_done=done, on_error=failed, name="read")
 
-    def show_graph(self, graph: ModelGraph, keep_view: bool = True) -> None:
-        """Show another graph of the same file (the editor's seam: an edited graph)."""
-        self.document.set_graph(graph, blocks=find_blocks_safely(graph))
-        self.request_scene(keep_view=keep_view)
-
     def start_deferred_keras(self) -> None:
         """Start TensorFlow work once the graph is on screen: importing it holds the GIL for
         seconds, so starting earlier would delay the first picture the user waits for."""

@@ -144,12 +144,6 @@ class GraphCanvas(QWidget):
             self.viewbox.removeItem(item)
         self.chunk_items, self.edge_items = [], []
 
-    def clear(self) -> None:
-        self._remove_items()
-        self.prepared = None
-        self.selected_keys = ()
-        self._refresh_overlays()
-
     def _painted(self) -> None:
         if self._awaiting_paint and self.prepared is not None:
             self._awaiting_paint = False
