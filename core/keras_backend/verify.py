@@ -297,8 +297,8 @@ def _reference(
     input_shapes: dict[str, tuple[int | None, ...]],
 ) -> tuple[Any, list[np.ndarray]]:
     """A model from the original inputs to ``needed``, and random input for it. After an
-    input-shape change it is a clone of the original trunk at the new shapes, carrying
-    the original weights (Keras' own ``clone_model``, independent of our build)."""
+    input-shape change it is Keras' own ``clone_model`` of the original trunk at the new
+    shapes with the original weights (independent of our graph walk and build)."""
     originals = list(original_model.inputs)
     new_shapes = _changed_input_shapes(original, edited, built, originals)
     for position, ref in enumerate(original.inputs):
@@ -317,9 +317,12 @@ def _reference(
             keras.Input(batch_shape=shape, dtype=t.dtype, name=t.name)
             for shape, t in zip(shapes, originals, strict=True)
         ]
-        clone = keras.models.clone_model(trunk, input_tensors=inputs)
-        clone.set_weights(trunk.get_weights())
-        trunk = clone
+        try:  # Keras' own walk of the original graph, its layers called at the new shape
+            trunk = keras.models.clone_model(trunk, input_tensors=inputs, clone_function=lambda layer: layer)
+        except Exception:  # a layer built for the old shape refuses: fresh layers, original weights
+            clone = keras.models.clone_model(trunk, input_tensors=inputs)
+            clone.set_weights(trunk.get_weights())
+            trunk = clone
     return trunk, feeds
 
 
