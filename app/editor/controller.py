@@ -10,6 +10,7 @@ change nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from typing import Any
@@ -43,6 +44,9 @@ def drawing_key(graph: ModelGraph) -> tuple:
             for layer in graph.layers
         ),
     )
+
+
+log = logging.getLogger(__name__)
 
 
 class EditorController(QObject):
@@ -145,6 +149,13 @@ class EditorController(QObject):
         except ResectError as error:
             self._started = None
             self.show_error("Cannot apply this edit", str(error))
+            return False
+        except Exception as error:  # an engine bug must not lose the user's work: nothing changed
+            log.exception("edit failed: %s", edit)
+            self._started = None
+            self.show_error(
+                "Cannot apply this edit", f"{edit.describe()}: internal error ({type(error).__name__}: {error})"
+            )
             return False
         self.window.statusBar().showMessage(edit.describe(), 5000)
         return True
@@ -338,11 +349,10 @@ class EditorController(QObject):
                 [graph.resolve(t) for t in inputs] or list(graph.inputs),
                 [graph.resolve(t) for t in outputs] or list(graph.outputs),
             )
-        except ResectError as error:
-            self.show_error("Cannot cut here", str(error))
-            return False
+        except ResectError:  # e.g. a layer inside a nested model: the engine inlines it and checks
+            region = None
         complete = False
-        if region.crossing:
+        if region is not None and region.crossing:
             self.crossing = tuple(region.crossing)
             self.refresh_overlays()
             parts = [f"{ref} (read by {', '.join(region.readers[ref])})" for ref in region.crossing]

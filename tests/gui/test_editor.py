@@ -349,3 +349,27 @@ def test_insert_replace_delete_and_keyboard(qtbot, make_window, zoo, accept_dial
     wait_shown(qtbot, window)
     assert editor.doc.edited.has_layer("pooled") and "(edited: 4)" in window.windowTitle()
     assert not dialog_log.errors
+
+
+def test_nested_model_cut_inside_and_engine_failure_is_contained(qtbot, make_window, zoo, dialog_log):
+    path = zoo.path("nested", "keras")
+    window, editor = open_editor(qtbot, make_window, path)
+    inner = [k for k in window.canvas.prepared.keys if k.startswith("seq_block/")]
+    assert "seq_block/seq_dense" in inner  # small nested models open expanded
+    click_menu(qtbot, window, editor, "seq_block/seq_dense", "End model here")
+    assert not dialog_log.errors
+    assert [layer.name for layer in editor.doc.edited.layers][-1] == "seq_dense"  # inlined from the nested model
+    assert editor.doc.preview.outputs[0].shape == (None, 12)
+    before = (editor.doc.edits, editor.doc.edited, editor.stack.count())
+    # an inner InputLayer: the engine raised a bare KeyError here at the time of writing; whatever
+    # it raises, the user gets one line and the document and the undo stack stay as they were
+    editor.stack.undo()
+    wait_shown(qtbot, window)
+    before = (editor.doc.edits, editor.doc.edited, editor.stack.count())
+    inner_input = next(k for k in window.canvas.prepared.keys if k.startswith("seq_block/input"))
+    menu_action(editor, inner_input, "End model here").trigger()
+    if dialog_log.errors:
+        assert len(dialog_log.errors) == 1 and "\n" not in dialog_log.errors[0][1]
+        assert (editor.doc.edits, editor.doc.edited, editor.stack.count()) == before
+    else:
+        assert editor.stack.count() == before[2] + 1
