@@ -460,45 +460,30 @@ class MainWindow(QMainWindow):
         return os.path.join(folder, base + suffix)
 
     def ask_export_picture(self) -> None:
-        if self.document.scene is None:
-            return
-        path = dialogs.ask_save_path(self, "Export picture", self._suggest(".svg"), "SVG (*.svg);;PNG (*.png)")
-        if path:
-            self.export_picture(path)
-
-    def export_picture(self, path: str) -> None:
-        """Write the current scene (collapsed blocks and direction as shown) to SVG or PNG."""
-        scene = self.document.scene
-        if scene is None:
-            return
-
-        def done(_: Any) -> None:
-            self.statusBar().showMessage(f"Wrote {path}", 6000)
-
-        def failed(error: BaseException) -> None:
-            dialogs.show_error(self, "Cannot export picture", str(error))
-
-        self.runner.submit(exporting.write_picture, scene, path, on_done=done, on_error=failed, name="export")
+        """The current scene (collapsed blocks and direction as shown) to SVG or PNG."""
+        if self.document.scene is not None:
+            filters = "SVG (*.svg);;PNG (*.png)"
+            path = dialogs.ask_save_path(self, "Export picture", self._suggest(".svg"), filters)
+            self._export("picture", exporting.write_picture, self.document.scene, path)
 
     def ask_export_summary(self) -> None:
-        if self.document.graph is None:
-            return
-        path = dialogs.ask_save_path(self, "Export summary", self._suggest(".txt"), "Text (*.txt)")
-        if path:
-            self.export_summary(path)
+        """The layer table as ``resect inspect`` prints it."""
+        if self.document.graph is not None:
+            path = dialogs.ask_save_path(self, "Export summary", self._suggest(".txt"), "Text (*.txt)")
+            self._export("summary", exporting.write_summary, self.document.graph, path)
 
-    def export_summary(self, path: str) -> None:
-        graph = self.document.graph
-        if graph is None:
+    def _export(self, what: str, write: Any, subject: Any, path: str) -> None:
+        """Write on a worker; report in the status bar, or with an error dialog."""
+        if not path:
             return
 
         def done(_: Any) -> None:
             self.statusBar().showMessage(f"Wrote {path}", 6000)
 
         def failed(error: BaseException) -> None:
-            dialogs.show_error(self, "Cannot export summary", str(error))
+            dialogs.show_error(self, f"Cannot export {what}", str(error))
 
-        self.runner.submit(exporting.write_summary, graph, path, on_done=done, on_error=failed, name="export")
+        self.runner.submit(write, subject, path, on_done=done, on_error=failed, name="export")
 
     # --- status ----------------------------------------------------------------
     def _keras_status(self) -> None:
