@@ -408,3 +408,18 @@ def test_search_into_a_collapsed_block_selects_the_block_box(qtbot, make_window,
     qtbot.keyClick(window.canvas.view, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: "conv3_block2_1_conv" in window.canvas.prepared.index, timeout=10_000)
     assert window.canvas.selected_keys == ("conv3_block2_1_conv",)
+
+
+def test_export_to_a_bad_place_shows_one_line_and_writes_nothing(qtbot, make_window, zoo, dialog_log, tmp_path):
+    window = make_window()
+    open_and_wait(qtbot, window, zoo.path("siamese", "keras"))
+    target = tmp_path / "missing-folder" / "graph.svg"
+    dialog_log.save_paths[:] = [str(target), str(tmp_path / "graph.jpg")]
+    window.export_picture_action.trigger()
+    qtbot.waitUntil(lambda: len(dialog_log.errors) == 1, timeout=10_000)
+    window.export_picture_action.trigger()
+    qtbot.waitUntil(lambda: len(dialog_log.errors) == 2, timeout=10_000)
+    (title, first), (_, second) = dialog_log.errors
+    assert title == "Cannot export picture" and "\n" not in first and "missing-folder" in first
+    assert "choose a .svg or .png" in second
+    assert not any(p.suffix in (".svg", ".jpg") for p in tmp_path.rglob("*"))
