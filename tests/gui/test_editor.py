@@ -360,7 +360,6 @@ def test_nested_model_cut_inside_and_engine_failure_is_contained(qtbot, make_win
     assert not dialog_log.errors
     assert [layer.name for layer in editor.doc.edited.layers][-1] == "seq_dense"  # inlined from the nested model
     assert editor.doc.preview.outputs[0].shape == (None, 12)
-    before = (editor.doc.edits, editor.doc.edited, editor.stack.count())
     # an inner InputLayer: the engine raised a bare KeyError here at the time of writing; whatever
     # it raises, the user gets one line and the document and the undo stack stay as they were
     editor.stack.undo()
