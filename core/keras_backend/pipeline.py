@@ -17,7 +17,7 @@ from typing import Any
 
 from core.errors import ResectError
 from core.graph import ModelGraph
-from core.keras_backend.build import BuildError, ReinitializeError, build
+from core.keras_backend.build import BuildError, BuiltModel, ReinitializeError, build
 from core.keras_backend.export import (
     AtomicTarget,
     Cancelled,
@@ -113,7 +113,7 @@ def _write(
     keras_model: Any,
     original: ModelGraph,
     edited: ModelGraph,
-    built: Any,
+    built: BuiltModel,
     out: str,
     fmt: str,
     force: bool,
