@@ -69,6 +69,11 @@ def apply_edit(graph: ModelGraph, edit: Edit, index: int = 0) -> ModelGraph:
             return handler(graph, edit)
     except ResectError as error:
         raise EditError(f"edit {index} ({edit.op}): {_strip(error)}") from None
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        # Input no check foresaw: still one line naming the edit, never a traceback.
+        raise EditError(
+            f"edit {index} ({edit.op}): cannot be applied ({type(error).__name__}: {_strip(error)})"
+        ) from None
 
 
 def apply_edits(graph: ModelGraph, edits: Iterable[Edit]) -> ModelGraph:

@@ -73,7 +73,10 @@ def new_layer(
 def estimated_weights(
     class_name: str, config: dict, shapes: Sequence, trainable: bool = True
 ) -> tuple[Weight, ...] | None:
-    found = weight_shapes(class_name, config, list(shapes))
+    try:
+        found = weight_shapes(class_name, config, list(shapes))
+    except (KeyError, TypeError, ValueError) as error:
+        raise EditError(f"new {class_name} layer has an invalid config ({type(error).__name__}: {error})") from None
     if found is None:
         return None
     return tuple(Weight(n, s, "float32", trainable and t) for n, s, t in found)

@@ -141,7 +141,12 @@ def resolve_tensor_mapped(
     current = graph
     top = path[0]
     maps: list[Callable[[TensorRef], TensorRef]] = []
+    found: TensorRef | None = None
     for depth in range(1, len(path)):
+        fed = _fed_input(current, top, path[depth], ref.node_index)
+        if fed is not None:  # an inner model input is the tensor the call passes in
+            found = fed
+            break
         current, names, mapping = _inline(current, top)
         maps.append(mapping)
         top = names[path[depth]]
@@ -151,7 +156,23 @@ def resolve_tensor_mapped(
             old = mapping(old)
         return old
 
-    return current, current.resolve(TensorRef(top, ref.node_index, ref.tensor_index)), translate
+    if found is None:
+        found = current.resolve(TensorRef(top, ref.node_index, ref.tensor_index))
+    return current, found, translate
+
+
+def _fed_input(graph: ModelGraph, model: str, inner: str, call: int) -> TensorRef | None:
+    """If ``inner`` is an input layer of the nested ``model``, the outer tensor that call
+    ``call`` of the model passes to it (so no inlining is needed to name it)."""
+    outer = graph.layer(model)
+    sub = outer.subgraph
+    positions = [i for i, r in enumerate(sub.inputs) if r.layer == inner] if sub is not None else []
+    if not positions:
+        return None
+    node = outer.node(call)
+    if len(node.inputs) != len(sub.inputs):
+        raise EditError(f"call {call} of {model!r} passes {len(node.inputs)} tensor(s) for {len(sub.inputs)} input(s)")
+    return node.inputs[positions[0]]
 
 
 def _identity(ref: TensorRef) -> TensorRef:
