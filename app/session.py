@@ -2,9 +2,10 @@
 
 Order of events when a file opens: the reader runs on a worker (milliseconds), the graph
 and its blocks land in the document, a scene is laid out and prepared on a worker, the
-canvas paints it. Meanwhile TensorFlow (imported in the background since start-up) loads
-the model to fill shapes the file does not record; when it finishes, the graph is
-replaced by the filled one and the scene is redrawn in place. If Keras cannot load the
+canvas paints it. Then the Keras worker process (``app.keras_client``; TensorFlow never
+enters this process) loads the model to fill shapes the file does not record; when its
+shape table arrives, the graph is replaced by the filled one and the scene is redrawn in
+place. If Keras cannot load the
 model, a note names the layer and the graph stays as the file describes it.
 """
 
@@ -12,18 +13,22 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtWidgets import QApplication
 
 from app.canvas.prepared import PreparedScene, prepare
 from app.document import ViewerDocument
 from app.formatting import graph_totals
+from app.keras_client import KerasClient
 from app.layer_tree import remember_rows
 from app.workers import TaskRunner
 from core.errors import ResectError
 from core.graph import ModelGraph
 from core.render.perf import paused_gc
+from core.shape_table import apply_shape_table
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +66,22 @@ def build_prepared(
     return prepare(build_scene(graph, collapsed=collapsed, direction=direction, blocks=blocks or None))
 
 
-def import_keras_quietly() -> None:
-    from core.keras_backend.runtime import import_keras
-
-    import_keras()
-
-
-def load_shapes(path: str, graph: ModelGraph) -> tuple[ModelGraph, Any]:
-    """The Keras model and our graph with every shape filled (runs on the Keras thread)."""
-    from core.keras_backend.loading import fill_shapes, load_keras_model
-
-    model = load_keras_model(path, graph)
-    filled = fill_shapes(graph, model)
+def fill_from_table(graph: ModelGraph, table: dict[str, Any]) -> ModelGraph:
+    """Our graph with the shapes the Keras worker found (pure Python, on a worker thread)."""
+    filled = apply_shape_table(graph, table)
     with paused_gc():
         graph_totals(filled)
         remember_rows(filled)
-    return filled, model
+    return filled
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    """The model as loaded by the Keras worker process: what ``session.keras_model`` is
+    once shapes are in. Requests about it (``input_report``) go through ``client``."""
+
+    client: KerasClient
+    path: str
 
 
 def default_collapsed(graph: ModelGraph, blocks: list[Any]) -> frozenset[str]:
@@ -103,31 +108,56 @@ class ModelSession(QObject):
         self.document = document
         self.runner = runner
         self.use_keras = use_keras
-        self.keras_model: Any = None
+        self.keras = KerasClient(self)  # the Keras worker process, started when needed
+        self.keras_model: RemoteModel | None = None
         self._keras_import_started = False
         self._deferred_load: tuple[str, ModelGraph, int] | None = None
         self._scene_request = 0
         self.scene_pending = False
         document.collapsed_changed.connect(lambda: self.request_scene(keep_view=True))
         document.direction_changed.connect(lambda: self.request_scene(keep_view=False))
+        self.keras.ready.connect(self._keras_ready)
+        self.keras.import_failed.connect(
+            lambda message: self.document.set_keras_status("failed", f"TensorFlow could not be imported: {message}")
+        )
+        self.keras.died.connect(self._keras_died)
+        window = document.parent()
+        if window is not None and window.isWidgetType():
+            window.installEventFilter(self)  # shut the worker down when the window closes
+        application = QApplication.instance()
+        if application is not None:
+            application.aboutToQuit.connect(self.shutdown)
 
-    # --- TensorFlow ------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Close and watched is self.document.parent():
+            self.shutdown()
+        return False
+
+    def shutdown(self) -> None:
+        """Stop the Keras worker process (the window is closing)."""
+        self.keras.shutdown()
+
+    # --- TensorFlow (in the worker process) ----------------------------------------------
     def start_keras_import(self) -> None:
-        """Import TensorFlow now, in the background, so it is ready when needed."""
+        """Start the Keras worker now: TensorFlow imports there while the user looks at
+        the graph, so it is ready by the time shapes or an export need it."""
         self._keras_import_started = True
         if not self.use_keras:
             self.document.set_keras_status("off", "Keras off")
             return
-        self.document.set_keras_status("importing", "Importing TensorFlow…")
+        if not self.keras.is_ready:
+            self.document.set_keras_status("importing", "Importing TensorFlow…")
+        self.keras.start()
 
-        def done(_: Any) -> None:
-            if self.document.keras.state == "importing":
-                self.document.set_keras_status("ready", "TensorFlow ready")
+    def _keras_ready(self) -> None:
+        if self.document.keras.state == "importing":
+            self.document.set_keras_status("ready", "TensorFlow ready")
 
-        def failed(error: BaseException) -> None:
-            self.document.set_keras_status("failed", f"TensorFlow could not be imported: {error}")
-
-        self.runner.submit(import_keras_quietly, on_done=done, on_error=failed, pool="keras", name="import-tf")
+    def _keras_died(self, message: str) -> None:
+        self.keras_model = None
+        if self.use_keras:
+            self.document.set_keras_status("failed", message)
+            self.keras_note.emit(message + "; it restarts with the next request")
 
     # --- files -----------------------------------------------------------------
     def open(self, path: str) -> None:
@@ -163,24 +193,29 @@ class ModelSession(QObject):
         generation = self.document.generation
         self.document.set_keras_status("loading", "Keras is loading the model…")
 
-        def done(result: tuple[ModelGraph, Any]) -> None:
+        def filled(result: ModelGraph) -> None:
             if generation != self.document.generation:
                 return
-            filled, model = result
-            self.keras_model = model
-            self.document.set_graph(filled)
+            self.keras_model = RemoteModel(self.keras, path)
+            self.document.set_graph(result)
             self.request_scene(keep_view=True)
             self.document.set_keras_status("ready", "Shapes from Keras")
             self.shapes_filled.emit()
 
-        def failed(error: BaseException) -> None:
+        def done(result: dict[str, Any]) -> None:
+            if generation == self.document.generation:
+                self.runner.submit(
+                    fill_from_table, graph, result["table"], on_done=filled, on_error=failed, name="keras-shapes"
+                )
+
+        def failed(error: BaseException | str) -> None:
             if generation != self.document.generation:
                 return
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             self.document.set_keras_status("failed", message)
             self.keras_note.emit(message)
 
-        self.runner.submit(load_shapes, path, graph, on_done=done, on_error=failed, pool="keras", name="keras-load")
+        self.keras.request("shapes", {"path": path}, on_done=done, on_error=failed)
 
     # --- scenes ----------------------------------------------------------------
     def request_scene(self, keep_view: bool = True) -> None:

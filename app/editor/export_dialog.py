@@ -1,21 +1,19 @@
 """Export dialog: format, path, verify; progress bar with cancel; the result (file size,
 parameters, largest difference per output) and "open the exported model".
 
-The work is ``core.keras_backend.pipeline.run_apply`` in a child process (see
-``export_child``: the UI thread never waits for Keras): it re-reads the file, applies the document's edits, builds, writes to a temporary name, verifies and only
-then renames onto the target, so a cancel or an error leaves no file behind.
+The work is ``core.keras_backend.pipeline.run_apply`` in the Keras worker process (see
+``app.keras_client``: the UI thread never waits for Keras): it re-reads the file, applies
+the document's edits, builds, writes to a temporary name, verifies and only then renames
+onto the target, so a cancel or an error leaves no file behind.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import threading
-from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,7 +31,6 @@ from PySide6.QtWidgets import (
 import app.dialogs
 from core.errors import ResectError
 
-ROOT = Path(__file__).resolve().parents[2]  # where ``app`` and ``core`` are importable from
 FORMATS = ((".keras", "keras"), (".h5 (legacy)", "h5"), ("SavedModel (folder)", "savedmodel"))
 STAGE_TEXT = {
     "reading": "Reading the file…",
@@ -46,16 +43,18 @@ STAGE_TEXT = {
 
 
 class ExportWorker(QObject):
-    """Runs ``run_apply`` in a child process (``app.editor.export_child``) driven by a
-    ``QProcess``: progress arrives as JSON lines on the UI thread, cancel is one line on
-    the child's stdin. In a frozen bundle (no Python to start) it falls back to a thread."""
+    """Runs ``run_apply`` in the Keras worker process (``app.keras_client``, an ``export``
+    request): progress arrives on the UI thread, cancel is one line to the worker. Without
+    a client (a frozen bundle has no Python to start) it falls back to a thread."""
 
     progress = Signal(str, int, int)
     finished = Signal(object)  # ApplyResult
     failed = Signal(str)  # one line
     cancelled = Signal()
 
-    def __init__(self, model_path: str, edits: list[Any], out: str, fmt: str, verify: bool, force: bool) -> None:
+    def __init__(
+        self, model_path: str, edits: list[Any], out: str, fmt: str, verify: bool, force: bool, client: Any = None
+    ) -> None:
         super().__init__()
         self.job = {
             "model": model_path,
@@ -65,74 +64,41 @@ class ExportWorker(QObject):
             "verify": verify,
             "force": force,
         }
-        self.process: QProcess | None = None
+        self.client = client
+        self.request_id: int | None = None
         self.thread: threading.Thread | None = None
         self.cancel_event = threading.Event()
-        self._buffer = b""
-        self._ended = False
 
-    # --- process mode ----------------------------------------------------------------
+    # --- worker process mode ---------------------------------------------------------
     def start(self) -> None:
-        if getattr(sys, "frozen", False):
+        if self.client is None:
             self.thread = threading.Thread(target=self._run_in_thread, name="resect-export", daemon=True)
             self.thread.start()
             return
-        process = QProcess(self)
-        process.setProgram(sys.executable)
-        process.setArguments(["-m", "app.editor.export_child"])
-        process.setWorkingDirectory(str(ROOT))
-        env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
-        env.insert("TF_CPP_MIN_LOG_LEVEL", "3")
-        process.setProcessEnvironment(env)
-        process.readyReadStandardOutput.connect(self._read)
-        process.finished.connect(self._process_finished)
-        self.process = process
-        process.start()
-        process.write((json.dumps(self.job) + "\n").encode())
+        from core.keras_backend.service import result_from_json
+
+        self.request_id = self.client.request(
+            "export",
+            {"job": self.job},
+            on_done=lambda result: self.finished.emit(result_from_json(result)),
+            on_error=self.failed.emit,
+            on_progress=self.progress.emit,
+            on_cancelled=self.cancelled.emit,
+        )
 
     def cancel(self) -> None:
         self.cancel_event.set()
-        if self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning:
-            self.process.write(b"cancel\n")
+        if self.client is not None and self.request_id is not None:
+            self.client.cancel(self.request_id)
 
     def wait(self, msecs: int = 60_000) -> bool:
-        """Block until the child (or thread) has exited (tests, closing)."""
-        if self.process is not None:
-            return self.process.state() == QProcess.ProcessState.NotRunning or self.process.waitForFinished(msecs)
+        """Block until the export has its answer (tests, closing)."""
+        if self.client is not None and self.request_id is not None:
+            return self.client.wait_for(self.request_id, msecs)
         if self.thread is not None:
             self.thread.join(msecs / 1000)
             return not self.thread.is_alive()
         return True
-
-    def _read(self) -> None:
-        self._buffer += bytes(self.process.readAllStandardOutput().data())
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for line in lines:
-            if line.startswith(b"{"):
-                self._message(json.loads(line))
-
-    def _message(self, message: dict[str, Any]) -> None:
-        event = message.get("event")
-        if event == "progress":
-            self.progress.emit(message["stage"], message["done"], message["total"])
-            return
-        self._ended = True
-        if event == "done":
-            from app.editor.export_child import result_from_json
-
-            self.finished.emit(result_from_json(message["result"]))
-        elif event == "cancelled":
-            self.cancelled.emit()
-        else:
-            self.failed.emit(str(message.get("message", "export failed")))
-
-    def _process_finished(self, code: int, _status: Any) -> None:
-        self._read()
-        if not self._ended:
-            self._ended = True
-            errors = bytes(self.process.readAllStandardError().data()).decode(errors="replace").strip().splitlines()
-            self.failed.emit(f"the export process stopped (exit {code}): {errors[-1] if errors else 'no message'}")
 
     # --- thread mode (frozen bundles) ------------------------------------------------
     def _run_in_thread(self) -> None:
@@ -173,8 +139,9 @@ class ExportDialog(QDialog):
     open_requested = Signal(str)
     state_changed = Signal(str)  # idle | running | done | failed | cancelled
 
-    def __init__(self, model_path: str, edits: list[Any], parent: QWidget | None = None) -> None:
+    def __init__(self, model_path: str, edits: list[Any], parent: QWidget | None = None, client: Any = None) -> None:
         super().__init__(parent)
+        self.client = client  # the window's KerasClient; None: export in a thread
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export edited model")
         self.resize(620, 360)
@@ -279,7 +246,9 @@ class ExportDialog(QDialog):
                     return
                 force = True
         self.result = None
-        self.worker = ExportWorker(self.model_path, self.edits, out, self.fmt, self.verify_box.isChecked(), force)
+        self.worker = ExportWorker(
+            self.model_path, self.edits, out, self.fmt, self.verify_box.isChecked(), force, self.client
+        )
         queued = Qt.ConnectionType.QueuedConnection  # the worker emits from its own thread
         self.worker.progress.connect(self._progress, queued)
         self.worker.finished.connect(self._finished, queued)

@@ -1,8 +1,8 @@
 """Change an input's shape (and batch size). Before applying, it lists every layer with
 weights and whether its trained weights are kept at the new shape, plus the resulting
-output shapes. The engine's pure-Python estimate shows at once; Keras (in the
-background, on the session's loaded model) then builds the layers at the new shape and
-gives the final word."""
+output shapes. The engine's pure-Python estimate shows at once; Keras (in the worker
+process, on the model it loaded for the session) then builds the layers at the new shape
+and gives the final word."""
 
 from __future__ import annotations
 
@@ -75,21 +75,12 @@ def estimate(original: ModelGraph, base: ModelGraph, edit: SetInputShape) -> Wei
     return report
 
 
-def keras_report(keras_model: Any, base: ModelGraph, edit: SetInputShape) -> WeightReport:
-    """Keras builds the edited model at the new shape (weights shared, nothing written)."""
-    from core.keras_backend.build import build
-
-    edited = apply_edit(base, SetInputShape(edit.input, edit.shape, edit.batch_size, ("*",)))
-    built = build(keras_model, edited, {"*"})
-    report = WeightReport(source="keras")
-    for layer in edited.layers:
-        if layer.weights and layer.origin is not None:
-            (report.lost if layer.name in built.reinitialized else report.kept).append(layer.name)
-    outputs = built.model.outputs
-    report.outputs = [
-        (str(ref), shape_text(tuple(tensor.shape))) for ref, tensor in zip(edited.outputs, outputs, strict=False)
+def keras_report(result: dict[str, Any]) -> WeightReport:
+    """The Keras worker's answer (``core.keras_backend.service.input_report``) as a report."""
+    outputs = [
+        (str(tensor), shape_text(None if shape is None else tuple(shape))) for tensor, shape in result["outputs"]
     ]
-    return report
+    return WeightReport(list(result["kept"]), list(result["lost"]), outputs, source="keras")
 
 
 class InputDialog(QDialog):
@@ -111,6 +102,8 @@ class InputDialog(QDialog):
         self.original, self.graph, self.runner, self.keras_model = original, graph, runner, keras_model
         self.report: WeightReport | None = None
         self._request = 0
+        self._remote_id: int | None = None
+        self.finished.connect(self._forget_request)
         self.input_box = QComboBox(self)
         for ref in graph.inputs:
             self.input_box.addItem(ref.layer)
@@ -177,36 +170,42 @@ class InputDialog(QDialog):
             self.status.setText(f'<span style="color:#c92a2a">{str(error).splitlines()[0]}</span>')
             return
         self._show(report)
-        if self.keras_model is None or self.runner is None:
+        if self.keras_model is None:
             self.status.setText("Estimated without Keras (the model is still loading or could not load).")
             return
+        from core.keras_backend.service import encode_input_job
+
         self._request += 1
         request = self._request
         self.status.setText("Keras is checking the weights at the new shape…")
 
-        def done(result: WeightReport) -> None:
+        def done(result: dict[str, Any]) -> None:
             if request == self._request:
                 self._request = 0
-                self._show(result)
+                self._show(keras_report(result))
                 self.status.setText("Checked with Keras.")
 
-        def failed(error: BaseException) -> None:
+        def failed(error: str) -> None:
             if request == self._request:
                 self._request = 0
                 self.ok_button.setEnabled(False)
-                text = str(error).splitlines()[0] if str(error) else type(error).__name__
+                text = str(error).splitlines()[0] if str(error) else "no reason given"
                 self.status.setText(f'<span style="color:#c92a2a">Keras cannot build it: {text}</span>')
 
-        self.runner.submit(
-            keras_report,
-            self.keras_model,
-            self.graph,
-            edit,
-            on_done=done,
-            on_error=failed,
-            pool="keras",
-            name="input-shape",
-        )  # noqa: E501
+        client = self.keras_model.client
+        if self._remote_id is not None:
+            client.cancel(self._remote_id)  # superseded: skip it if it has not started
+        job = encode_input_job(self.graph, edit)
+        self._remote_id = client.request(
+            "input_report", {"path": self.keras_model.path, "job": job}, on_done=done, on_error=failed
+        )
+
+    def _forget_request(self) -> None:
+        """The dialog closed: a late answer must not touch it."""
+        self._request = 0
+        if self._remote_id is not None and self.keras_model is not None:
+            self.keras_model.client.cancel(self._remote_id)
+        self._remote_id = None
 
     def _show(self, report: WeightReport) -> None:
         self.report = report

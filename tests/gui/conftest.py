@@ -5,6 +5,8 @@ no top-level widget behind."""
 from __future__ import annotations
 
 import gc
+import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -45,6 +47,25 @@ def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "resect-test.ini"), QSettings.Format.IniFormat)
 
 
+def child_processes() -> set[int]:
+    """Live child processes of this process (Linux /proc; zombies count as gone)."""
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            pids.update(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
 def _flush_deletes() -> None:
     gc.collect()  # pyqtgraph's parentless menus go with their Python owners
     for _ in range(3):
@@ -57,6 +78,7 @@ def make_window(qtbot, settings: QSettings, dialog_log: DialogLog) -> Iterator[C
     """``make_window(use_keras=False)`` -> a shown MainWindow; fails the test on leaked windows."""
     _flush_deletes()
     before = {id(w) for w in QApplication.topLevelWidgets()}
+    children_before = child_processes()
     made: list[MainWindow] = []
 
     def make(use_keras: bool = False) -> MainWindow:
@@ -80,3 +102,8 @@ def make_window(qtbot, settings: QSettings, dialog_log: DialogLog) -> Iterator[C
         w for w in QApplication.topLevelWidgets() if id(w) not in before and type(w).__name__ not in QT_OWN_TOP_LEVELS
     ]
     assert not leaked, f"test leaked top-level widgets: {[type(w).__name__ for w in leaked]}"
+    deadline = time.monotonic() + 10.0  # a closed window's Keras worker is given a moment to exit
+    while (extra := child_processes() - children_before) and time.monotonic() < deadline:
+        _flush_deletes()
+        time.sleep(0.05)
+    assert not extra, f"test leaked child processes: {sorted(extra)} (pid {os.getpid()})"

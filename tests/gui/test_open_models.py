@@ -90,8 +90,15 @@ def test_tree_numbers_equal_keras(qtbot, make_window, zoo, name, fmt):
     assert f"Non-trainable: {model.count_params() - trainable:,}" in totals
 
 
-def test_keras_fills_shapes_in_background(qtbot, make_window, zoo):
-    """A tf.keras 2 file records no output shapes; the background Keras load fills them
+@pytest.fixture(scope="module")
+def keras():
+    from core.keras_backend.runtime import import_keras
+
+    return import_keras()
+
+
+def test_keras_fills_shapes_in_background(qtbot, make_window, zoo, keras):
+    """A tf.keras 2 file records no output shapes; the Keras worker process fills them
     (equal to Keras' own), the tree updates, and the UI stayed usable meanwhile."""
     path = zoo.path("siamese", "tf2.h5")
     window = make_window(use_keras=True)
@@ -101,7 +108,9 @@ def test_keras_fills_shapes_in_background(qtbot, make_window, zoo):
         lambda: window.document.keras.state == "ready" and window.session.keras_model is not None, timeout=120_000
     )
     qtbot.waitUntil(lambda: not window.session.scene_pending, timeout=10_000)
-    model = window.session.keras_model
+    assert window.session.keras_model.path == str(path.resolve())
+    assert window.session.keras.pid is not None  # the worker process did the loading
+    model = keras.models.load_model(path, compile=False)
     assert score_row.model().data(window.tree.model.index_of(("score",), 2)) == "(None, 1)"
     assert tuple(model.get_layer("tower_dense").output.shape) == (None, 16)
     assert window.canvas.prepared.box("score").subtitle == "1"

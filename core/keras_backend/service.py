@@ -1,0 +1,260 @@
+"""The Keras worker process: ``python -m core.keras_backend.service``.
+
+Why a process: importing TensorFlow and loading, building, saving or verifying a Keras
+model hold Python's GIL for long stretches; in a thread of the app they froze the window
+for 0.25-0.75 s. The app starts this server once (``app.keras_client``), TensorFlow
+imports here while the user looks at the graph, and the app's process never imports it.
+
+Protocol, one JSON object per line. Requests on stdin, answered in order of arrival:
+
+- ``{"id": N, "op": "shapes", "path": P}`` -> ``{"table": ...}``: Keras loads the model
+  (kept for later requests) and fills every shape; the table (``core.shape_table``) is what
+  the app applies to its own reading of the file.
+- ``{"id": N, "op": "input_report", "path": P, "job": B64}`` -> ``{"kept", "lost",
+  "outputs"}``: Keras builds the graph at a new input shape (``job`` is a base64 pickle of
+  ``(base graph, SetInputShape)`` from the app, this server's own parent).
+- ``{"id": N, "op": "export", "job": {"model", "edits", "out", "format", "verify",
+  "force"}}`` -> the pipeline's ``ApplyResult`` as JSON, with ``progress`` events.
+- ``{"op": "cancel", "id": N}`` cancels a request (queued, or an export between steps);
+  ``{"op": "quit"}`` or stdin closing ends the server.
+
+Replies on stdout: ``{"event": "ready"}`` once Keras is imported (or ``import_failed``
+with a message), then per request ``progress`` events and one final ``done`` (with
+``result``), ``failed`` (a one-line ``message``) or ``cancelled``. Anything else the
+libraries print goes to stderr, so stdout carries only the protocol.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+import pickle
+import queue
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from core.errors import ModelFileError, ResectError
+
+__all__ = ["Service", "input_report", "main", "result_from_json", "result_to_json"]
+
+
+def result_to_json(result: Any) -> dict[str, Any]:
+    """The pipeline's ``ApplyResult`` (dataclasses all the way down) as JSON."""
+    return dataclasses.asdict(result)
+
+
+def result_from_json(obj: dict[str, Any]) -> Any:
+    """Rebuild the pipeline's ``ApplyResult`` (its dataclasses import no TensorFlow)."""
+    from core.keras_backend.pipeline import ApplyResult, ParamCounts
+    from core.keras_backend.verify import Check, VerifyReport
+
+    verify = obj.get("verify")
+    report = None
+    if verify is not None:
+        report = VerifyReport([Check(**c) for c in verify["checks"]], list(verify["unchecked_outputs"]))
+    return ApplyResult(
+        out=obj["out"],
+        format=obj["format"],
+        params_before=ParamCounts(**obj["params_before"]),
+        params_after=ParamCounts(**obj["params_after"]),
+        file_size=obj["file_size"],
+        verify=report,
+        reinitialized=dict(obj.get("reinitialized", {})),
+        seconds=dict(obj.get("seconds", {})),
+    )
+
+
+def input_report(keras_model: Any, base: Any, edit: Any) -> dict[str, Any]:
+    """Keras builds ``base`` at ``edit``'s new input shape (weights shared, nothing
+    written): which layers keep their trained weights, and the outputs' shapes."""
+    from core.keras_backend.build import build
+    from core.surgery.apply import apply_edit
+    from core.surgery.edits import SetInputShape
+
+    edited = apply_edit(base, SetInputShape(edit.input, edit.shape, edit.batch_size, ("*",)))
+    built = build(keras_model, edited, {"*"})
+    try:
+        kept, lost = [], []
+        for layer in edited.layers:
+            if layer.weights and layer.origin is not None:
+                (lost if layer.name in built.reinitialized else kept).append(layer.name)
+        outputs = [
+            [str(ref), [None if d is None else int(d) for d in tensor.shape]]
+            for ref, tensor in zip(edited.outputs, built.model.outputs, strict=False)
+        ]
+    finally:
+        built.restore_trainable()
+    return {"kept": kept, "lost": lost, "outputs": outputs}
+
+
+class Service:
+    """Reads requests on one thread, runs them one at a time on another (see module doc)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._write_lock = threading.Lock()
+        self._requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._cancelled: set[int] = set()
+        self._cancel_events: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._closing = False
+        self._models: dict[str, tuple[tuple[float, int], Any, Any]] = {}  # path -> (stamp, filled graph, model)
+
+    def send(self, obj: dict[str, Any]) -> None:
+        line = json.dumps(obj)
+        with self._write_lock:
+            self._out.write(line + "\n")
+            self._out.flush()
+
+    # --- the two threads -------------------------------------------------------------
+    def read_requests(self, stream: TextIO) -> None:
+        """Route each line: cancels act at once, everything else waits its turn."""
+        for line in stream:
+            try:
+                request = json.loads(line)
+            except ValueError:
+                continue
+            op = request.get("op")
+            if op == "quit":
+                break
+            if op == "cancel":
+                self._cancel(int(request.get("id", -1)))
+            else:
+                self._requests.put(request)
+        with self._lock:  # the app is going: stop a running export between steps, skip the rest
+            self._closing = True
+            events = list(self._cancel_events.values())
+        for event in events:
+            event.set()
+        self._requests.put(None)
+
+    def serve(self) -> None:
+        """Import Keras first (the point of starting early), then answer requests."""
+        try:
+            from core.keras_backend.runtime import import_keras
+
+            import_keras()
+            self.send({"event": "ready"})
+        except Exception as error:  # noqa: BLE001 - every request will say so too
+            self.send({"event": "import_failed", "message": _one_line(error)})
+        while (request := self._requests.get()) is not None:
+            self._answer(request)
+
+    # --- requests ----------------------------------------------------------------------
+    def _cancel(self, request_id: int) -> None:
+        with self._lock:
+            self._cancelled.add(request_id)
+            event = self._cancel_events.get(request_id)
+        if event is not None:
+            event.set()
+
+    def _answer(self, request: dict[str, Any]) -> None:
+        from core.keras_backend.export import Cancelled
+
+        request_id = int(request.get("id", -1))
+        event = threading.Event()
+        with self._lock:
+            if request_id in self._cancelled or self._closing:
+                event.set()
+            self._cancel_events[request_id] = event
+        try:
+            if event.is_set():
+                raise Cancelled("cancelled before it started")
+            handler = {"shapes": self._shapes, "input_report": self._input_report, "export": self._export}.get(
+                str(request.get("op"))
+            )
+            if handler is None:
+                raise ResectError(f"unknown request {request.get('op')!r}")
+            result = handler(request, request_id, event)
+        except Cancelled:
+            self.send({"id": request_id, "event": "cancelled"})
+        except ResectError as error:
+            self.send({"id": request_id, "event": "failed", "message": str(error).splitlines()[0]})
+        except Exception as error:  # noqa: BLE001 - a Keras failure: one line for the user
+            self.send({"id": request_id, "event": "failed", "message": f"{type(error).__name__}: {_one_line(error)}"})
+        else:
+            self.send({"id": request_id, "event": "done", "result": result})
+        finally:
+            with self._lock:
+                self._cancel_events.pop(request_id, None)
+                self._cancelled.discard(request_id)
+
+    def loaded(self, path: str) -> tuple[Any, Any]:
+        """``(filled graph, Keras model)`` for ``path``, loaded once per file version."""
+        from core.keras_backend.loading import fill_shapes, load_keras_model
+        from core.reader import read_model
+
+        if not os.path.isfile(path):
+            raise ModelFileError(path, "no such file (moved or deleted since it was opened?)")
+        stat = os.stat(path)
+        stamp = (stat.st_mtime, stat.st_size)
+        cached = self._models.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1], cached[2]
+        graph = read_model(path)
+        model = load_keras_model(path, graph)
+        filled = fill_shapes(graph, model)
+        self._models = {path: (stamp, filled, model)}  # one model at a time: they can be large
+        return filled, model
+
+    def _shapes(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
+        from core.reader import read_model
+        from core.shape_table import shape_table
+
+        started = time.perf_counter()
+        path = str(request["path"])
+        filled, _model = self.loaded(path)
+        return {"table": shape_table(read_model(path), filled), "seconds": time.perf_counter() - started}
+
+    def _input_report(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
+        base, edit = pickle.loads(base64.b64decode(request["job"]))  # noqa: S301 - from our own parent
+        _filled, model = self.loaded(str(request["path"]))
+        return input_report(model, base, edit)
+
+    def _export(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
+        from core.keras_backend.pipeline import run_apply
+        from core.surgery.recipe import parse_recipe
+
+        job = request["job"]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            self.send({"id": request_id, "event": "progress", "stage": stage, "done": done, "total": total})
+
+        result = run_apply(
+            job["model"], parse_recipe(job["edits"]), job["out"], fmt=job["format"], verify=job["verify"],
+            force=job["force"], progress=progress, cancel=cancel,
+        )  # fmt: skip
+        return result_to_json(result)
+
+
+def encode_input_job(base: Any, edit: Any) -> str:
+    """The ``job`` of an ``input_report`` request (pickle: both ends are this program)."""
+    return base64.b64encode(pickle.dumps((base, edit), protocol=pickle.HIGHEST_PROTOCOL)).decode("ascii")
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def main() -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # the protocol gets its own copy of stdout; fd 1 then points at stderr so that
+    # anything TensorFlow or Keras prints cannot break a reply line
+    out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    service = Service(out)
+    worker = threading.Thread(target=service.serve, name="resect-keras-service", daemon=True)
+    worker.start()
+    service.read_requests(sys.stdin)
+    worker.join(timeout=5.0)  # let a running request finish its step; an export cleans up after itself
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
