@@ -1,6 +1,8 @@
 """Editor speed: edit -> updated preview and canvas on a 1,000-layer model, and the
 longest UI-thread stall (a 10 ms QTimer heartbeat) while a model loads (TensorFlow import
-and Keras load in the background) and while an edited model exports with verification.
+and Keras load in the Keras worker process) and while an edited model exports with
+verification (in the same worker). The last row says whether TensorFlow ever entered the
+app's own process (it must not).
 
 Runs offscreen in a child process (a fresh QApplication, real window with the editor):
 
@@ -181,6 +183,8 @@ def _child(model: str) -> None:
     _row("export 1,000 layers (.keras + verify): longest UI stall", stall, note)
     dialog.close()
     dialog.worker.wait(60_000)
+    heavy = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")})
+    _row("TensorFlow / Keras modules in the app process", float(len(heavy)), ", ".join(heavy) or "none")
     window.close()
 
 
