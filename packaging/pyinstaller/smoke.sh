@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Smoke-test and measure a PyInstaller bundle: packaging/pyinstaller/smoke.sh [BUNDLE_DIR]
 # (default dist/resect). Runs from a temp dir, so nothing from the checkout can leak in:
-# --version, --help, inspect on the bundled demo model (file only, then with TensorFlow), and
-# the GUI under offscreen Qt until it has drawn the demo model's graph. Prints size and times.
+# --version, --help, inspect on the bundled demo model (file only, then with TensorFlow), the
+# app's Keras worker process, and the GUI under offscreen Qt until it has drawn the demo
+# model's graph, then for 15 s. Prints size and times.
 set -euo pipefail
 bundle="$(cd "${1:-dist/resect}" && pwd)"
 exe="$bundle/resect"
@@ -34,6 +35,23 @@ seconds "resect inspect --fast DEMO" "$exe" inspect --fast "$demo"
 grep -q "Total params: 31,242" "$work/out"
 seconds "resect inspect DEMO (TensorFlow)" "$exe" inspect "$demo"
 grep -q "shared_embed" "$work/out"
+# The app's Keras worker (`sys.executable -m core.keras_backend.service`, entry.py's -m):
+# ask it for the demo model's shapes and wait for its answer.
+keras_worker() {
+  local line result=""
+  coproc WORKER { "$exe" -m core.keras_backend.service 2>"$work/worker.err"; }
+  echo "{\"id\": 1, \"op\": \"shapes\", \"path\": \"$demo\"}" >&"${WORKER[1]}"
+  while IFS= read -r -t 120 line <&"${WORKER[0]}"; do
+    case "$line" in
+      *'"event": "done"'*) result=done; break ;;
+      *'"event": "failed"'* | *import_failed*) echo "$line"; break ;;
+    esac
+  done
+  eval "exec ${WORKER[1]}>&-"
+  wait "$WORKER_PID" || true
+  [ "$result" = done ]
+}
+seconds "Keras worker: demo model shapes" keras_worker
 seconds "resect (GUI, offscreen) to graph drawn" env QT_QPA_PLATFORM=offscreen RESECT_BENCH_EXIT_AFTER_DRAW=1 timeout 120 "$exe"
 grep -o "drawn_after_s=[0-9.]*" "$work/out"
 # The real app (TensorFlow loading in the background) must still be running after 15 s.
