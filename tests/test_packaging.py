@@ -11,6 +11,7 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import threading
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -290,6 +291,40 @@ def test_installed_wheel_runs_from_outside_the_checkout(fresh_venv, tmp_path):
     assert table.returncode == 0, table.stderr
     assert "shared_embed" in table.stdout
     assert re.search(r"^Total params: 31,242\b", table.stdout, re.M), table.stdout[-500:]
+
+
+def test_installed_keras_worker_answers_from_the_wheel(fresh_venv, tmp_path):
+    """The app's Keras worker (``sys.executable -m core.keras_backend.service``, started by
+    app/keras_client.py) runs from the installed wheel and loads the installed demo model."""
+    python = fresh_venv / "bin" / "python"
+    demo = _run([str(python), "-c", "import resources; print(resources.demo_model_path())"], cwd=tmp_path).stdout
+    worker = subprocess.Popen(
+        [str(python), "-m", "core.keras_backend.service"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env=_outside_env(tmp_path),
+    )
+    watchdog = threading.Timer(180, worker.kill)  # a silent, hung worker ends the read loop
+    watchdog.start()
+    try:
+        worker.stdin.write(json.dumps({"id": 1, "op": "shapes", "path": demo.strip()}) + "\n")
+        worker.stdin.flush()
+        events = []
+        for line in worker.stdout:
+            events.append(json.loads(line))
+            if events[-1].get("id") == 1 and events[-1]["event"] in ("done", "failed", "cancelled"):
+                break
+        worker.stdin.close()
+        assert worker.wait(timeout=120) == 0
+    finally:
+        watchdog.cancel()
+        if worker.poll() is None:
+            worker.kill()
+    assert events[0] == {"event": "ready"}
+    assert events[-1]["event"] == "done", events[-1]
 
 
 @pytest.mark.parametrize("command", ["resect-gui", "resect"])
