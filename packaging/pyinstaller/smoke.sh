@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Smoke-test and measure a PyInstaller bundle: packaging/pyinstaller/smoke.sh [BUNDLE_DIR]
 # (default dist/resect). Runs from a temp dir, so nothing from the checkout can leak in:
-# --version, --help, inspect on the bundled demo model (file only, then with TensorFlow), the
-# app's Keras worker process, and the GUI under offscreen Qt until it has drawn the demo
+# --version, --help, inspect on the bundled demo model (file only, then with TensorFlow),
+# render, apply of a recipe with --verify, the app's Keras worker process, and the GUI under offscreen Qt until it has drawn the demo
 # model's graph, then for 15 s. Prints size and times.
 set -euo pipefail
 bundle="$(cd "${1:-dist/resect}" && pwd)"
@@ -23,7 +23,7 @@ seconds() {  # seconds() LABEL CMD...: run CMD (output to $work/out), print LABE
     exit 1
   fi
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
-  printf '%-42s %3d.%03d s\n' "$label" $((ms / 1000)) $((ms % 1000))
+  printf '%-50s %3d.%03d s\n' "$label" $((ms / 1000)) $((ms % 1000))
 }
 
 test -x "$exe" && test -f "$demo"
@@ -35,6 +35,18 @@ seconds "resect inspect --fast DEMO" "$exe" inspect --fast "$demo"
 grep -q "Total params: 31,242" "$work/out"
 seconds "resect inspect DEMO (TensorFlow)" "$exe" inspect "$demo"
 grep -q "shared_embed" "$work/out"
+seconds "resect render DEMO -o graph.png" "$exe" render "$demo" -o "$work/graph.png"
+test -s "$work/graph.png"
+cat >"$work/recipe.resect.json" <<'RECIPE'
+{"format": "resect-recipe/1", "edits": [
+  {"op": "set_input_shape", "input": "image", "shape": [64, 64, 3]},
+  {"op": "replace_head", "at": "embed_concat",
+   "layers": [{"class_name": "Dense", "config": {"units": 2, "activation": "softmax"}}]},
+  {"op": "set_trainable", "trainable": false, "below": "block2_out"}]}
+RECIPE
+seconds "resect apply DEMO RECIPE -o out.keras --verify" "$exe" apply "$demo" "$work/recipe.resect.json" -o "$work/out.keras" --verify
+grep -q "verify: max abs diff" "$work/out" && test -s "$work/out.keras"
+
 # The app's Keras worker (`sys.executable -m core.keras_backend.service`, entry.py's -m):
 # ask it for the demo model's shapes and wait for its answer.
 keras_worker() {
