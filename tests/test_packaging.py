@@ -293,6 +293,31 @@ def test_installed_wheel_runs_from_outside_the_checkout(fresh_venv, tmp_path):
     assert re.search(r"^Total params: 31,242\b", table.stdout, re.M), table.stdout[-500:]
 
 
+def test_installed_wheel_applies_a_recipe_and_verifies(fresh_venv, tmp_path):
+    """Surgery from the installed wheel: a new input size and a 2-class head on the demo model."""
+    python, resect = fresh_venv / "bin" / "python", fresh_venv / "bin" / "resect"
+    demo = _run([str(python), "-c", "import resources; print(resources.demo_model_path())"], cwd=tmp_path).stdout
+    recipe = tmp_path / "two_classes.resect.json"
+    head = [{"class_name": "Dense", "config": {"units": 2, "activation": "softmax"}}]
+    edits = [
+        {"op": "set_input_shape", "input": "image", "shape": [64, 64, 3]},
+        {"op": "replace_head", "at": "embed_concat", "layers": head},
+    ]
+    recipe.write_text(json.dumps({"format": "resect-recipe/1", "edits": edits}))
+    out = tmp_path / "two_classes.keras"
+    result = _run(
+        [str(resect), "apply", demo.strip(), str(recipe), "-o", str(out), "--verify"],
+        cwd=tmp_path,
+        env=_outside_env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"^verify: max abs diff", result.stdout, re.M), result.stdout
+    summary = json.loads(
+        _run([str(resect), "inspect", "--fast", "--json", str(out)], cwd=tmp_path, env=_outside_env(tmp_path)).stdout
+    )
+    assert summary["total_params"] == DEMO_TOTAL_PARAMS - 970 + (96 * 2 + 2)  # 10-class head -> 2-class head
+
+
 def test_installed_keras_worker_answers_from_the_wheel(fresh_venv, tmp_path):
     """The app's Keras worker (``sys.executable -m core.keras_backend.service``, started by
     app/keras_client.py) runs from the installed wheel and loads the installed demo model."""
