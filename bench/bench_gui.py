@@ -2,8 +2,8 @@
 
 Launch cases run ``main.py MODEL`` as a whole process with ``RESECT_BENCH_EXIT_AFTER_DRAW=1``
 (the app prints ``drawn_after_s`` measured from process start, then quits), the editor installed
-and Keras on as in normal use (the app starts importing TensorFlow right after this first paint,
-so the import never competes with it for the GIL). Frame times run this file in a child
+and Keras on as in normal use (the Keras worker process, where TensorFlow imports, starts right
+after this first paint; TensorFlow never enters the app's own process). Frame times run this file in a child
 process: open a 5,000-layer model offscreen, expand every block (worst case: 5,000 boxes),
 then pan and zoom by script, timing each synchronous repaint of the canvas.
 
@@ -162,7 +162,7 @@ def run() -> list[dict]:
                 "tool": "resect GUI",
                 "seconds": round(drawn, 3),
                 "peak_mb": round(peak, 1),
-                "note": f"{goal}; process wall {wall:.2f} s; median of 3; TF import starts after this paint",
+                "note": f"{goal}; process wall {wall:.2f} s; median of 3; the Keras worker starts after this paint",
             }
         )
     out, _, peak = _run_child([PY, __file__, "--frames", str(_deep(5_000))], _env())

@@ -102,7 +102,7 @@ class Service:
         self._cancel_events: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
         self._closing = False
-        self._models: dict[str, tuple[tuple[float, int], Any, Any]] = {}  # path -> (stamp, filled graph, model)
+        self._models: dict[str, tuple[tuple[float, int], Any, Any, Any]] = {}  # path -> (stamp, read, filled, model)
 
     def send(self, obj: dict[str, Any]) -> None:
         line = json.dumps(obj)
@@ -183,8 +183,8 @@ class Service:
                 self._cancel_events.pop(request_id, None)
                 self._cancelled.discard(request_id)
 
-    def loaded(self, path: str) -> tuple[Any, Any]:
-        """``(filled graph, Keras model)`` for ``path``, loaded once per file version."""
+    def loaded(self, path: str) -> tuple[Any, Any, Any]:
+        """``(our reading, filled graph, Keras model)`` for ``path``, once per file version."""
         from core.keras_backend.loading import fill_shapes, load_keras_model
         from core.reader import read_model
 
@@ -194,25 +194,24 @@ class Service:
         stamp = (stat.st_mtime, stat.st_size)
         cached = self._models.get(path)
         if cached is not None and cached[0] == stamp:
-            return cached[1], cached[2]
+            return cached[1:]
+        self._models = {}  # one model at a time: they can be large
         graph = read_model(path)
         model = load_keras_model(path, graph)
         filled = fill_shapes(graph, model)
-        self._models = {path: (stamp, filled, model)}  # one model at a time: they can be large
-        return filled, model
+        self._models = {path: (stamp, graph, filled, model)}
+        return graph, filled, model
 
     def _shapes(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
-        from core.reader import read_model
         from core.shape_table import shape_table
 
         started = time.perf_counter()
-        path = str(request["path"])
-        filled, _model = self.loaded(path)
-        return {"table": shape_table(read_model(path), filled), "seconds": time.perf_counter() - started}
+        graph, filled, _model = self.loaded(str(request["path"]))
+        return {"table": shape_table(graph, filled), "seconds": time.perf_counter() - started}
 
     def _input_report(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
         base, edit = pickle.loads(base64.b64decode(request["job"]))  # noqa: S301 - from our own parent
-        _filled, model = self.loaded(str(request["path"]))
+        _graph, _filled, model = self.loaded(str(request["path"]))
         return input_report(model, base, edit)
 
     def _export(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
@@ -252,7 +251,7 @@ def main() -> int:
     worker = threading.Thread(target=service.serve, name="resect-keras-service", daemon=True)
     worker.start()
     service.read_requests(sys.stdin)
-    worker.join(timeout=5.0)  # let a running request finish its step; an export cleans up after itself
+    worker.join(timeout=4.0)  # let a running request finish its step; an export cleans up after itself
     return 0
 
 
