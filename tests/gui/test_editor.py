@@ -373,3 +373,27 @@ def test_nested_model_cut_inside_and_engine_failure_is_contained(qtbot, make_win
     else:
         # the engine handles it now: the new edit replaces the undone one (Qt drops redo history)
         assert editor.stack.index() == 1 and editor.doc.edits != before[0]
+
+
+def test_first_preview_is_computed_off_the_ui_thread(qtbot, make_window, zoo, monkeypatch):
+    """The unedited model's preview (1.2 s at 20,000 layers once) comes from a worker after
+    the first paint, and equals Keras' own parameter counts."""
+    import threading
+
+    import core.surgery.preview as preview_module
+    from tests.zoo import build
+
+    threads: list[str] = []
+    real = preview_module.preview
+
+    def recording(original, edited):  # noqa: ANN001, ANN202 - the real function, noting its thread
+        threads.append(threading.current_thread().name)
+        return real(original, edited)
+
+    monkeypatch.setattr(preview_module, "preview", recording)
+    window, editor = open_editor(qtbot, make_window, zoo.path("small_resnet", "keras"))
+    qtbot.waitUntil(lambda: editor.strip.preview is not None, timeout=30_000)
+    assert threads and threading.main_thread().name not in threads
+    model = build("small_resnet")
+    assert editor.strip.preview.total_params == model.count_params()
+    assert f"{model.count_params():,}" in editor.strip.text
