@@ -3,9 +3,12 @@
 One ``KerasClient`` per window wraps a ``QProcess``: requests go out as JSON lines and are
 answered in order; replies arrive on the UI thread (Qt's event loop reads the pipe) and
 call the request's callbacks. If the process dies, every open request fails with one
-line, ``died`` says why, and the next request starts a fresh process. ``shutdown``
-(window closing) asks the server to quit and waits briefly before killing it, so no
-process outlives its window.
+line, ``died`` says why, and the next request starts a fresh process. ``shutdown`` asks
+the server to quit and waits briefly before killing it.
+
+Windows share one worker (``acquire`` / ``release``): TensorFlow and a loaded model take
+hundreds of megabytes, and a window opened on an exported model then finds Keras ready.
+The last window to release it shuts it down, so no process outlives the app's windows.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class Request:
     on_error: Callback | None = None  # called with a one-line message
     on_progress: Callable[[str, int, int], None] | None = None
     on_cancelled: Callable[[], None] | None = None
-    ended: bool = False
+    owner: int | None = None  # id() of the window that asked (see ``forget``)
 
 
 class KerasClient(QObject):
@@ -117,10 +120,14 @@ class KerasClient(QObject):
         on_error: Callback | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
+        owner: object = None,
     ) -> int:
-        """Send ``{"op": op, **payload}``; returns the request id (for ``cancel``)."""
+        """Send ``{"op": op, **payload}``; returns the request id (for ``cancel``).
+        ``owner`` (a window) lets ``forget`` drop the request when that window closes."""
         self.start()
-        request = Request(self._next_id, op, on_done, on_error, on_progress, on_cancelled)
+        request = Request(
+            self._next_id, op, on_done, on_error, on_progress, on_cancelled, None if owner is None else id(owner)
+        )
         self._next_id += 1
         self._open[request.id] = request
         self._write({"id": request.id, "op": op, **payload})
@@ -129,6 +136,12 @@ class KerasClient(QObject):
     def cancel(self, request_id: int) -> None:
         if request_id in self._open and self.running:
             self._write({"op": "cancel", "id": request_id})
+
+    def forget(self, owner: object) -> None:
+        """``owner`` is going: cancel its requests and never call their callbacks."""
+        for request in [r for r in self._open.values() if r.owner == id(owner)]:
+            self.cancel(request.id)
+            del self._open[request.id]
 
     def is_open(self, request_id: int) -> bool:
         return request_id in self._open
@@ -204,3 +217,28 @@ class KerasClient(QObject):
             if request.on_error is not None:
                 request.on_error(message)
         self.died.emit(message)
+
+
+_shared: KerasClient | None = None
+_users = 0
+
+
+def acquire() -> KerasClient:
+    """The app's shared worker client (created on first use; started by ``start``)."""
+    global _shared, _users
+    if _shared is None:
+        _shared = KerasClient()
+    _users += 1
+    return _shared
+
+
+def release(client: KerasClient) -> None:
+    """One user less; the last one shuts the worker down."""
+    global _shared, _users
+    if client is not _shared:
+        client.shutdown()
+        return
+    _users -= 1
+    if _users <= 0:
+        _shared, _users = None, 0
+        client.shutdown()

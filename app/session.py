@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QApplication
 
+from app import keras_client
 from app.canvas.prepared import PreparedScene, prepare
 from app.document import ViewerDocument
 from app.formatting import graph_totals
@@ -108,7 +109,8 @@ class ModelSession(QObject):
         self.document = document
         self.runner = runner
         self.use_keras = use_keras
-        self.keras = KerasClient(self)  # the Keras worker process, started when needed
+        self.keras = keras_client.acquire()  # the Keras worker process (shared), started when needed
+        self._released = False
         self.keras_model: RemoteModel | None = None
         self._keras_import_started = False
         self._deferred_load: tuple[str, ModelGraph, int] | None = None
@@ -117,9 +119,7 @@ class ModelSession(QObject):
         document.collapsed_changed.connect(lambda: self.request_scene(keep_view=True))
         document.direction_changed.connect(lambda: self.request_scene(keep_view=False))
         self.keras.ready.connect(self._keras_ready)
-        self.keras.import_failed.connect(
-            lambda message: self.document.set_keras_status("failed", f"TensorFlow could not be imported: {message}")
-        )
+        self.keras.import_failed.connect(self._keras_import_failed)
         self.keras.died.connect(self._keras_died)
         window = document.parent()
         if window is not None and window.isWidgetType():
@@ -134,24 +134,40 @@ class ModelSession(QObject):
         return False
 
     def shutdown(self) -> None:
-        """Stop the Keras worker process (the window is closing)."""
-        self.keras.shutdown()
+        """This window is closing: let go of the Keras worker (the last window stops it)."""
+        if self._released:
+            return
+        self._released = True
+        self.keras_model = None
+        self.keras.forget(self.document.parent())  # answers for this window go nowhere now
+        for signal, slot in (
+            (self.keras.ready, self._keras_ready),
+            (self.keras.import_failed, self._keras_import_failed),
+            (self.keras.died, self._keras_died),
+        ):
+            signal.disconnect(slot)
+        keras_client.release(self.keras)
 
     # --- TensorFlow (in the worker process) ----------------------------------------------
     def start_keras_import(self) -> None:
         """Start the Keras worker now: TensorFlow imports there while the user looks at
         the graph, so it is ready by the time shapes or an export need it."""
         self._keras_import_started = True
-        if not self.use_keras:
+        if not self.use_keras or self._released:
             self.document.set_keras_status("off", "Keras off")
             return
-        if not self.keras.is_ready:
+        if self.keras.is_ready:
+            self.document.set_keras_status("ready", "TensorFlow ready")
+        else:
             self.document.set_keras_status("importing", "Importing TensorFlow…")
         self.keras.start()
 
     def _keras_ready(self) -> None:
         if self.document.keras.state == "importing":
             self.document.set_keras_status("ready", "TensorFlow ready")
+
+    def _keras_import_failed(self, message: str) -> None:
+        self.document.set_keras_status("failed", f"TensorFlow could not be imported: {message}")
 
     def _keras_died(self, message: str) -> None:
         self.keras_model = None
@@ -188,7 +204,7 @@ class ModelSession(QObject):
             self._load_with_keras(pending[0], pending[1])
 
     def _load_with_keras(self, path: str, graph: ModelGraph) -> None:
-        if not self.use_keras:
+        if not self.use_keras or self._released:
             return
         generation = self.document.generation
         self.document.set_keras_status("loading", "Keras is loading the model…")
@@ -215,7 +231,7 @@ class ModelSession(QObject):
             self.document.set_keras_status("failed", message)
             self.keras_note.emit(message)
 
-        self.keras.request("shapes", {"path": path}, on_done=done, on_error=failed)
+        self.keras.request("shapes", {"path": path}, on_done=done, on_error=failed, owner=self.document.parent())
 
     # --- scenes ----------------------------------------------------------------
     def request_scene(self, keep_view: bool = True) -> None:

@@ -53,7 +53,15 @@ class ExportWorker(QObject):
     cancelled = Signal()
 
     def __init__(
-        self, model_path: str, edits: list[Any], out: str, fmt: str, verify: bool, force: bool, client: Any = None
+        self,
+        model_path: str,
+        edits: list[Any],
+        out: str,
+        fmt: str,
+        verify: bool,
+        force: bool,
+        client: Any = None,
+        owner: object = None,
     ) -> None:
         super().__init__()
         self.job = {
@@ -65,6 +73,7 @@ class ExportWorker(QObject):
             "force": force,
         }
         self.client = client
+        self.owner = owner  # the window: its closing drops this export (KerasClient.forget)
         self.request_id: int | None = None
         self.thread: threading.Thread | None = None
         self.cancel_event = threading.Event()
@@ -84,6 +93,7 @@ class ExportWorker(QObject):
             on_error=self.failed.emit,
             on_progress=self.progress.emit,
             on_cancelled=self.cancelled.emit,
+            owner=self.owner,
         )
 
     def cancel(self) -> None:
@@ -247,7 +257,7 @@ class ExportDialog(QDialog):
                 force = True
         self.result = None
         self.worker = ExportWorker(
-            self.model_path, self.edits, out, self.fmt, self.verify_box.isChecked(), force, self.client
+            self.model_path, self.edits, out, self.fmt, self.verify_box.isChecked(), force, self.client, self.parent()
         )
         queued = Qt.ConnectionType.QueuedConnection  # the worker emits from its own thread
         self.worker.progress.connect(self._progress, queued)

@@ -197,7 +197,11 @@ class InputDialog(QDialog):
             client.cancel(self._remote_id)  # superseded: skip it if it has not started
         job = encode_input_job(self.graph, edit)
         self._remote_id = client.request(
-            "input_report", {"path": self.keras_model.path, "job": job}, on_done=done, on_error=failed
+            "input_report",
+            {"path": self.keras_model.path, "job": job},
+            on_done=done,
+            on_error=failed,
+            owner=self.parent(),
         )
 
     def _forget_request(self) -> None:

@@ -59,6 +59,21 @@ def test_window_close_stops_its_worker(qtbot, make_window, zoo):
     assert not window.session.keras.running and pid not in child_processes()
 
 
+def test_windows_share_one_worker_until_the_last_closes(qtbot, make_window, zoo):
+    first, second = make_window(use_keras=True), make_window(use_keras=True)
+    open_and_wait(qtbot, first, zoo.path("small_resnet", "keras"))
+    open_and_wait(qtbot, second, zoo.path("siamese", "tf2.h5"))
+    for window in (first, second):
+        qtbot.waitUntil(lambda w=window: w.session.keras_model is not None, timeout=TIMEOUT_MS)
+    assert first.session.keras is second.session.keras and first.session.keras.starts == 1
+    pid = first.session.keras.pid
+    assert second.document.graph.layer("tower_dense").nodes[1].output_shapes == ((None, 16),)
+    first.close()
+    assert pid in child_processes()  # the second window still uses it
+    second.close()
+    assert pid not in child_processes()
+
+
 APP_SCRIPT = """
 import json, os, sys, tempfile
 from PySide6.QtCore import QEventLoop, QSettings
