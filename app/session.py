@@ -213,9 +213,11 @@ class ModelSession(QObject):
             if generation != self.document.generation:
                 return
             self.keras_model = RemoteModel(self.keras, path)
+            self.document.set_keras_status("ready", "Shapes from Keras")
+            if result is graph:  # the file recorded everything Keras knows: nothing to redraw
+                return
             self.document.set_graph(result)
             self.request_scene(keep_view=True)
-            self.document.set_keras_status("ready", "Shapes from Keras")
             self.shapes_filled.emit()
 
         def done(result: dict[str, Any]) -> None:
