@@ -87,7 +87,9 @@ def test_shapes_table_fills_what_keras_knows(server, zoo, keras):
             assert ours.output_shapes == tuple(tuple(t.shape) for t in node.output_tensors)
 
 
-@pytest.mark.parametrize(("name", "fmt"), [("nested", "h5"), ("nested", "keras"), ("multi_io", "h5"), ("frozen_block", "tf2.h5")])
+@pytest.mark.parametrize(
+    ("name", "fmt"), [("nested", "h5"), ("nested", "keras"), ("multi_io", "h5"), ("frozen_block", "tf2.h5")]
+)
 def test_shape_table_round_trip_equals_fill_shapes(zoo, name, fmt):
     """``apply_shape_table(read, shape_table(read, filled)) == filled`` (nested models too,
     and an empty table for a file that records everything Keras knows)."""
