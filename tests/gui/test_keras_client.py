@@ -59,6 +59,23 @@ def test_window_close_stops_its_worker(qtbot, make_window, zoo):
     assert not window.session.keras.running and pid not in child_processes()
 
 
+def test_a_dead_worker_is_one_line_for_the_user_and_comes_back(qtbot, make_window, zoo):
+    window = make_window(use_keras=True)
+    path = zoo.path("siamese", "tf2.h5")
+    open_and_wait(qtbot, window, path)
+    qtbot.waitUntil(lambda: window.session.keras_model is not None, timeout=TIMEOUT_MS)
+    first_pid = window.session.keras.pid
+    os.kill(first_pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: window.document.keras.state == "failed", timeout=30_000)
+    assert window.session.keras_model is None
+    assert window.banner.isVisible() and "Keras worker process stopped" in window.banner.label.text()
+    assert "\n" not in window.document.keras.message
+    open_and_wait(qtbot, window, path)  # opening again asks a fresh worker
+    qtbot.waitUntil(lambda: window.session.keras_model is not None, timeout=TIMEOUT_MS)
+    assert window.session.keras.pid not in (None, first_pid)
+    assert window.document.graph.layer("tower_dense").nodes[1].output_shapes == ((None, 16),)
+
+
 def test_windows_share_one_worker_until_the_last_closes(qtbot, make_window, zoo):
     first, second = make_window(use_keras=True), make_window(use_keras=True)
     open_and_wait(qtbot, first, zoo.path("small_resnet", "keras"))
