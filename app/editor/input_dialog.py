@@ -195,7 +195,11 @@ class InputDialog(QDialog):
         client = self.keras_model.client
         if self._remote_id is not None:
             client.cancel(self._remote_id)  # superseded: skip it if it has not started
-        job = encode_input_job(self.graph, edit)
+        try:
+            job = encode_input_job(self.graph, edit)
+        except Exception as error:  # noqa: BLE001 - the estimate stays; say why Keras was not asked
+            failed(f"{type(error).__name__}: {error}")
+            return
         self._remote_id = client.request(
             "input_report",
             {"path": self.keras_model.path, "job": job},
