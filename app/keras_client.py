@@ -24,6 +24,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
 ROOT = Path(__file__).resolve().parents[1]  # where ``app`` and ``core`` are importable from
+
+
+def _source_checkout(root: Path = ROOT) -> bool:
+    """True when running from the repository (``pyproject.toml`` beside ``app``), not from an
+    installed wheel, where ``root`` is site-packages and is on ``sys.path`` already."""
+    return (root / "pyproject.toml").is_file() and root.name not in ("site-packages", "dist-packages")
 STDERR_TAIL = 20  # lines of the server's stderr kept for the "it stopped" message
 
 Callback = Callable[[Any], None]
@@ -82,10 +88,16 @@ class KerasClient(QObject):
         self._buffer, self._stderr = b"", []
         process = QProcess(self)
         process.setProgram(sys.executable)
-        process.setArguments(["-m", "core.keras_backend.service"])
-        process.setWorkingDirectory(str(ROOT))
+        checkout = _source_checkout()
+        flags = [] if checkout else ["-P"]  # from a wheel, keep the working directory off sys.path too
+        process.setArguments([*flags, "-m", "core.keras_backend.service"])
         env = QProcessEnvironment.systemEnvironment()
-        env.insert("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
+        if checkout:
+            # Only from a checkout: for an installed wheel ROOT is site-packages, and putting it
+            # on PYTHONPATH (or using it as the working directory of ``-m``) would place it
+            # ahead of the standard library.
+            process.setWorkingDirectory(str(ROOT))
+            env.insert("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
         env.insert("TF_CPP_MIN_LOG_LEVEL", "3")
         process.setProcessEnvironment(env)
         process.readyReadStandardOutput.connect(self._read)

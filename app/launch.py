@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     application = QApplication.instance() or QApplication(sys.argv[:1])
     application.setApplicationName("Resect")
     application.setOrganizationName("Resect")
+    from resources import APP_ID
+
+    application.setDesktopFileName(APP_ID)  # Wayland shells match the window to its .desktop entry
     application.setWindowIcon(icon("resect") if not icon("resect").isNull() else QIcon())
     window = MainWindow(use_keras=os.environ.get("RESECT_NO_KERAS") != "1")
     from app.editor import install_editor  # the editor (issue 5) on top of the viewer
