@@ -28,7 +28,7 @@ from app.layer_tree import remember_rows
 from app.workers import TaskRunner
 from core.errors import ResectError
 from core.graph import ModelGraph
-from core.render.perf import paused_gc
+from core.perf import paused_gc
 from core.shape_table import apply_shape_table
 
 log = logging.getLogger(__name__)

@@ -27,9 +27,9 @@ from typing import Literal
 
 from core.analysis.blocks import SEPARATOR, Block, find_blocks
 from core.graph import ModelGraph
+from core.perf import paused_gc
 from core.render import labels, style
 from core.render.columns import cross_positions
-from core.render.perf import paused_gc
 from core.render.routing import route_edges
 from core.render.visible import visible_graph
 from core.tensor_ref import TensorRef

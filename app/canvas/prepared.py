@@ -100,7 +100,7 @@ def scene_bounds(scene: Any, rects: np.ndarray) -> QRectF:
 def prepare(scene: Any) -> PreparedScene:
     """Everything the canvas needs from ``scene``, computed once per scene (with the cyclic
     GC paused, as the layout does: its passes over a 20,000-layer heap cost more than the work)."""
-    from core.render.perf import paused_gc
+    from core.perf import paused_gc
 
     with paused_gc():
         return _prepare(scene)

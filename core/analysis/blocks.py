@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.graph import Layer, ModelGraph
-from core.render.perf import paused_gc
+from core.perf import paused_gc
 from core.tensor_ref import TensorRef
 
 BlockKind = Literal["residual", "inception", "prefix", "nested"]

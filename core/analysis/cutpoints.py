@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from core.graph import ModelGraph
-from core.surgery.graph_ops import NodeKey, ancestors, descendants, paused_gc, topological_nodes
+from core.perf import paused_gc
+from core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes
 from core.tensor_ref import TensorRef
 
 

@@ -6,18 +6,16 @@ imported, no code runs, no weight values are loaded, nothing is extracted.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import os
 import zipfile
-from collections.abc import Iterator
 from typing import Any
 
 import h5py
 
 from core.errors import ModelFileError
 from core.graph import ModelGraph
+from core.perf import paused_gc
 from core.reader.archive import check_member_names, open_member
 from core.reader.config_parser import ConfigError, parse_model_config
 from core.reader.weight_index import KerasWeightIndex, LegacyWeightIndex
@@ -53,7 +51,7 @@ def read_model(path: str | os.PathLike[str]) -> ModelGraph:
     path = os.fspath(path)
     fmt = sniff_format(path)
     try:
-        with _gc_paused():
+        with paused_gc():
             return _read_keras(path) if fmt == "keras" else _read_h5(path)
     except ModelFileError:
         raise
@@ -63,20 +61,6 @@ def read_model(path: str | os.PathLike[str]) -> ModelGraph:
         raise ModelFileError(path, f"unreadable model config: {type(error).__name__}: {error}") from None
     except OSError as error:
         raise ModelFileError(path, f"is corrupt or truncated ({error})") from None
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while reading: the parsed config holds millions of
-    objects, and each automatic collection walked them all (it cost about half of the
-    reading time of a 20,000-layer model). The reader creates no reference cycles."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read_keras(path: str) -> ModelGraph:

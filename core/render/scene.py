@@ -17,8 +17,8 @@ from functools import cached_property
 from core.analysis.blocks import SEPARATOR, Block
 from core.graph import ModelGraph, Shape
 from core.layout import Direction, Layout, layout
+from core.perf import paused_gc
 from core.render import labels, style
-from core.render.perf import paused_gc
 from core.tensor_ref import TensorRef
 
 Point = tuple[float, float]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 from core.errors import ResectError
 from core.graph import ModelGraph
+from core.perf import paused_gc
 from core.surgery import cut as cut_ops
 from core.surgery.edits import (
     AddOutputs,
@@ -30,7 +31,6 @@ from core.surgery.edits import (
     SetTrainable,
 )
 from core.surgery.errors import EditError
-from core.surgery.graph_ops import paused_gc
 
 __all__ = ["EditError", "apply_edit", "apply_edits"]
 

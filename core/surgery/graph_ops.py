@@ -6,10 +6,8 @@ they return new objects and never mutate.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -18,20 +16,6 @@ from core.tensor_ref import TensorRef
 
 NodeKey = tuple[str, int]
 RefMap = Callable[[TensorRef], TensorRef]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector: walks over large graphs allocate many small
-    tuples, and full collections over a 20,000-layer graph cost more than the walk itself.
-    Nothing here makes reference cycles, so plain reference counting frees everything."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def map_refs(value: Any, fn: RefMap) -> Any:

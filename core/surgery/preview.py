@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.graph import Layer, ModelGraph, Shape
+from core.perf import paused_gc
 from core.surgery.building import infer_shape, weights_known
-from core.surgery.graph_ops import paused_gc
 from core.surgery.shapes import weight_shapes
 from core.tensor_ref import TensorRef
 
