@@ -11,6 +11,7 @@ model, a note names the layer and the graph stays as the file describes it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from dataclasses import dataclass
@@ -36,15 +37,28 @@ log = logging.getLogger(__name__)
 LARGE_MODEL_LAYERS = 300  # above this, a model opens with its blocks collapsed
 
 
+def settle_heap() -> None:
+    """Move everything alive now (a graph, its rows, a prepared scene: hundreds of thousands
+    of long-lived, acyclic objects) out of the cyclic collector's reach. Called on a worker
+    at the end of each big build. Without it the collector's next passes scan them all while
+    holding the GIL: measured at 20,000 layers, a 390 ms gen-2 pass and 160-240 ms gen-0/1
+    passes (their counts grow while ``paused_gc`` holds collection off) froze the UI thread.
+    Frozen objects are still freed by reference counting when dropped; only a reference
+    cycle among them would stay, and the graph objects are immutable trees."""
+    gc.freeze()
+
+
 def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
     """Reader plus block detection, both pure Python (runs on a worker)."""
     from core.reader import read_model
 
-    graph = read_model(path)
     with paused_gc():  # warm the caches here, off the UI thread (GC paused: see core.render.perf)
+        graph = read_model(path)
         graph_totals(graph)
         remember_rows(graph)
-    return graph, find_blocks_safely(graph)
+        blocks = find_blocks_safely(graph)
+        settle_heap()  # before collection resumes: its counts start from zero again
+    return graph, blocks
 
 
 def find_blocks_safely(graph: ModelGraph) -> list[Any]:
@@ -64,15 +78,19 @@ def build_prepared(
     """Layout + scene (core.render) and the canvas' arrays, on a worker."""
     from core.render.scene import build_scene
 
-    return prepare(build_scene(graph, collapsed=collapsed, direction=direction, blocks=blocks or None))
+    with paused_gc():
+        prepared = prepare(build_scene(graph, collapsed=collapsed, direction=direction, blocks=blocks or None))
+        settle_heap()
+    return prepared
 
 
 def fill_from_table(graph: ModelGraph, table: dict[str, Any]) -> ModelGraph:
     """Our graph with the shapes the Keras worker found (pure Python, on a worker thread)."""
-    filled = apply_shape_table(graph, table)
     with paused_gc():
+        filled = apply_shape_table(graph, table)
         graph_totals(filled)
         remember_rows(filled)
+        settle_heap()
     return filled
 
 

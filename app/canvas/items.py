@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
@@ -45,6 +46,18 @@ class ChunkItem(QGraphicsItem):
         for _, pen in self._brushes.values():
             pen.setCosmetic(False)
         self.paint_count = 0
+
+    def same_place(self, chunk: Chunk) -> bool:
+        """Does ``chunk`` cover the same boxes at the same place (only texts may differ)?"""
+        return self.chunk.bounds == chunk.bounds and np.array_equal(self.chunk.indices, chunk.indices)
+
+    def replace(self, prepared: PreparedScene, chunk: Chunk) -> None:
+        """Show ``chunk`` of a new scene in this item (same boxes: see ``same_place``)."""
+        self.prepared = prepared
+        if set(chunk.groups) != set(self.chunk.groups):
+            self._brushes = {key: (QBrush(QColor(key[0])), QPen(QColor(key[1]), 1.2)) for key in chunk.groups}
+        self.chunk = chunk
+        self.update()
 
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -114,6 +127,11 @@ class EdgeChunkItem(QGraphicsItem):
         self._pen = QPen(QColor("#8a94a6"), 1.2)
         self._pen.setCosmetic(True)
         self.setZValue(-1)
+
+    def replace(self, chunk: EdgeChunk) -> None:
+        """New paths within the same bounds (the caller checked ``chunk.bounds``)."""
+        self.chunk = chunk
+        self.update()
 
     def boundingRect(self) -> QRectF:
         return self._bounds

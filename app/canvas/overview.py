@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
@@ -56,15 +57,16 @@ class OverviewMap(QWidget):
         self.pixmap.fill(QColor(255, 255, 255, 235))
         painter = QPainter(self.pixmap)
         painter.setPen(Qt.PenStyle.NoPen)
-        colours: dict[str, list[QRectF]] = {}
-        for box, rect in zip(prepared.scene.boxes, prepared.rects, strict=True):
-            r = self._to_map(QRectF(*map(float, rect)))
-            colours.setdefault(str(box.stroke), []).append(
-                r.adjusted(0, 0, max(0.0, 1 - r.width()), max(0.0, 1 - r.height()))
-            )
-        for colour, rects in colours.items():
+        # vectorised (the colour groups come from the worker): a loop of QRectF per box
+        # took 250 ms at 20,000 boxes on the UI thread
+        for colour, indices in prepared.by_stroke.items():
+            r = prepared.rects[indices]
+            x = 4 + (r[:, 0] - bounds.x()) * self._sx
+            y = 4 + (r[:, 1] - bounds.y()) * self._sy
+            w = np.maximum(r[:, 2] * self._sx, 1.0)
+            h = np.maximum(r[:, 3] * self._sy, 1.0)
             painter.setBrush(QColor(colour))
-            painter.drawRects(rects)
+            painter.drawRects([QRectF(*row) for row in np.column_stack((x, y, w, h)).tolist()])
         painter.end()
         self.place()
 

@@ -50,6 +50,7 @@ class PreparedScene:
     bounds: QRectF
     inputs: list[int] = field(default_factory=list)  # indices of input boxes
     owner: dict[str, str] = field(default_factory=dict)  # layer key -> key of the box drawing it
+    by_stroke: dict[str, np.ndarray] = field(default_factory=dict)  # stroke colour -> box indices (overview)
 
     def box(self, key: str) -> Any:
         return self.scene.boxes[self.index[key]]
@@ -116,7 +117,13 @@ def _prepare(scene: Any) -> PreparedScene:
     inputs = [i for i, box in enumerate(boxes) if getattr(box, "kind", "") == "input"]
     owner = {layer: str(box.key) for box in boxes for layer in (getattr(box, "layers", ()) or (box.key,))}
     bounds = scene_bounds(scene, rects)
-    return PreparedScene(scene, keys, index, rects, chunks, edge_chunks, segments, owners, bounds, inputs, owner)
+    strokes: dict[str, list[int]] = {}
+    for i, box in enumerate(boxes):
+        strokes.setdefault(str(box.stroke), []).append(i)
+    by_stroke = {colour: np.array(indices, dtype=np.int64) for colour, indices in strokes.items()}
+    return PreparedScene(
+        scene, keys, index, rects, chunks, edge_chunks, segments, owners, bounds, inputs, owner, by_stroke
+    )
 
 
 def _chunks(boxes: list[Any], rects: np.ndarray) -> list[Chunk]:

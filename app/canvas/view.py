@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
@@ -123,21 +124,48 @@ class GraphCanvas(QWidget):
     def set_prepared(self, prepared: PreparedScene, keep_view: bool = False) -> None:
         """Show a prepared scene; ``keep_view`` keeps zoom and position (same model, new drawing)."""
         old_range = self.viewbox.viewRect() if keep_view and self.prepared is not None else None
-        self._remove_items()
-        self.prepared = prepared
-        self.edge_items = [EdgeChunkItem(chunk) for chunk in prepared.edge_chunks]
-        self.chunk_items = [ChunkItem(prepared, chunk) for chunk in prepared.chunks]
-        for item in [*self.edge_items, *self.chunk_items]:
-            self.viewbox.addItem(item, ignoreBounds=True)
+        same = keep_view and self._same_layout(prepared)
+        if same:
+            # same boxes in the same places (Keras' shapes came in): keep the items, swap what they paint
+            for item, chunk in zip(self.chunk_items, prepared.chunks, strict=True):
+                item.replace(prepared, chunk)
+            for edge_item, edge_chunk in zip(self.edge_items, prepared.edge_chunks, strict=True):
+                edge_item.replace(edge_chunk)
+            self.prepared = prepared
+        else:
+            self._remove_items()
+            self.prepared = prepared
+            self.edge_items = [EdgeChunkItem(chunk) for chunk in prepared.edge_chunks]
+            self.chunk_items = [ChunkItem(prepared, chunk) for chunk in prepared.chunks]
+            for item in [*self.edge_items, *self.chunk_items]:
+                self.viewbox.addItem(item, ignoreBounds=True)
         self.hover_item.setPath(self.hover_item.path().__class__())
         self.hovered_edge = None
-        self.overview.set_prepared(prepared)
+        if same and _same_colours(self.overview.prepared, prepared):
+            self.overview.prepared = prepared  # same boxes, same colours: the map stands
+        else:
+            self.overview.set_prepared(prepared)
         self._awaiting_paint = True
         if old_range is not None:
             self.viewbox.setRange(old_range, padding=0)
         else:
             self.open_view()
         self._refresh_overlays()
+
+    def _same_layout(self, prepared: PreparedScene) -> bool:
+        old = self.prepared
+        return (
+            old is not None
+            and old.keys == prepared.keys
+            and np.array_equal(old.rects, prepared.rects)
+            and len(self.chunk_items) == len(prepared.chunks)
+            and len(self.edge_items) == len(prepared.edge_chunks)
+            and all(item.same_place(chunk) for item, chunk in zip(self.chunk_items, prepared.chunks, strict=True))
+            and all(
+                item.chunk.bounds == chunk.bounds
+                for item, chunk in zip(self.edge_items, prepared.edge_chunks, strict=True)
+            )
+        )
 
     def _remove_items(self) -> None:
         for item in [*self.chunk_items, *self.edge_items]:
@@ -333,3 +361,11 @@ class GraphCanvas(QWidget):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self.overview.place()
+
+
+def _same_colours(old: PreparedScene | None, new: PreparedScene) -> bool:
+    return (
+        old is not None
+        and old.by_stroke.keys() == new.by_stroke.keys()
+        and all(np.array_equal(old.by_stroke[c], new.by_stroke[c]) for c in new.by_stroke)
+    )

@@ -16,7 +16,7 @@ from tests.gui.helpers import open_and_wait
 
 def click_tree_row(qtbot, window, path: tuple[str, ...]) -> None:
     panel = window.tree
-    index = panel.proxy.mapFromSource(panel.model.index_of(path))
+    index = panel.view_index(panel.model.index_of(path))
     panel.view.scrollTo(index)
     rect = panel.view.visualRect(index)
     qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -232,7 +232,7 @@ def test_siamese_shared_layer_properties(qtbot, make_window, zoo):
 def test_nested_model_rows_expand_and_select_inner_layer(qtbot, make_window, zoo):
     window = make_window()
     open_and_wait(qtbot, window, zoo.path("nested", "keras"))
-    parent = window.tree.proxy.mapFromSource(window.tree.model.index_of(("func_block",)))
+    parent = window.tree.view_index(window.tree.model.index_of(("func_block",)))
     window.tree.view.expand(parent)
     click_tree_row(qtbot, window, ("func_block", "inner_dense"))
     assert window.document.selection.layer_path == ("func_block", "inner_dense")
