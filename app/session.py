@@ -52,7 +52,7 @@ def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
     """Reader plus block detection, both pure Python (runs on a worker)."""
     from core.reader import read_model
 
-    with paused_gc():  # warm the caches here, off the UI thread (GC paused: see core.render.perf)
+    with paused_gc():  # warm the caches here, off the UI thread (GC paused: see core.perf)
         graph = read_model(path)
         graph_totals(graph)
         remember_rows(graph)
