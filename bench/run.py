@@ -87,13 +87,18 @@ def load_bench_modules(only: Sequence[str] = ()) -> list:
     return modules
 
 
+def _seconds(value: float) -> str:
+    """Two decimals for whole processes, four below 0.1 s (edits, layouts: milliseconds)."""
+    return f"{value:.4f}" if value < 0.1 else f"{value:.2f}"
+
+
 def format_rows(rows: list[dict]) -> str:
     headers = ("case", "tool", "seconds", "peak_mb", "note")
     cells = [
         (
             str(row["case"]),
             str(row["tool"]),
-            "-" if row.get("seconds") is None else f"{row['seconds']:.2f}",
+            "-" if row.get("seconds") is None else _seconds(row["seconds"]),
             "-" if row.get("peak_mb") is None else f"{row['peak_mb']:.0f}",
             str(row.get("note", "")),
         )
