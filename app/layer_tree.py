@@ -16,6 +16,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
@@ -25,6 +26,7 @@ from app.formatting import count_text, graph_totals, layer_shape_text, mb_text
 from core.graph import Layer, ModelGraph
 
 COLUMNS = ("Name", "Class", "Output shape", "Params", "Trainable")
+_COLUMN_COUNT = len(COLUMNS)
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2
 _NO_INDEX = QModelIndex()  # the invisible root, as a default argument
 
@@ -125,14 +127,15 @@ class LayerTreeModel(QAbstractItemModel):
         if self._graph is None or not self._by_path:
             return False
         by_path = hit[2] if hit is not None else prebuild_rows(graph)[1]
-        if len(by_path) != len(self._by_path) or any(path not in by_path for path in self._by_path):
+        if by_path.keys() != self._by_path.keys():
             return False
         changed_parents: dict[int, _Row] = {}
+        root = self._root
         for path, row in self._by_path.items():
             layer = by_path[path].layer
             if layer is not row.layer:
                 row.layer = layer
-                parent = row.parent if row.parent is not None else self._root
+                parent = row.parent or root
                 changed_parents[id(parent)] = parent
         self._graph = graph
         if self._sort[0] in (2, 3, 4):  # the values sorted on may have changed
@@ -173,9 +176,10 @@ class LayerTreeModel(QAbstractItemModel):
         return index.internalPointer() if index.isValid() else self._root
 
     def index(self, row: int, column: int, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> QModelIndex:
-        node = self._row(parent)
-        if 0 <= row < len(node.children) and 0 <= column < len(COLUMNS):
-            return self.createIndex(row, column, node.children[row])
+        # called once per row when the view lays out (20,000 times): kept to the bare minimum
+        children = (parent.internalPointer() if parent.isValid() else self._root).children
+        if 0 <= row < len(children) and 0 <= column < _COLUMN_COUNT:
+            return self.createIndex(row, column, children[row])
         return QModelIndex()
 
     def parent(self, index: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> QModelIndex:  # type: ignore[override]
@@ -187,9 +191,9 @@ class LayerTreeModel(QAbstractItemModel):
         return self.createIndex(node.row, 0, node)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
-        if parent.isValid() and parent.column() != 0:
-            return 0
-        return len(self._row(parent).children)
+        if not parent.isValid():
+            return len(self._root.children)
+        return 0 if parent.column() else len(parent.internalPointer().children)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
         return len(COLUMNS)
@@ -314,10 +318,11 @@ class LayerTreePanel(QWidget):
         try:
             self.model.set_graph(graph)
             if self.model.was_reset:
-                # Lay the rows out now, not from the event loop a moment later: by then the
-                # scene is being built on a worker, and the view's per-row Python calls
-                # (index, rowCount) each wait for the GIL: 50 ms alone became 270 ms-7 s.
-                self.view.doItemsLayout()
+                # Lay the rows out in the next slice of the event loop, before the scene
+                # build starts on a worker (the session queues it after this): with a worker
+                # running Python, each of the view's per-row calls (index, rowCount) waits
+                # for the GIL, and 50 ms of layout became 270 ms to 7 s.
+                QTimer.singleShot(0, self, self._layout_rows)
         finally:
             self._syncing = False
         if graph is None:
@@ -341,6 +346,10 @@ class LayerTreePanel(QWidget):
             return
         self.view.setModel(model)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self._selection_changed()
+
+    def _layout_rows(self) -> None:
+        self.view.doItemsLayout()
         self._selection_changed()
 
     def _selection_changed(self) -> None:

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from app import keras_client
@@ -202,7 +202,9 @@ class ModelSession(QObject):
             self.keras_model = None
             self.document.collapsed = default_collapsed(graph, blocks)
             self.document.set_graph(graph, path=path, blocks=blocks)
-            self.request_scene(keep_view=False)
+            # after the tree's layout slice (queued by set_graph): a worker running Python
+            # meanwhile would make each of the tree's per-row calls wait for the GIL
+            self.request_scene(keep_view=False, defer=True)
             self.opened.emit(path)
             self._deferred_load = (path, graph, self.document.generation)
 
@@ -254,9 +256,10 @@ class ModelSession(QObject):
         self.keras.request("shapes", {"path": path}, on_done=done, on_error=failed, owner=self.document.parent())
 
     # --- scenes ----------------------------------------------------------------
-    def request_scene(self, keep_view: bool = True) -> None:
-        graph = self.document.graph
-        if graph is None:
+    def request_scene(self, keep_view: bool = True, defer: bool = False) -> None:
+        """Lay out and prepare the document's scene on a worker; ``defer`` submits it from
+        the event loop, after UI work already queued."""
+        if self.document.graph is None:
             return
         self._scene_request += 1
         request = self._scene_request
@@ -275,14 +278,22 @@ class ModelSession(QObject):
                 log.error("drawing failed: %s", error)
                 self.keras_note.emit(f"The graph could not be drawn: {error}")
 
-        document = self.document
-        self.runner.submit(
-            build_prepared,
-            graph,
-            document.collapsed,
-            document.direction,
-            list(document.blocks),
-            on_done=done,
-            on_error=failed,
-            name="scene",
-        )
+        def submit() -> None:
+            document = self.document
+            if request != self._scene_request or document.graph is None:
+                return
+            self.runner.submit(
+                build_prepared,
+                document.graph,
+                document.collapsed,
+                document.direction,
+                list(document.blocks),
+                on_done=done,
+                on_error=failed,
+                name="scene",
+            )
+
+        if defer:
+            QTimer.singleShot(0, self, submit)
+        else:
+            submit()

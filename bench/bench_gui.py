@@ -139,6 +139,72 @@ def frames(path: Path) -> dict[str, list[float]]:
     return results
 
 
+def stalls(path: Path, timeout: float = 240.0) -> dict[str, float]:
+    """In this process: open ``path`` with Keras on, as the app does, and run a 10 ms
+    heartbeat ``QTimer`` from the open until Keras' shapes are in and redrawn (or Keras
+    gave up). The largest gap between ticks is the longest time the UI thread was blocked;
+    also the largest gap before the first paint."""
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from app.editor import install_editor
+    from app.main_window import MainWindow
+
+    settings = QSettings(str(CACHE / "bench-settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, use_keras=os.environ.get("RESECT_NO_KERAS") != "1")
+    install_editor(window)
+    window.resize(1600, 1000)
+    window.show()
+    _wait(app, lambda: window.isVisible())
+    state = {"last": time.perf_counter(), "max": 0.0, "max_before_paint": 0.0, "painted": None}
+
+    def beat() -> None:
+        now = time.perf_counter()
+        gap = now - state["last"]
+        state["last"] = now
+        state["max"] = max(state["max"], gap)
+        if gap > 0.05:
+            print(f"gap {gap * 1000:.0f} ms ending at {now - start:.2f} s", file=sys.stderr, flush=True)
+        if state["painted"] is None:
+            state["max_before_paint"] = max(state["max_before_paint"], gap)
+
+    start = time.perf_counter()
+    heartbeat = QTimer()
+    heartbeat.setInterval(10)
+    heartbeat.timeout.connect(beat)
+    window.graph_drawn.connect(lambda when: state.__setitem__("painted", when))
+    state["last"] = start
+    heartbeat.start()
+    window.open_path(str(path))
+    _wait(
+        app,
+        lambda: (
+            window.document.keras.state in ("failed", "off")
+            or (
+                window.document.keras.message == "Shapes from Keras"
+                and not window.session.scene_pending
+                and window.document.scene is window.canvas.prepared.scene
+            )
+        ),
+        timeout,
+    )
+    settle = time.perf_counter() + 0.3
+    _wait(app, lambda: time.perf_counter() > settle)
+    heartbeat.stop()
+    result = {
+        "max_gap_ms": state["max"] * 1000,
+        "max_gap_before_paint_ms": state["max_before_paint"] * 1000,
+        "first_paint_s": (state["painted"] or start) - start,
+        "shapes_s": time.perf_counter() - 0.3 - start,
+        "keras": window.document.keras.state,
+        "layers": len(window.document.graph.layers),
+    }
+    window.close()
+    return result
+
+
 def _wait(app, condition, timeout: float = 120.0) -> None:  # noqa: ANN001
     end = time.perf_counter() + timeout
     while not condition():
@@ -165,6 +231,21 @@ def run() -> list[dict]:
                 "note": f"{goal}; process wall {wall:.2f} s; median of 3; the Keras worker starts after this paint",
             }
         )
+    out, _, peak = _run_child([PY, __file__, "--stalls", str(_deep(20_000))], _env())
+    stall = json.loads(out.strip().splitlines()[-1])
+    rows.append(
+        {
+            "case": f"max UI stall while opening {stall['layers']:,} layers (heartbeat)",
+            "tool": "resect GUI",
+            "seconds": round(stall["max_gap_ms"] / 1000, 3),
+            "peak_mb": round(peak, 1),
+            "note": (
+                f"goal < 0.1 s; 10 ms QTimer from open until Keras' shapes are drawn "
+                f"({stall['shapes_s']:.1f} s, Keras {stall['keras']}); "
+                f"{stall['max_gap_before_paint_ms']:.0f} ms max before the first paint at {stall['first_paint_s']:.2f} s"
+            ),
+        }
+    )
     out, _, peak = _run_child([PY, __file__, "--frames", str(_deep(5_000))], _env())
     measured = json.loads(out.strip().splitlines()[-1])
     layers, boxes = measured.pop("_info")
@@ -186,6 +267,9 @@ def run() -> list[dict]:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--frames":
         print(json.dumps(frames(Path(sys.argv[2]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--stalls":
+        print(json.dumps(stalls(Path(sys.argv[2]))), flush=True)
+        os._exit(0)  # the Keras worker is told to stop by the closed window; do not wait on it
     else:
         for row in run():
             print(f"{row['case']:<60} {row['seconds']:>8} s {row['peak_mb']:>8} MB  {row['note']}")
