@@ -30,6 +30,8 @@ def _source_checkout(root: Path = ROOT) -> bool:
     """True when running from the repository (``pyproject.toml`` beside ``app``), not from an
     installed wheel, where ``root`` is site-packages and is on ``sys.path`` already."""
     return (root / "pyproject.toml").is_file() and root.name not in ("site-packages", "dist-packages")
+
+
 STDERR_TAIL = 20  # lines of the server's stderr kept for the "it stopped" message
 
 Callback = Callable[[Any], None]
@@ -88,7 +90,7 @@ class KerasClient(QObject):
         self._buffer, self._stderr = b"", []
         process = QProcess(self)
         process.setProgram(sys.executable)
-        checkout = _source_checkout()
+        checkout = _source_checkout(ROOT)
         flags = [] if checkout else ["-P"]  # from a wheel, keep the working directory off sys.path too
         process.setArguments([*flags, "-m", "core.keras_backend.service"])
         env = QProcessEnvironment.systemEnvironment()
