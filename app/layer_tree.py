@@ -85,8 +85,16 @@ def remember_rows(graph: ModelGraph) -> None:
     """Prebuild (on a worker) the rows ``LayerTreeModel.set_graph`` will use for ``graph``."""
     root, by_path = prebuild_rows(graph)
     if len(_prebuilt) >= 4:
-        _prebuilt.pop(next(iter(_prebuilt)))
+        _unlink(_prebuilt.pop(next(iter(_prebuilt)))[2])
     _prebuilt[id(graph)] = (graph, root, by_path)
+
+
+def _unlink(by_path: dict[tuple[str, ...], _Row]) -> None:
+    """Break the parent <-> children cycles of rows no longer used, so reference counting
+    frees them (the session freezes the heap after a load: the cyclic GC never sees them)."""
+    for row in by_path.values():
+        row.parent = None
+        row.children = []
 
 
 class LayerTreeModel(QAbstractItemModel):
@@ -110,6 +118,7 @@ class LayerTreeModel(QAbstractItemModel):
         self.was_reset = not (graph is not None and self._update_in_place(graph, hit))
         if not self.was_reset:
             return
+        old = self._by_path
         self.beginResetModel()
         if hit is not None:
             self._root, self._by_path = hit[1], hit[2]
@@ -121,6 +130,7 @@ class LayerTreeModel(QAbstractItemModel):
         if self._sort != (0, Qt.SortOrder.AscendingOrder):
             self._apply_sort(*self._sort)
         self.endResetModel()
+        _unlink(old)
 
     def _update_in_place(self, graph: ModelGraph, hit: tuple[Any, _Row, dict[tuple[str, ...], _Row]] | None) -> bool:
         """Swap each row's layer for ``graph``'s when both have exactly the same rows."""
@@ -145,6 +155,7 @@ class LayerTreeModel(QAbstractItemModel):
                 top = self.createIndex(0, 1, parent.children[0])
                 bottom = self.createIndex(len(parent.children) - 1, len(COLUMNS) - 1, parent.children[-1])
                 self.dataChanged.emit(top, bottom)
+        _unlink(by_path)  # the new rows were only needed for their layers
         return True
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
