@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,21 @@ def settle_heap() -> None:
     Frozen objects are still freed by reference counting when dropped; only a reference
     cycle among them would stay, and the graph objects are immutable trees."""
     gc.freeze()
+
+
+GIL_SWITCH_INTERVAL_S = 0.0005
+SCENE_DEFER_MS = 40
+
+
+def share_gil_with_ui() -> None:
+    """Let the UI thread take the GIL within 0.5 ms of asking (Python's default: 5 ms).
+    While a worker runs Python (read, layout), every Python call the UI thread makes from
+    Qt (a pyqtgraph paint, the tree's ``data()``) waits for the GIL; at 5 ms a repaint made
+    of a few hundred such calls stalled the UI for 500 ms at 20,000 layers, at 0.5 ms about
+    200-280 ms (measured with a 10 ms heartbeat, bench/bench_gui.py). Switching only happens
+    when another thread asks, so a lone worker runs as fast as before."""
+    if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
 def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
@@ -124,6 +140,7 @@ class ModelSession(QObject):
 
     def __init__(self, document: ViewerDocument, runner: TaskRunner, use_keras: bool = True) -> None:
         super().__init__(document)
+        share_gil_with_ui()
         self.document = document
         self.runner = runner
         self.use_keras = use_keras
@@ -237,7 +254,7 @@ class ModelSession(QObject):
             if result is graph:  # the file recorded everything Keras knows: nothing to redraw
                 return
             self.document.set_graph(result)
-            self.request_scene(keep_view=True)
+            self.request_scene(keep_view=True, defer=True)  # after the UI has taken the new shapes
             self.shapes_filled.emit()
 
         def done(result: dict[str, Any]) -> None:
@@ -257,8 +274,10 @@ class ModelSession(QObject):
 
     # --- scenes ----------------------------------------------------------------
     def request_scene(self, keep_view: bool = True, defer: bool = False) -> None:
-        """Lay out and prepare the document's scene on a worker; ``defer`` submits it from
-        the event loop, after UI work already queued."""
+        """Lay out and prepare the document's scene on a worker; ``defer`` submits it
+        ``SCENE_DEFER_MS`` later, once the UI has laid out and painted the new graph (the
+        tree's rows): painted during the build, each of the paint's Python calls waits for
+        the GIL, and a 20-ms paint of the tree took 220 ms."""
         if self.document.graph is None:
             return
         self._scene_request += 1
@@ -294,6 +313,6 @@ class ModelSession(QObject):
             )
 
         if defer:
-            QTimer.singleShot(0, self, submit)
+            QTimer.singleShot(SCENE_DEFER_MS, self, submit)
         else:
             submit()
