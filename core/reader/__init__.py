@@ -18,6 +18,7 @@ from core.graph import ModelGraph
 from core.perf import paused_gc
 from core.reader.archive import check_member_names, open_member
 from core.reader.config_parser import ConfigError, parse_model_config
+from core.reader.sliced_json import loads_sliced
 from core.reader.weight_index import KerasWeightIndex, LegacyWeightIndex
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -120,7 +121,7 @@ def _read_member(path: str, archive: zipfile.ZipFile, name: str) -> str:
 
 def _load_json(path: str, text: str, what: str) -> Any:
     try:
-        return json.loads(text)
+        return loads_sliced(text)
     except json.JSONDecodeError as error:
         raise ModelFileError(path, f"{what} is not valid JSON (line {error.lineno}, column {error.colno})") from None
 
