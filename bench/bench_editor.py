@@ -21,23 +21,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
-
-
-def _deep(n_layers: int) -> Path:
-    path = CACHE / f"deep_{n_layers}.keras"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        sys.path.insert(0, str(ROOT / "bench"))
-        from deep_model import write_deep_model
-
-        write_deep_model(path, n_layers)
-    return path
+sys.path.insert(0, str(ROOT / "bench"))
+from deep_model import cached_deep_model  # noqa: E402
 
 
 def run() -> list[dict]:
     """Rows {case, tool, seconds, peak_mb, note} measured in a child process."""
-    model = _deep(1000)
+    model = cached_deep_model(1000)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run(
         [sys.executable, __file__, "--child", str(model)],

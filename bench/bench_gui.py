@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from deep_model import cached_deep_model  # noqa: E402
+
 CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
 PY = sys.executable
 
@@ -40,17 +43,6 @@ def _efficientnet_b7() -> Path:
         partial = path.with_suffix(".partial.keras")
         subprocess.run([PY, "-c", code, str(partial)], check=True, env=_env(), capture_output=True)
         os.replace(partial, path)
-    return path
-
-
-def _deep(n_layers: int) -> Path:
-    path = CACHE / f"deep_{n_layers}.keras"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        sys.path.insert(0, str(ROOT / "bench"))
-        from deep_model import write_deep_model
-
-        write_deep_model(path, n_layers)
     return path
 
 
@@ -219,7 +211,7 @@ def run() -> list[dict]:
     for case, make, goal in (
         ("launch to first paint: ResNet50", _resnet50, "goal < 1.5 s"),
         ("launch to first paint: EfficientNetB7 (816 layers)", _efficientnet_b7, "goal < 2 s"),
-        ("launch to first paint: 20,000 layers", lambda: _deep(20_000), "goal < 5 s"),
+        ("launch to first paint: 20,000 layers", lambda: cached_deep_model(20_000), "goal < 5 s"),
     ):
         drawn, wall, peak = launch(make())
         rows.append(
@@ -231,7 +223,7 @@ def run() -> list[dict]:
                 "note": f"{goal}; process wall {wall:.2f} s; median of 3; the Keras worker starts after this paint",
             }
         )
-    out, _, peak = _run_child([PY, __file__, "--stalls", str(_deep(20_000))], _env())
+    out, _, peak = _run_child([PY, __file__, "--stalls", str(cached_deep_model(20_000))], _env())
     stall = json.loads(out.strip().splitlines()[-1])
     rows.append(
         {
@@ -246,7 +238,7 @@ def run() -> list[dict]:
             ),
         }
     )
-    out, _, peak = _run_child([PY, __file__, "--frames", str(_deep(5_000))], _env())
+    out, _, peak = _run_child([PY, __file__, "--frames", str(cached_deep_model(5_000))], _env())
     measured = json.loads(out.strip().splitlines()[-1])
     layers, boxes = measured.pop("_info")
     for name, times in measured.items():

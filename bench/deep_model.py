@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import h5py
@@ -145,6 +146,16 @@ def write_deep_model(path: str | os.PathLike[str], n_layers: int, width: int = 8
         archive.writestr("config.json", json.dumps(config))
         archive.writestr("model.weights.h5", _weights_h5(config, width))
     os.replace(partial, path)
+    return path
+
+
+def cached_deep_model(n_layers: int) -> Path:
+    """``deep_<n>.keras`` in the bench cache folder, written on first use."""
+    cache = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
+    path = cache / f"deep_{n_layers}.keras"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        write_deep_model(path, n_layers)
     return path
 
 
