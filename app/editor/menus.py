@@ -118,6 +118,16 @@ def head_from_selection(editor: Any) -> bool:
     return replace_head(editor, tensor)
 
 
+def _run_edit_dialog(editor: Any, dialog: Any) -> bool:
+    """Show an edit dialog; on OK push its edit. The dialog is released either way."""
+    try:
+        if not prompts.run_dialog(dialog):
+            return False
+        return editor.apply(dialog.edit())
+    finally:
+        dialog.deleteLater()
+
+
 def replace_head(editor: Any, tensor: str) -> bool:
     from app.editor.head_dialog import HeadDialog
 
@@ -126,12 +136,7 @@ def replace_head(editor: Any, tensor: str) -> bool:
     except ResectError as error:
         editor.show_error("Cannot replace the head here", str(error))
         return False
-    try:
-        if not prompts.run_dialog(dialog):
-            return False
-        return editor.apply(dialog.edit())
-    finally:
-        dialog.deleteLater()
+    return _run_edit_dialog(editor, dialog)
 
 
 def change_input(editor: Any, name: str | None) -> bool:
@@ -141,12 +146,7 @@ def change_input(editor: Any, name: str | None) -> bool:
     dialog = InputDialog(
         doc.original, doc.edited, editor.window.runner, editor.session.keras_model, editor.window, name
     )
-    try:
-        if not prompts.run_dialog(dialog):
-            return False
-        return editor.apply(dialog.edit())
-    finally:
-        dialog.deleteLater()
+    return _run_edit_dialog(editor, dialog)
 
 
 def _layer_dialog(editor: Any, title: str, make: Any, spec: LayerSpec | None = None) -> bool:
@@ -154,12 +154,7 @@ def _layer_dialog(editor: Any, title: str, make: Any, spec: LayerSpec | None = N
 
     graph = editor.edited
     dialog = LayerDialog(title, make, lambda edit: apply_edit(graph, edit), spec, editor.window)
-    try:
-        if not prompts.run_dialog(dialog):
-            return False
-        return editor.apply(dialog.edit())
-    finally:
-        dialog.deleteLater()
+    return _run_edit_dialog(editor, dialog)
 
 
 def insert_layer(editor: Any, tensor: str) -> bool:
