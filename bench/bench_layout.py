@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from run import best_time_and_peak  # noqa: E402
 
 from core.graph import Layer, ModelGraph, Node, Weight  # noqa: E402
 from core.tensor_ref import TensorRef  # noqa: E402
@@ -106,19 +107,6 @@ def _resnet50() -> ModelGraph | None:
     return read_model(ZooCache().path("resnet50", "keras"))
 
 
-def _measure(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] / 1e6
-    tracemalloc.stop()
-    return best, peak
-
-
 def run() -> list[dict]:
     import igraph
 
@@ -162,7 +150,7 @@ def run() -> list[dict]:
             scene = build_scene(graph)
             tools.append(("resect scene_to_svg", lambda s=scene: scene_to_svg(s), "SVG text of the full scene"))
         for tool, fn, note in tools:
-            seconds, peak = _measure(fn, repeat)
+            seconds, peak = best_time_and_peak(fn, repeat)
             rows.append(
                 {"case": case, "tool": tool, "seconds": round(seconds, 4), "peak_mb": round(peak, 1), "note": note}
             )

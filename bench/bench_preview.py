@@ -13,9 +13,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
-import tracemalloc
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
+
+from run import best_time_and_peak  # noqa: E402
 
 from core.analysis.cutpoints import single_tensor_cut_points  # noqa: E402
 from core.graph import ModelGraph  # noqa: E402
@@ -41,19 +40,6 @@ from core.surgery.edits import (  # noqa: E402
 )
 
 TARGET_MS = 20.0
-
-
-def _time(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] / 1e6
-    tracemalloc.stop()
-    return best, peak
 
 
 def _edits(graph: ModelGraph) -> list[tuple[str, Edit]]:
@@ -84,7 +70,7 @@ def _case(name: str, graph: ModelGraph) -> list[dict]:
             document.push(edit)
             _ = document.preview
 
-        seconds, peak = _time(one)
+        seconds, peak = best_time_and_peak(one)
         note = f"{len(graph.layers)} layers; target < {TARGET_MS:.0f} ms per edit"
         rows.append(
             {
@@ -104,7 +90,7 @@ def _case(name: str, graph: ModelGraph) -> list[dict]:
         document.push(edits[0][1])
         _ = document.preview
 
-    seconds, peak = _time(cold)
+    seconds, peak = best_time_and_peak(cold)
     rows.append(
         {
             "case": f"{name}: cut middle -> 3/4, cold caches",
@@ -115,7 +101,7 @@ def _case(name: str, graph: ModelGraph) -> list[dict]:
         }
     )
 
-    seconds, peak = _time(lambda: single_tensor_cut_points(graph))
+    seconds, peak = best_time_and_peak(lambda: single_tensor_cut_points(graph))
     rows.append(
         {
             "case": f"{name}: single-tensor cut points",
@@ -133,7 +119,7 @@ def _case(name: str, graph: ModelGraph) -> list[dict]:
         document.undo()
         document.redo()
 
-    seconds, peak = _time(undo_redo)
+    seconds, peak = best_time_and_peak(undo_redo)
     rows.append(
         {
             "case": f"{name}: freeze, outputs, cut + undo + redo",
