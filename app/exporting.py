@@ -3,51 +3,24 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
+from core.atomic import write_text_atomically
 from core.errors import ResectError
 from core.graph import ModelGraph
+from core.render.output import PICTURE_SUFFIXES, write_scene
 
 
 class ExportError(ResectError):
     """The picture or summary could not be written."""
 
 
-def _atomic_write(path: str, write: Any) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(prefix=".resect-", suffix=os.path.splitext(path)[1], dir=folder)
-    os.close(handle)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-
-
 def write_picture(scene: Any, path: str) -> str:
-    """The scene as SVG or PNG by suffix, with the same drawing code as ``resect render``."""
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in (".svg", ".png"):
+    """The scene as SVG or PNG by suffix, with the same code as ``resect render``."""
+    if os.path.splitext(path)[1].lower() not in PICTURE_SUFFIXES:
         raise ExportError(f"{path}: choose a .svg or .png file name")
     try:
-        if suffix == ".svg":
-            from core.render.svg import scene_to_svg
-
-            text = scene_to_svg(scene)
-
-            def write(temp: str) -> None:
-                with open(temp, "w", encoding="utf8") as handle:
-                    handle.write(text)
-        else:
-            from core.render.png import scene_to_png
-
-            def write(temp: str) -> None:
-                scene_to_png(scene, temp)
-
-        _atomic_write(path, write)
+        write_scene(scene, path)
     except OSError as error:
         raise ExportError(f"{path}: cannot write ({error.strerror or error})") from None
     return path
@@ -57,14 +30,8 @@ def write_summary(graph: ModelGraph, path: str) -> str:
     """The same table as ``resect inspect`` prints."""
     from core.summary import format_table
 
-    text = format_table(graph)
-
-    def write(temp: str) -> None:
-        with open(temp, "w", encoding="utf8") as handle:
-            handle.write(text + "\n")
-
     try:
-        _atomic_write(path, write)
+        write_text_atomically(path, format_table(graph) + "\n")
     except OSError as error:
         raise ExportError(f"{path}: cannot write ({error.strerror or error})") from None
     return path

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 
 from core.errors import ResectError
+from core.render.output import PICTURE_SUFFIXES as FORMATS
 
 
 class RenderError(ResectError):
     """A render request that cannot be carried out (bad output path, unknown block...)."""
-
-
-FORMATS = (".svg", ".png")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -79,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         if not _has_layer_key(graph, name):
             raise RenderError(f"--highlight: no layer named {name!r} in model {graph.name!r}")
     scene = build_scene(graph, collapsed, args.direction, highlight=highlight, blocks=blocks)
-    size = _write(scene, output, extension, args.scale)
+    size = _write(scene, output, args.scale)
     print(f"wrote {output} ({len(scene.boxes)} boxes, {len(scene.edges)} edges{size})")
     return 0
 
@@ -128,34 +125,20 @@ def _apply_recipe(graph, recipe_path: str):
     return edited, changed
 
 
-def _write(scene, output: str, extension: str, scale: float) -> str:
-    folder = os.path.dirname(os.path.abspath(output))
-    handle, temporary = tempfile.mkstemp(prefix=".resect-render-", suffix=extension, dir=folder)
-    try:
-        if extension == ".svg":
-            from core.render.svg import scene_to_svg
+def _write(scene, output: str, scale: float) -> str:
+    """Write the picture; for a PNG, its size and whether it had to shrink."""
+    from core.render.output import write_scene
 
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(scene_to_svg(scene))
-            size = ""
-        else:
-            os.close(handle)
-            from core.render import style
-            from core.render.png import MIN_TEXT_PX, fitted_scale, scene_to_png
+    pixels = write_scene(scene, output, scale)
+    if pixels is None:
+        return ""
+    from core.render import style
+    from core.render.png import MIN_TEXT_PX, fitted_scale
 
-            width, height = scene_to_png(scene, temporary, scale)
-            size = f", {width}x{height} px"
-            fitted = fitted_scale(scene, scale)
-            if fitted < scale:
-                size += f", shrunk to scale {fitted:.3g} to stay within the PNG size limit"
-                if style.SUBTITLE_SIZE * fitted < MIN_TEXT_PX:
-                    size += "; labels left out (try --collapse, or .svg for full detail)"
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; an image is not
-        os.replace(temporary, output)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    size = f", {pixels[0]}x{pixels[1]} px"
+    fitted = fitted_scale(scene, scale)
+    if fitted < scale:
+        size += f", shrunk to scale {fitted:.3g} to stay within the PNG size limit"
+        if style.SUBTITLE_SIZE * fitted < MIN_TEXT_PX:
+            size += "; labels left out (try --collapse, or .svg for full detail)"
     return size

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.atomic import write_text_atomically
 from core.surgery.edits import Edit, edit_from_json
 from core.surgery.errors import RecipeError
 
@@ -72,19 +72,4 @@ def dump_recipe(edits: Iterable[Edit]) -> dict[str, Any]:
 
 def save_recipe(path: str | os.PathLike[str], edits: Iterable[Edit]) -> None:
     """Write the recipe atomically: readers see the old file or the new one, never half."""
-    path = os.fspath(path)
-    text = json.dumps(dump_recipe(edits), indent=2) + "\n"
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".resect-recipe-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    write_text_atomically(path, json.dumps(dump_recipe(edits), indent=2) + "\n")
