@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.graph import Layer, ModelGraph
+from core.naming import to_snake_case
 from core.perf import paused_gc
 from core.tensor_ref import TensorRef
 
@@ -183,13 +184,6 @@ def _structural_blocks(graph: ModelGraph, prefix: tuple[str, ...]) -> list[Block
             )
         )
     return blocks
-
-
-def to_snake_case(name: str) -> str:
-    """Keras' own automatic-name rule (``keras.src.utils.naming.to_snake_case``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _is_auto_name(layer: Layer) -> bool:

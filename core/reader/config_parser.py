@@ -11,14 +11,13 @@ No class from the config is ever imported or instantiated.
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.known_layers import KERAS_LAYER_CLASSES
+from core.naming import to_snake_case
 from core.tensor_ref import TensorRef
 
 MODEL_CLASSES = {"Functional", "Model", "Sequential"}
@@ -29,14 +28,6 @@ WeightLookup = Callable[[tuple[str, ...], str, dict[str, Any], bool], tuple[Weig
 
 class ConfigError(ValueError):
     """The config is not a Keras model config we can understand."""
-
-
-@functools.lru_cache(maxsize=1024)  # called once per layer with few distinct class names
-def to_snake_case(name: str) -> str:
-    """Keras' own ``naming.to_snake_case``, used for ``.keras`` weight group names."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def is_model_entry(entry: dict[str, Any]) -> bool:

@@ -12,9 +12,10 @@ from dataclasses import replace
 
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.known_layers import KERAS_LAYER_CLASSES
+from core.naming import to_snake_case
 from core.surgery.edits import LayerSpec
 from core.surgery.errors import EditError
-from core.surgery.graph_ops import NodeKey, ancestors, descendants, snake_case, topological_nodes, unique_name
+from core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes, unique_name
 from core.surgery.shapes import output_shapes, weight_shapes
 from core.tensor_ref import TensorRef
 
@@ -48,7 +49,7 @@ def new_layer(
         name = (
             default_name
             if default_name and default_name not in taken
-            else unique_name(snake_case(spec.class_name), taken)
+            else unique_name(to_snake_case(spec.class_name), taken)
         )
     taken.add(name)
     config["name"] = name

@@ -6,7 +6,6 @@ they return new objects and never mutate.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -198,13 +197,6 @@ def unique_name(base: str, taken: set[str]) -> str:
     while f"{base}_{counter}" in taken:
         counter += 1
     return f"{base}_{counter}"
-
-
-def snake_case(name: str) -> str:
-    """Keras' ``to_snake_case`` (``GlobalAveragePooling2D`` -> ``global_average_pooling2d``)."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def source_of(graph: ModelGraph, ref: TensorRef) -> TensorRef | None:
