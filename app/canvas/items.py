@@ -147,6 +147,43 @@ class EdgeChunkItem(QGraphicsItem):
             painter.drawPath(self.chunk.arrows)
 
 
+class GroupFramesItem(QGraphicsItem):
+    """The frames around expanded nested models (``Scene.groups``, as the SVG draws them):
+    without them a nested model's inner layers read as part of the outer graph, and the
+    second call of a model called twice looks like a merge. Few items: one item for all."""
+
+    def __init__(self, groups: tuple[Any, ...]) -> None:
+        super().__init__()
+        self.groups = groups
+        self._rects = [QRectF(g.x, g.y, g.w, g.h) for g in groups]
+        bounds = QRectF()
+        for rect in self._rects:
+            bounds = bounds.united(rect)
+        self._bounds = bounds.adjusted(-2, -2, 2, 2)
+        self.setZValue(-2)  # behind edges and boxes
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        scale = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for group, rect in zip(self.groups, self._rects, strict=True):
+            pen = QPen(QColor(group.stroke), 1.2)
+            pen.setCosmetic(True)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(QColor(group.fill))
+            painter.drawRoundedRect(rect, 9.0, 9.0)
+        if SUBTITLE_PX * scale < MIN_TEXT_PX:
+            return
+        painter.setFont(_font(SUBTITLE_PX, bold=True))
+        flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        for group, rect in zip(self.groups, self._rects, strict=True):
+            painter.setPen(QColor(group.stroke).darker(220))  # the frame's own colour is too faint for text
+            painter.drawText(rect.adjusted(8, 4, -8, -4), flags, str(group.title))
+
+
 class OverlayItem(QGraphicsPathItem):
     """Outlines of some boxes or one edge (selection, search hits, hover)."""
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 
-from app.canvas.items import ChunkItem, EdgeChunkItem, OverlayItem
+from app.canvas.items import ChunkItem, EdgeChunkItem, GroupFramesItem, OverlayItem
 from app.canvas.overview import OverviewMap
 from app.canvas.prepared import PreparedScene
 
@@ -109,6 +109,7 @@ class GraphCanvas(QWidget):
         self.prepared: PreparedScene | None = None
         self.chunk_items: list[ChunkItem] = []
         self.edge_items: list[EdgeChunkItem] = []
+        self.frames_item: GroupFramesItem | None = None
         self.selection_item = OverlayItem("#e0472b", 3.0, 10)
         self.search_item = OverlayItem("#f2b705", 4.0, 9)  # outline only: a fill would muddy the box colours
         self.hover_item = OverlayItem("#e0472b", 2.5, 8)
@@ -139,6 +140,7 @@ class GraphCanvas(QWidget):
             self.chunk_items = [ChunkItem(prepared, chunk) for chunk in prepared.chunks]
             for item in [*self.edge_items, *self.chunk_items]:
                 self.viewbox.addItem(item, ignoreBounds=True)
+        self._show_frames(tuple(getattr(prepared.scene, "groups", ())))
         self.hover_item.setPath(self.hover_item.path().__class__())
         self.hovered_edge = None
         if same and _same_colours(self.overview.prepared, prepared):
@@ -151,6 +153,16 @@ class GraphCanvas(QWidget):
         else:
             self.open_view()
         self._refresh_overlays()
+
+    def _show_frames(self, groups: tuple) -> None:
+        if self.frames_item is not None and self.frames_item.groups == groups:
+            return
+        if self.frames_item is not None:
+            self.viewbox.removeItem(self.frames_item)
+            self.frames_item = None
+        if groups:
+            self.frames_item = GroupFramesItem(groups)
+            self.viewbox.addItem(self.frames_item, ignoreBounds=True)
 
     def _same_layout(self, prepared: PreparedScene) -> bool:
         old = self.prepared

@@ -134,3 +134,22 @@ def test_keras_failure_is_a_note_and_the_graph_stays(qtbot, make_window, tmp_pat
     assert "double_it" in window.banner.label.text()
     assert [r[0] for r in tree_rows(window.tree)] == [("x",), ("d",), ("double_it",)]
     assert window.canvas.prepared is not None and "double_it" in window.canvas.prepared.index
+
+
+def test_expanded_nested_models_are_framed_on_the_canvas(qtbot, make_window, zoo):
+    """Each expanded nested model gets a frame around exactly its inner boxes, as in the SVG."""
+    path = zoo.path("nested", "keras")
+    window = make_window()
+    open_and_wait(qtbot, window, path)
+    frames = window.canvas.frames_item
+    assert frames is not None and frames.isVisible()
+    assert {g.key for g in frames.groups} == {"seq_block", "func_block"}
+    prepared = window.canvas.prepared
+    for group, rect in zip(frames.groups, frames._rects, strict=True):
+        inner = [k for k in prepared.keys if k.startswith(group.key + "/")]
+        assert inner
+        for key in inner:
+            box = prepared.box(key)
+            assert rect.contains(box.x, box.y) and rect.contains(box.x + box.w, box.y + box.h), key
+    outer = prepared.box("stem")
+    assert not any(r.contains(outer.x + outer.w / 2, outer.y + outer.h / 2) for r in frames._rects)
