@@ -164,14 +164,35 @@ LEGACY_BUILDABLE = ["resnet50", "inception_v3", "siamese", "nested", "multi_io",
 
 
 def build(name: str):
+    """A fresh ``name`` whose auto-generated layer names (``input_layer``, ``conv2d``, ...) do
+    not depend on what this process built before: Keras numbers them per process, so the
+    counters are reset first (``clear_session``) and the model is named as if built alone."""
     import keras
 
+    keras.backend.clear_session()
     keras.utils.set_random_seed(1234)
     return BUILDERS[name](keras)
 
 
-def _source_hash() -> str:
-    return hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:10]
+# Everything that shapes the saved files: the code that builds them and the versions that write them.
+_CACHE_KEY_PACKAGES = ("keras", "tensorflow-cpu", "tf-keras", "h5py", "numpy")
+
+
+def cache_key() -> str:
+    """A short hash of the zoo's code and the writing packages' versions, so a stale cache
+    (other zoo code, another Keras) is never trusted: it lands in another directory."""
+    from importlib import metadata
+
+    digest = hashlib.sha1()
+    for source in (Path(__file__), Path(__file__).with_name("zoo_legacy.py")):
+        digest.update(source.read_bytes())
+    for package in _CACHE_KEY_PACKAGES:
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        digest.update(f"{package}={version};".encode())
+    return digest.hexdigest()[:12]
 
 
 class ZooCache:
@@ -179,7 +200,7 @@ class ZooCache:
 
     def __init__(self, directory: Path | None = None) -> None:
         default = Path(os.environ.get("RESECT_ZOO_CACHE", Path.home() / ".cache" / "resect-zoo"))
-        self.directory = (directory or default) / _source_hash()
+        self.directory = (directory or default) / cache_key()
         self.directory.mkdir(parents=True, exist_ok=True)
 
     def path(self, name: str, fmt: str = "keras") -> Path:
