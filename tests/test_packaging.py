@@ -73,9 +73,10 @@ def test_desktop_entry_opens_keras_and_h5_files_with_the_gui():
 def test_metainfo_validates_and_names_the_current_version():
     result = _run(["appstreamcli", "validate", "--no-net", "--pedantic", str(METAINFO)])
     assert result.returncode == 0, result.stdout + result.stderr
-    # The only remark allowed: reverse-DNS ids conventionally end in a capital (org.gnome.Maps).
-    remarks = [line for line in result.stdout.splitlines() if re.match(r"^[EWIP]: ", line)]
-    assert remarks == [f"P: {APP_ID}:5: cid-contains-uppercase-letter {APP_ID}"], result.stdout
+    # Valid means no error and no warning; pedantic and info remarks (their wording changes
+    # between appstream releases, e.g. cid-contains-uppercase-letter) do not make it invalid.
+    problems = [line for line in result.stdout.splitlines() if re.match(r"^[EW]: ", line)]
+    assert problems == [], result.stdout
     root = ET.parse(METAINFO).getroot()
     assert root.findtext("id") == APP_ID
     assert root.findtext("launchable") == DESKTOP.name

@@ -9,6 +9,7 @@ recorded tensor shapes blanked to ``[None, None]``: the real shapes must come fr
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 import zipfile
@@ -21,9 +22,12 @@ from tests.gui.helpers import open_and_wait
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from deep_model import write_deep_model  # noqa: E402
 
-# Generous: offscreen on a shared 2-core machine. Measured here: 70-75 ms; 115-138 ms before
-# the fixes (which reset the tree on the shapes: the in-place assertion below catches that).
+# Offscreen on an idle 2-core machine: 70-75 ms; 115-138 ms before the fixes (which reset the
+# tree on the shapes: the in-place assertion below catches that). A loaded machine adds
+# scheduling delay that is not ours: the same heartbeat is first run with nothing to do while
+# a busy process competes for the cores, and that calibration gap is added to the bound.
 MAX_GAP_MS = 200
+CALIBRATION_S = 1.0
 LAYERS = 3000
 
 
@@ -54,6 +58,21 @@ def deep_model_without_shapes(path: Path, layers: int) -> Path:
     return path
 
 
+def calibration_gap_ms(qtbot) -> float:
+    """The largest heartbeat gap while the UI thread has nothing to do but two busy processes
+    (one per core, like the Keras worker and the test) compete for the machine."""
+    spin = "import time\nend = time.time() + %r\nwhile time.time() < end: pass" % (CALIBRATION_S + 0.5)
+    busy = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(2)]
+    try:
+        heartbeat = Heartbeat()
+        qtbot.wait(int(CALIBRATION_S * 1000))
+        heartbeat.timer.stop()
+    finally:
+        for process in busy:
+            process.wait()
+    return heartbeat.max_gap * 1000
+
+
 class Heartbeat:
     """Largest interval between 10 ms timer ticks: how long the event loop was blocked."""
 
@@ -74,6 +93,7 @@ class Heartbeat:
 def test_deep_model_open_and_keras_shapes_keep_ui_responsive(qtbot, make_window, tmp_path: Path) -> None:
     path = deep_model_without_shapes(tmp_path / "deep.keras", LAYERS)
     window = make_window(use_keras=True)
+    allowed_ms = MAX_GAP_MS + calibration_gap_ms(qtbot)
     heartbeat = Heartbeat()
     shapes: list[bool] = []
     window.session.shapes_filled.connect(lambda: shapes.append(True))
@@ -82,7 +102,7 @@ def test_deep_model_open_and_keras_shapes_keep_ui_responsive(qtbot, make_window,
     dense = next(layer.name for layer in window.document.graph.layers if layer.class_name == "Dense")
     before = tree.index_of((dense,), 2).data(Qt.ItemDataRole.DisplayRole)
     first_row = tree.index_of((dense,), 0)
-    qtbot.waitUntil(lambda: bool(shapes), timeout=60_000)
+    qtbot.waitUntil(lambda: bool(shapes), timeout=180_000)  # the worker imports TensorFlow: slow on a loaded machine
     qtbot.waitUntil(
         lambda: not window.session.scene_pending and window.document.scene is window.canvas.prepared.scene,
         timeout=30_000,
@@ -98,4 +118,5 @@ def test_deep_model_open_and_keras_shapes_keep_ui_responsive(qtbot, make_window,
     assert tree.index_of((dense,), 0) == first_row
     # and the canvas shows them too (edge labels carry the tensor shapes, batch left out)
     assert {edge.label for edge in window.canvas.prepared.scene.edges} == {"8"}
-    assert heartbeat.max_gap * 1000 < MAX_GAP_MS, f"UI thread blocked for {heartbeat.max_gap * 1000:.0f} ms"
+    gap_ms = heartbeat.max_gap * 1000
+    assert gap_ms < allowed_ms, f"UI thread blocked for {gap_ms:.0f} ms (allowed {allowed_ms:.0f} ms on this load)"
