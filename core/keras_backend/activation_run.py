@@ -66,7 +66,7 @@ def _edited_probe(model: Any, graph: ModelGraph, edits: list[Any]) -> Probe:
     edited = apply_edits(graph, edits)
     kept: dict[str, str] = {}
 
-    def tensors() -> dict[str, Any]:
+    def tensors() -> tuple[Any, dict[str, Any]]:
         try:
             built = build(model, edited, _reinitialize(edits))
         except BuildError as error:
@@ -74,7 +74,7 @@ def _edited_probe(model: Any, graph: ModelGraph, edits: list[Any]) -> Probe:
         try:
             faithful = faithful_tensors(graph, edited, frozenset(built.reinitialized))
             kept.update({str(a): str(b) for a, b in faithful.items()})
-            return edited_tensors(built)
+            return built.model, edited_tensors(built)
         finally:
             built.restore_trainable()
 

@@ -184,7 +184,8 @@ def _extractor(nested: Any) -> tuple[Any, list[str], dict[str, int]]:
         counts[ref.layer] = max(counts.get(ref.layer, 0), ref.node_index + 1)
     if not inner:
         return None, [], counts
-    return keras.Model(nested.inputs, list(inner.values())), list(inner), counts
+    inputs = _graph_of(nested)._inputs_struct  # as the model is called: a tensor, a list, a dict
+    return keras.Model(inputs, list(inner.values())), list(inner), counts
 
 
 # --- probes, cached -----------------------------------------------------------------------
@@ -193,15 +194,18 @@ _cache: dict[tuple[int, str], tuple[weakref.ref[Any], Probe]] = {}
 CACHE_SIZE = 4  # probes of the whole model hold no data, only the graph
 
 
-def probe_for(model: Any, recipe_key: str = "", tensors: Callable[[], dict[str, Any]] | None = None) -> Probe:
-    """The probe of ``model`` (or, with ``tensors``, of the edited model those tensors
-    belong to, ``recipe_key`` naming the recipe), built on the first call and kept."""
+def probe_for(
+    model: Any, recipe_key: str = "", edited: Callable[[], tuple[Any, dict[str, Any]]] | None = None
+) -> Probe:
+    """The probe of ``model`` or, with ``edited`` (called only when not cached: it builds
+    the edited model and returns it with its named tensors), of the edited model that
+    ``recipe_key`` names; built on the first call and kept while ``model`` lives."""
     key = (id(model), recipe_key)
     with _cache_lock:
         cached = _cache.get(key)
         if cached is not None and cached[0]() is model:
             return cached[1]
-    probe = run_deep(_make_probe, model, tensors)
+    probe = run_deep(_make_probe, model, edited)
     with _cache_lock:
         _cache[key] = (weakref.ref(model), probe)
         while len(_cache) > CACHE_SIZE:
@@ -216,13 +220,13 @@ def recipe_key(edits: Sequence[Any]) -> str:
     return json.dumps(dump_recipe(edits), sort_keys=True)
 
 
-def _make_probe(model: Any, tensors: Callable[[], dict[str, Any]] | None) -> Probe:
+def _make_probe(model: Any, edited: Callable[[], tuple[Any, dict[str, Any]]] | None) -> Probe:
     keras = import_keras()
-    found = tensors() if tensors is not None else model_tensors(model)
-    inputs = list(model.inputs)
-    probe_model = keras.Model(inputs, list(found.values()), name=f"{model.name}_activations")
+    source, found = edited() if edited is not None else (model, model_tensors(model))
+    inputs = list(source.inputs)
+    probe_model = keras.Model(inputs, list(found.values()), name=f"{source.name}_activations")
     specs = [_spec(tensor) for tensor in inputs]
-    return Probe(probe_model, list(found), specs, _int_bounds(inputs), str(model.name))
+    return Probe(probe_model, list(found), specs, _int_bounds(inputs), str(source.name))
 
 
 def _spec(tensor: Any) -> InputSpec:
