@@ -48,6 +48,7 @@ class Request:
     on_progress: Callable[[str, int, int], None] | None = None
     on_cancelled: Callable[[], None] | None = None
     owner: int | None = None  # id() of the window that asked (see ``forget``)
+    on_data: Callback | None = None  # partial results streamed in progress events (activations)
 
 
 class KerasClient(QObject):
@@ -135,13 +136,16 @@ class KerasClient(QObject):
         on_progress: Callable[[str, int, int], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
         owner: object = None,
+        on_data: Callback | None = None,
     ) -> int:
         """Send ``{"op": op, **payload}``; returns the request id (for ``cancel``).
-        ``owner`` (a window) lets ``forget`` drop the request when that window closes."""
+        ``owner`` (a window) lets ``forget`` drop the request when that window closes;
+        ``on_data`` receives the partial results some requests stream (activations)."""
         self.start()
         request = Request(
-            self._next_id, op, on_done, on_error, on_progress, on_cancelled, None if owner is None else id(owner)
-        )
+            self._next_id, op, on_done, on_error, on_progress, on_cancelled, None if owner is None else id(owner),
+            on_data,
+        )  # fmt: skip
         self._next_id += 1
         self._open[request.id] = request
         self._write({"id": request.id, "op": op, **payload})
@@ -203,6 +207,8 @@ class KerasClient(QObject):
         if request is None:
             return
         if event == "progress":
+            if request.on_data is not None and "data" in message:
+                request.on_data(message["data"])
             if request.on_progress is not None:
                 request.on_progress(str(message["stage"]), int(message["done"]), int(message["total"]))
             return

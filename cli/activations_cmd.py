@@ -141,11 +141,11 @@ def _batch(values: dict[str, np.ndarray]) -> str:
 
 
 def _print_stats(values: dict[str, np.ndarray]) -> None:
-    from core.keras_backend.activations import tensor_stats
+    from core.activation_summary import stats
 
     width = max((len(name) for name in values), default=6)
     print(f"{'tensor':<{width}}  {'shape':<20} {'min':>11} {'max':>11} {'mean':>11} {'std':>11}")
     for name, value in values.items():
-        s = tensor_stats(value)
+        s = stats(value)
         shape = "(" + ", ".join(str(d) for d in value.shape) + ")"
         print(f"{name:<{width}}  {shape:<20} {s['min']:>11.4g} {s['max']:>11.4g} {s['mean']:>11.4g} {s['std']:>11.4g}")

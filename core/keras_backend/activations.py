@@ -41,7 +41,7 @@ __all__ = [
     "model_tensors",
     "probe_for",
     "recipe_key",
-    "tensor_stats",
+    "kept_differences",
 ]
 
 
@@ -59,6 +59,7 @@ class Probe:
     int_high: dict[str, int]  # input name -> bound for random integers (an Embedding's input_dim)
     model_name: str
     kept: dict[str, str] = field(default_factory=dict)  # edited probe: tensor -> original tensor it keeps
+    outputs: list[str] = field(default_factory=list)  # names of the probed model's own outputs
     runs: int = 0
     _subsets: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
 
@@ -226,7 +227,9 @@ def _make_probe(model: Any, edited: Callable[[], tuple[Any, dict[str, Any]]] | N
     inputs = list(source.inputs)
     probe_model = keras.Model(inputs, list(found.values()), name=f"{source.name}_activations")
     specs = [_spec(tensor) for tensor in inputs]
-    return Probe(probe_model, list(found), specs, _int_bounds(inputs), str(source.name))
+    own_outputs = {id(tensor) for tensor in source.outputs}
+    outputs = [name for name, tensor in found.items() if id(tensor) in own_outputs]
+    return Probe(probe_model, list(found), specs, _int_bounds(inputs), str(source.name), outputs=outputs)
 
 
 def _spec(tensor: Any) -> InputSpec:
@@ -248,7 +251,7 @@ def _int_bounds(inputs: list[Any]) -> dict[str, int]:
     return bounds
 
 
-# --- preprocessing and statistics ----------------------------------------------------------
+# --- preprocessing and differences ----------------------------------------------------------
 def family_preprocess(model_name: str) -> Callable[[np.ndarray], np.ndarray] | None:
     """The ``preprocess_input`` of the keras.applications family ``model_name`` is from."""
     module = applications_family(model_name)
@@ -256,20 +259,6 @@ def family_preprocess(model_name: str) -> Callable[[np.ndarray], np.ndarray] | N
         return None
     keras = import_keras()
     return getattr(keras.applications, module).preprocess_input
-
-
-def tensor_stats(value: np.ndarray) -> dict[str, float]:
-    """min / max / mean / std (float64) and the fraction of exact zeros of one tensor."""
-    if value.size == 0:
-        return {"min": 0.0, "max": 0.0, "mean": 0.0, "std": 0.0, "zeros": 0.0}
-    data = value.astype(np.float64, copy=False)
-    return {
-        "min": float(np.min(data)),
-        "max": float(np.max(data)),
-        "mean": float(np.mean(data)),
-        "std": float(np.std(data)),
-        "zeros": float(np.count_nonzero(data == 0) / data.size),
-    }
 
 
 def kept_differences(

@@ -15,6 +15,11 @@ Protocol, one JSON object per line. Requests on stdin, answered in order of arri
   ``(base graph, SetInputShape)`` from the app, this server's own parent).
 - ``{"id": N, "op": "export", "job": {"model", "edits", "out", "format", "verify",
   "force"}}`` -> the pipeline's ``ApplyResult`` as JSON, with ``progress`` events.
+- ``{"id": N, "op": "activations", "job": {"model", "edits", "sources", "preprocess", "seed"}}``
+  -> tensor names, inputs and kept tensors' differences; each tensor's summary arrives in
+  ``progress`` events with ``data`` (``core.keras_backend.activation_jobs``), the arrays
+  stay here. ``{"id": N, "op": "activation_detail", "side", "tensor"}`` -> that tensor's
+  channel grid and top-k from the last run.
 - ``{"op": "cancel", "id": N}`` cancels a request (queued, or an export between steps);
   ``{"op": "quit"}`` or stdin closing ends the server.
 
@@ -103,6 +108,7 @@ class Service:
         self._lock = threading.Lock()
         self._closing = False
         self._models: dict[str, tuple[tuple[float, int], Any, Any, Any]] = {}  # path -> (stamp, read, filled, model)
+        self._activation_jobs: Any = None  # activation_jobs.ActivationJobs, made on first use
 
     def send(self, obj: dict[str, Any]) -> None:
         line = json.dumps(obj)
@@ -164,9 +170,13 @@ class Service:
         try:
             if event.is_set():
                 raise Cancelled("cancelled before it started")
-            handler = {"shapes": self._shapes, "input_report": self._input_report, "export": self._export}.get(
-                str(request.get("op"))
-            )
+            handler = {
+                "shapes": self._shapes,
+                "input_report": self._input_report,
+                "export": self._export,
+                "activations": self._activations,
+                "activation_detail": self._activation_detail,
+            }.get(str(request.get("op")))
             if handler is None:
                 raise ResectError(f"unknown request {request.get('op')!r}")
             result = handler(request, request_id, event)
@@ -228,6 +238,19 @@ class Service:
             force=job["force"], progress=progress, cancel=cancel,
         )  # fmt: skip
         return result_to_json(result)
+
+    def _jobs(self) -> Any:
+        if self._activation_jobs is None:
+            from core.keras_backend.activation_jobs import ActivationJobs
+
+            self._activation_jobs = ActivationJobs(self.loaded)
+        return self._activation_jobs
+
+    def _activations(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
+        return self._jobs().run(request["job"], request_id, self.send, cancel)
+
+    def _activation_detail(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
+        return self._jobs().detail(request)
 
 
 def encode_input_job(base: Any, edit: Any) -> str:
