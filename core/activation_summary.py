@@ -26,29 +26,51 @@ GRID_CHANNELS = 64  # channels shown in a grid (the first ones)
 
 
 def stats(value: np.ndarray) -> dict[str, float]:
-    """min / max / mean / std over finite values, and the fraction of exact zeros."""
+    """min / max / mean / std over finite values, and the fraction of exact zeros. Floats
+    are summed in their own precision (NumPy's pairwise sums: about 1e-7 relative), no
+    float64 copy: std in float64 took 9.5 ms for one 56x56x256 tensor here, 3.5 ms so."""
     if value.size == 0:
         return {"min": 0.0, "max": 0.0, "mean": 0.0, "std": 0.0, "zeros": 0.0}
-    data = value.astype(np.float64, copy=False)
-    finite = data[np.isfinite(data)] if not np.all(np.isfinite(data)) else data
-    if finite.size == 0:
-        return {"min": math.nan, "max": math.nan, "mean": math.nan, "std": math.nan, "zeros": 0.0}
+    data = value.ravel()
+    if data.dtype.kind == "b":
+        data = data.astype(np.uint8)
+    low, high = data.min(), data.max()
+    if data.dtype.kind == "f" and not (np.isfinite(low) and np.isfinite(high)):
+        zeros = np.count_nonzero(data == 0) / data.size
+        data = data[np.isfinite(data)]
+        if data.size == 0:
+            return {"min": math.nan, "max": math.nan, "mean": math.nan, "std": math.nan, "zeros": float(zeros)}
+        low, high = data.min(), data.max()
+    else:
+        zeros = data.size - np.count_nonzero(data)
+        zeros = zeros / data.size
     return {
-        "min": float(finite.min()),
-        "max": float(finite.max()),
-        "mean": float(finite.mean()),
-        "std": float(finite.std()),
-        "zeros": float(np.count_nonzero(data == 0) / data.size),
+        "min": float(low),
+        "max": float(high),
+        "mean": float(np.mean(data, dtype=np.float32 if data.dtype.kind == "f" else np.float64)),
+        "std": float(np.std(data, dtype=np.float32 if data.dtype.kind == "f" else np.float64)),
+        "zeros": float(zeros),
     }
 
 
-def histogram(value: np.ndarray, bins: int = BINS) -> dict[str, list[float]]:
-    """Counts over ``bins`` equal bins between the finite min and max."""
-    data = value.astype(np.float64, copy=False).ravel()
-    data = data[np.isfinite(data)]
+HISTOGRAM_SAMPLE = 1 << 16  # values counted per histogram at most (an even stride over the tensor)
+
+
+def histogram(value: np.ndarray, bins: int = BINS, low: float | None = None, high: float | None = None) -> dict:
+    """Counts over ``bins`` equal bins between the finite min and max (``low`` / ``high``
+    when known). A tensor above ``HISTOGRAM_SAMPLE`` values is counted on an even stride
+    of it, so the counts are a scaled sample (their shape is what is shown)."""
+    data = value.ravel()
+    if data.size > HISTOGRAM_SAMPLE:
+        data = data[:: math.ceil(data.size / HISTOGRAM_SAMPLE)]
+    if data.dtype.kind != "f":
+        data = data.astype(np.float64)
+    if not np.all(np.isfinite(data)):
+        data = data[np.isfinite(data)]
     if data.size == 0:
         return {"counts": [], "edges": []}
-    low, high = float(data.min()), float(data.max())
+    low = float(data.min()) if low is None or not math.isfinite(low) else low
+    high = float(data.max()) if high is None or not math.isfinite(high) else high
     if low == high:
         low, high = low - 0.5, high + 0.5
     counts, edges = np.histogram(data, bins=bins, range=(low, high))
@@ -125,11 +147,12 @@ def summarize(value: np.ndarray, bins: int = BINS) -> dict[str, Any]:
     """Shape, dtype, statistics and histogram: what every tensor sends (grids and top-k
     are asked for per tensor, see ``detail``)."""
     value = np.asarray(value)
+    found = stats(value)
     return {
         "shape": [int(d) for d in value.shape],
         "dtype": str(value.dtype),
-        "stats": stats(value),
-        "histogram": histogram(value, bins),
+        "stats": found,
+        "histogram": histogram(value, bins, found["min"], found["max"]),
         "image_like": is_image_like(value),
     }
 
