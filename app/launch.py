@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     from app.editor import install_editor  # the editor (issue 5) on top of the viewer
 
     install_editor(window)
+    from app.activations import install_activations  # "Run data..." (issue 15), after the editor
+
+    install_activations(window)
     window.show()
     window.raise_()
     window.activateWindow()  # take keyboard focus even without a window manager (Xvfb, kiosk)

@@ -26,11 +26,11 @@ GRID_CHANNELS = 64  # channels shown in a grid (the first ones)
 
 
 def stats(value: np.ndarray) -> dict[str, float]:
-    """min / max / mean / std over finite values, and the fraction of exact zeros. Floats
+    """min / max / mean / std / mean |x| over finite values, the fraction of exact zeros. Floats
     are summed in their own precision (NumPy's pairwise sums: about 1e-7 relative), no
     float64 copy: std in float64 took 9.5 ms for one 56x56x256 tensor here, 3.5 ms so."""
     if value.size == 0:
-        return {"min": 0.0, "max": 0.0, "mean": 0.0, "std": 0.0, "zeros": 0.0}
+        return {"min": 0.0, "max": 0.0, "mean": 0.0, "std": 0.0, "zeros": 0.0, "mean_abs": 0.0}
     data = value.ravel()
     if data.dtype.kind == "b":
         data = data.astype(np.uint8)
@@ -39,7 +39,8 @@ def stats(value: np.ndarray) -> dict[str, float]:
         zeros = np.count_nonzero(data == 0) / data.size
         data = data[np.isfinite(data)]
         if data.size == 0:
-            return {"min": math.nan, "max": math.nan, "mean": math.nan, "std": math.nan, "zeros": float(zeros)}
+            nan = math.nan
+            return {"min": nan, "max": nan, "mean": nan, "std": nan, "zeros": float(zeros), "mean_abs": nan}
         low, high = data.min(), data.max()
     else:
         zeros = data.size - np.count_nonzero(data)
@@ -50,6 +51,7 @@ def stats(value: np.ndarray) -> dict[str, float]:
         "mean": float(np.mean(data, dtype=np.float32 if data.dtype.kind == "f" else np.float64)),
         "std": float(np.std(data, dtype=np.float32 if data.dtype.kind == "f" else np.float64)),
         "zeros": float(zeros),
+        "mean_abs": float(np.mean(np.abs(data), dtype=np.float32 if data.dtype.kind == "f" else np.float64)),
     }
 
 
