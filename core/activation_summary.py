@@ -51,11 +51,21 @@ def stats(value: np.ndarray) -> dict[str, float]:
         "mean": float(np.mean(data, dtype=np.float32 if data.dtype.kind == "f" else np.float64)),
         "std": float(np.std(data, dtype=np.float32 if data.dtype.kind == "f" else np.float64)),
         "zeros": float(zeros),
-        "mean_abs": float(np.mean(np.abs(data), dtype=np.float32 if data.dtype.kind == "f" else np.float64)),
+        "mean_abs": _mean_abs(data, float(low), float(high)),
     }
 
 
-HISTOGRAM_SAMPLE = 1 << 16  # values counted per histogram at most (an even stride over the tensor)
+def _mean_abs(data: np.ndarray, low: float, high: float) -> float:
+    """mean |x|, without the absolute copy when the signs are known (ReLU outputs: x >= 0)."""
+    accumulate = np.float32 if data.dtype.kind == "f" else np.float64
+    if low >= 0:
+        return float(np.mean(data, dtype=accumulate))
+    if high <= 0:
+        return -float(np.mean(data, dtype=accumulate))
+    return float(np.mean(np.abs(data), dtype=accumulate))
+
+
+HISTOGRAM_SAMPLE = 1 << 14  # values counted per histogram at most (an even stride over the tensor)
 
 
 def histogram(value: np.ndarray, bins: int = BINS, low: float | None = None, high: float | None = None) -> dict:
@@ -75,7 +85,12 @@ def histogram(value: np.ndarray, bins: int = BINS, low: float | None = None, hig
     high = float(data.max()) if high is None or not math.isfinite(high) else high
     if low == high:
         low, high = low - 0.5, high + 0.5
-    counts, edges = np.histogram(data, bins=bins, range=(low, high))
+    # np.histogram took 6 ms per 64k-value sample here (float64 work on a strided view);
+    # equal bins are one scaled cast and a bincount
+    scaled = (np.ascontiguousarray(data, dtype=np.float64) - low) * (bins / (high - low))
+    index = np.clip(scaled.astype(np.int64), 0, bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    edges = np.linspace(low, high, bins + 1)
     return {"counts": counts.astype(int).tolist(), "edges": edges.tolist()}
 
 
