@@ -148,8 +148,11 @@ def test_kept_tensors_of_a_cut_differ_by_zero(zoo):
     assert "conv3_block2_out:0:0" in differences and "conv3_block1_1_conv:0:0" in differences
     assert len(differences) == len(edited.names)  # a pure cut keeps every tensor it has
     assert max(differences.values()) == 0.0
-    # the same recipe again: the cached probe, not a new build
-    assert opened(zoo, "small_resnet", edits).edited is not None
+    # the same model object and recipe again: the cached probes, not a new build
+    from core.keras_backend.activation_run import open_probes
+
+    again = open_probes(zoo.path("small_resnet", "keras"), edits, graph=probes.graph, model=probes.model)
+    assert again.edited is edited and again.original is original
 
 
 def test_a_new_head_is_not_a_kept_tensor(zoo):

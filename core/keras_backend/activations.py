@@ -192,7 +192,7 @@ def _extractor(nested: Any) -> tuple[Any, list[str], dict[str, int]]:
 # --- probes, cached -----------------------------------------------------------------------
 _cache_lock = threading.Lock()
 _cache: dict[tuple[int, str], tuple[weakref.ref[Any], Probe]] = {}
-CACHE_SIZE = 4  # probes of the whole model hold no data, only the graph
+CACHE_SIZE = 4  # probes of one model (the original and the last edited versions); they hold no data
 
 
 def probe_for(
@@ -208,6 +208,8 @@ def probe_for(
             return cached[1]
     probe = run_deep(_make_probe, model, edited)
     with _cache_lock:
+        for other in [k for k in _cache if k[0] != id(model)]:  # a probe holds its model's weights:
+            del _cache[other]  # one model at a time, as the worker keeps one loaded model
         _cache[key] = (weakref.ref(model), probe)
         while len(_cache) > CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
