@@ -121,6 +121,8 @@ class ModelGraph:
     class_name: str = "Functional"
     format: str = "keras"
     path: str = ""
+    # Keras 2 -> 3 rewrites (core.upgrade.Rewrite) the file needs before Keras 3 loads it
+    upgrades: tuple[Any, ...] = ()
 
     # --- lookups (computed once per immutable graph) -------------------------
     @cached_property

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.graph import Layer, ModelGraph, Node, Shape
+from core.upgrade.report import summarize
 
 __all__ = [
     "SummaryRow",
@@ -45,7 +46,7 @@ def _header(graph: ModelGraph) -> dict[str, Any]:
         layer_total, layer_trainable = _param_counts(layer)
         total += layer_total
         trainable += layer_trainable
-    return {
+    header: dict[str, Any] = {
         "name": graph.name,
         "format": graph.format,
         "class_name": graph.class_name,
@@ -55,6 +56,11 @@ def _header(graph: ModelGraph) -> dict[str, Any]:
         "trainable_params": trainable,
         "non_trainable_params": total - trainable,
     }
+    if graph.upgrades:
+        header["upgrades"] = [
+            {"rule": r.rule, "layer": r.layer, "class_name": r.class_name, "detail": r.detail} for r in graph.upgrades
+        ]
+    return header
 
 
 def _param_counts(layer: Layer) -> tuple[int, int]:
@@ -92,6 +98,9 @@ def _layer_object(layer: Layer) -> dict[str, Any]:
     }
     if layer.problem is not None:
         obj["problem"] = layer.problem
+    if layer.class_name in ("TFOpLambda", "SlicingOpLambda"):
+        obj["function"] = "tf." + str(layer.config.get("function", ""))
+        obj["arguments"] = [{k: v for k, v in node.kwargs.items() if k != "name"} for node in layer.nodes]
     if layer.subgraph is not None:
         obj["inner_inputs"] = [str(ref) for ref in layer.subgraph.inputs]
         obj["inner_outputs"] = [str(ref) for ref in layer.subgraph.outputs]
@@ -230,6 +239,10 @@ def iter_table_lines(graph: ModelGraph) -> Iterator[str]:
     yield "Inputs: " + ", ".join(map(str, graph.inputs))
     yield "Outputs: " + ", ".join(map(str, graph.outputs))
     yield from totals_lines(graph)
+    if graph.upgrades:
+        yield "Keras 2 -> 3 rewrites (applied when loading in Keras 3):"
+        for line in summarize(graph.upgrades):
+            yield "  " + line
     problems = [(row.name, row.problem) for row in rows if row.problem]
     if problems:
         yield "Not loadable by Keras ([!]):"

@@ -25,6 +25,7 @@ from typing import Any
 from core.errors import ResectError
 from core.graph import Layer, ModelGraph, Node
 from core.keras_backend.runtime import import_keras, run_deep
+from core.keras_backend.tf_ops import call_op, is_tf_op
 from core.tensor_ref import TensorRef
 
 __all__ = [
@@ -151,7 +152,11 @@ def original_layer(original: Any, path: tuple[str, ...]) -> Any:
         try:
             current = current.get_layer(name)
         except (ValueError, AttributeError):
-            raise BuildError(name, f"the original model has no layer {'/'.join(path)!r}") from None
+            # a Keras 3 operation node (keras.ops on a KerasTensor) is not in model.layers
+            found = [op for op in getattr(current, "_operations", ()) if op.name == name]
+            if not found:
+                raise BuildError(name, f"the original model has no layer {'/'.join(path)!r}") from None
+            current = found[0]
     return current
 
 
@@ -266,6 +271,11 @@ class _Builder:
             if obj is None:  # a renamed layer: a copy, built by its first call
                 return self._call_copy(layer, args, kwargs, "renamed")
             self.objects[layer.name] = obj
+        if is_tf_op(obj):  # a tf.keras TFOpLambda: the Keras 3 op itself, so the export needs no custom class
+            try:
+                return call_op(obj.function, args, kwargs)
+            except Exception as error:
+                raise BuildError(layer.name, f"TF op {layer.name!r} cannot be built: {_reason(error)}") from None
         _set_trainable(obj, layer)
         try:
             return obj(*args, **kwargs)

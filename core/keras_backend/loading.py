@@ -48,6 +48,10 @@ def load_keras_model(path: str | os.PathLike[str], graph: ModelGraph | None = No
         raise ModelFileError(path, f"Keras cannot load layer {problem[0]!r}: {problem[1]}")
     keras = import_keras()
     try:
+        if graph.upgrades:  # a Keras 2 file: through the upgraded config (core.upgrade)
+            from core.keras_backend.legacy import load_legacy
+
+            return run_deep(load_legacy, path, graph.format)
         with _keras_named(path, graph.format) as keras_path:
             return run_deep(keras.models.load_model, keras_path, compile=False, safe_mode=True)
     except ModelFileError:

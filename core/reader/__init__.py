@@ -19,6 +19,7 @@ from core.perf import paused_gc
 from core.reader.archive import check_member_names, open_member
 from core.reader.config_parser import ConfigError, parse_model_config
 from core.reader.sliced_json import loads_sliced
+from core.reader.upgrading import needs_upgrade, parse_legacy_config
 from core.reader.weight_index import KerasWeightIndex, LegacyWeightIndex
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -87,6 +88,8 @@ def _read_keras(path: str) -> ModelGraph:
                 raise ModelFileError(path, f"has an unreadable model.weights.h5 ({_first_line(error)})") from None
             with member, h5:  # weight shapes are looked up while the config is parsed
                 try:
+                    if needs_upgrade(root, "keras"):
+                        return parse_legacy_config(root, KerasWeightIndex(h5), "keras", path)
                     return parse_model_config(root, KerasWeightIndex(h5), "keras", path, consume=True)
                 except OSError as error:
                     raise ModelFileError(path, f"has an unreadable model.weights.h5 ({_first_line(error)})") from None
@@ -107,7 +110,7 @@ def _read_h5(path: str) -> ModelGraph:
         if isinstance(raw_config, bytes):
             raw_config = raw_config.decode("utf8", errors="replace")
         root = _load_json(path, str(raw_config), "model_config")
-        return parse_model_config(root, LegacyWeightIndex(h5), "h5", path, consume=True)
+        return parse_legacy_config(root, LegacyWeightIndex(h5), "h5", path)
 
 
 def _read_member(path: str, archive: zipfile.ZipFile, name: str) -> str:

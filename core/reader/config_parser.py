@@ -19,8 +19,10 @@ from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.known_layers import KERAS_LAYER_CLASSES
 from core.naming import to_snake_case
 from core.tensor_ref import TensorRef
+from core.upgrade.tf_ops import tf_op_mapping
 
 MODEL_CLASSES = {"Functional", "Model", "Sequential"}
+TF_OP_CLASSES = {"TFOpLambda", "SlicingOpLambda"}  # tf.keras 2's record of a TensorFlow function call
 
 # (name path of the layer, group path in a .keras weights file, layer entry, effective trainable)
 WeightLookup = Callable[[tuple[str, ...], str, dict[str, Any], bool], tuple[Weight, ...]]
@@ -168,6 +170,9 @@ def _loading_problem(entry: dict[str, Any]) -> str | None:
     class_name = entry.get("class_name")
     if class_name == "Lambda":
         return "Lambda layer: its Python code is not loaded (safe mode)"
+    if class_name in TF_OP_CLASSES:
+        function = str((entry.get("config") or {}).get("function", ""))
+        return None if tf_op_mapping(function) is not None else f"TensorFlow op tf.{function} has no Keras 3 mapping"
     if is_model_entry(entry):
         return None
     module = entry.get("module")
@@ -186,6 +191,8 @@ def _loading_problem(entry: dict[str, Any]) -> str | None:
 
 def _parse_node(layer: str, index: int, data: Any, offsets: dict[str, int]) -> Node:
     if isinstance(data, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
+        if data and isinstance(data[0], str):  # a TFOpLambda called on one tensor: the item alone
+            data = [data]
         refs = []
         kwargs: dict[str, Any] = {}
         for item in data:

@@ -1,0 +1,74 @@
+"""Load a Keras 2 (tf.keras) model in Keras 3 through the upgraded config.
+
+The config is upgraded in pure Python (``core.upgrade``), deserialised by Keras' own
+legacy loader (``saving_utils.model_from_config`` under Keras' legacy-config and safe-mode
+scopes, as ``keras.models.load_model`` does for an ``.h5``), and the weights are then
+loaded from the original file by layer order (``load_weights_from_hdf5_group``) or, for
+a SavedModel, from its TensorFlow checkpoint (``core.keras_backend.savedmodel_weights``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.keras_backend.runtime import import_keras
+from core.keras_backend.tf_ops import tf_op_classes
+from core.upgrade import upgrade_config
+
+__all__ = ["load_legacy", "load_legacy_h5", "model_from_legacy_config"]
+
+
+def load_legacy(path: str, fmt: str) -> Any:
+    """A Keras 2 model file of format ``fmt`` (``"h5"``, ``"keras"``) loaded in Keras 3."""
+    if fmt == "h5":
+        return load_legacy_h5(path)
+    if fmt == "keras":
+        return load_legacy_keras(path)
+    raise ValueError(f"no Keras 2 loader for format {fmt!r}")
+
+
+def load_legacy_keras(path: str) -> Any:
+    """A tf.keras 2.13-2.15 ``.keras`` archive: Keras 3's own loader on a copy whose
+    ``config.json`` is upgraded (its weights file already has the Keras 3 layout)."""
+    import os
+    import tempfile
+    import zipfile
+
+    keras = import_keras()
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        upgraded = upgrade_config(config).config
+        with tempfile.TemporaryDirectory(prefix="resect-upgrade-") as tmp:
+            copy = os.path.join(tmp, "model.keras")
+            with zipfile.ZipFile(copy, "w") as out:
+                for item in archive.infolist():
+                    data = json.dumps(upgraded).encode() if item.filename == "config.json" else archive.read(item)
+                    out.writestr(item, data)
+            return keras.models.load_model(copy, compile=False, safe_mode=True, custom_objects=dict(tf_op_classes()))
+
+
+def model_from_legacy_config(config: dict[str, Any]) -> Any:
+    """A Keras 3 model (fresh weights) from a Keras 2 model config."""
+    import_keras()
+    from keras.src.legacy.saving import saving_options, saving_utils
+    from keras.src.saving import serialization_lib
+
+    upgraded = upgrade_config(config).config
+    with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(True):
+        return saving_utils.model_from_config(upgraded, custom_objects=dict(tf_op_classes()))
+
+
+def load_legacy_h5(path: str) -> Any:
+    """``keras.models.load_model`` for a tf.keras 2 ``.h5``, through the upgraded config."""
+    import h5py
+
+    import_keras()
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(path, "r") as h5:
+        raw = h5.attrs["model_config"]
+        config = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
+        model = model_from_legacy_config(config)
+        legacy_h5_format.load_weights_from_hdf5_group(h5["model_weights"], model)
+    return model
