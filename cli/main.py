@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from core.errors import ResectError
 from core.version import __version__
 
-COMMANDS = ("inspect", "apply", "render", "activations")
+COMMANDS = ("inspect", "apply", "convert", "render", "activations")
 
 
 class UsageError(ResectError):
@@ -31,9 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"resect {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    from cli import activations_cmd, apply_cmd, inspect_cmd, render_cmd
+    from cli import activations_cmd, apply_cmd, convert_cmd, inspect_cmd, render_cmd
 
-    for module in (inspect_cmd, apply_cmd, render_cmd, activations_cmd):
+    for module in (inspect_cmd, apply_cmd, convert_cmd, render_cmd, activations_cmd):
         module.add_parser(commands)
     return parser
 

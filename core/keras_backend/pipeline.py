@@ -53,6 +53,7 @@ class ApplyResult:
     verify: VerifyReport | None = None
     reinitialized: dict[str, list[str]] = field(default_factory=dict)  # layer -> variables left fresh
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    check: Any = None  # what ``check`` returned (convert: the report against tf.keras 2)
 
 
 def run_apply(
@@ -65,6 +66,7 @@ def run_apply(
     progress: Progress | None = None,
     cancel: Any = None,
     original: ModelGraph | None = None,
+    check: Callable[[str, str], Any] | None = None,
 ) -> ApplyResult:
     """Apply ``edits`` to the model at ``model_path`` and write the result to ``out``.
 
@@ -72,6 +74,8 @@ def run_apply(
     (index and op) and the layer or tensor at fault, ``ExportError`` the output,
     ``VerifyError`` the tensor that differs, ``Cancelled`` after a cancel. ``original``
     is our reading of ``model_path`` when the caller already has it (CLI, GUI document).
+    ``check(written_path, fmt)``, when given, runs on the written file before it is
+    published (``convert`` compares it with tf.keras 2 there); raising stops the publish.
     """
     from core.keras_backend.loading import load_keras_model
     from core.reader import read_model
@@ -100,12 +104,22 @@ def run_apply(
     try:
         after = _counts(built.model)
         shapes = _new_input_shapes(original, edited, edits)
-        report, target = _write(keras_model, original, edited, built, out, fmt, force, verify, shapes, clock)
+        report, target, checked = _write(
+            keras_model, original, edited, built, out, fmt, force, verify, shapes, clock, check
+        )
     finally:
         built.restore_trainable()  # the loaded model may be reused (the GUI caches it)
     clock.finish()
     return ApplyResult(
-        target.out, fmt, before, after, output_size(target.out), report, dict(built.reinitialized), clock.seconds
+        target.out,
+        fmt,
+        before,
+        after,
+        output_size(target.out),
+        report,
+        dict(built.reinitialized),
+        clock.seconds,
+        checked,
     )
 
 
@@ -120,9 +134,10 @@ def _write(
     verify: bool,
     input_shapes: dict[str, tuple[int | None, ...]],
     clock: _Clock,
-) -> tuple[VerifyReport | None, AtomicTarget]:
+    check: Callable[[str, str], Any] | None = None,
+) -> tuple[VerifyReport | None, AtomicTarget, Any]:
     """Save to a temporary file, verify that file, then publish it under ``out``."""
-    report = None
+    report = checked = None
     with AtomicTarget(out, fmt, force) as target:
         clock.step("writing")
         save_model(built.model, target.path, fmt, target.out)
@@ -137,9 +152,11 @@ def _write(
             except Exception as error:  # a Keras failure reloading or running the export
                 text = " ".join(str(error).split())[:240] or type(error).__name__
                 raise VerifyError(f"verification could not run: {text}") from None
+            if check is not None:
+                checked = check(target.path, fmt)
         clock.check_cancel()
         target.commit()
-    return report, target
+    return report, target, checked
 
 
 class _Clock:

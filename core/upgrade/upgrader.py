@@ -85,10 +85,22 @@ class _Walker:
                 self.layer(inner, here)
         layers = config.get("layers")
         if isinstance(layers, list) and (class_name in MODEL_CLASSES or "input_layers" in config):
+            has_input = any(isinstance(c, dict) and c.get("class_name") == "InputLayer" for c in layers)
             for child in layers:
                 self.layer(child, here)
+                if has_input and isinstance(child, dict) and child.get("class_name") != "InputLayer":
+                    self.redundant_input_shape(child, here)
             if "input_layers" in config:
                 self.calls(config, here, class_name)
+
+    def redundant_input_shape(self, entry: dict[str, Any], path: tuple[str, ...]) -> None:
+        """tf.keras writes ``batch_input_shape`` on the first layer of a Sequential (and on
+        every Embedding); the model's InputLayer already gives it, and Keras 3 warns."""
+        config = entry.get("config")
+        if isinstance(config, dict) and "batch_input_shape" in config:
+            del config["batch_input_shape"]
+            name = str(entry.get("name") or config.get("name"))
+            self.note("batch_input_shape", path + (name,), str(entry.get("class_name")), "dropped batch_input_shape")
 
     # --- call records -------------------------------------------------------------
     def calls(self, config: dict[str, Any], path: tuple[str, ...], class_name: str) -> None:
