@@ -25,7 +25,32 @@ def load_legacy(path: str, fmt: str) -> Any:
         return load_legacy_h5(path)
     if fmt == "keras":
         return load_legacy_keras(path)
+    if fmt == "savedmodel":
+        return load_legacy_saved_model(path)
     raise ValueError(f"no Keras 2 loader for format {fmt!r}")
+
+
+def load_legacy_saved_model(path: str) -> Any:
+    """A tf.keras SavedModel directory: the model from ``keras_metadata.pb``'s config, its
+    weights from the checkpoint in ``variables/``, layer by layer in tf.keras' save order
+    (the object graph's ``keras_api/{trainable,non_trainable}_variables``), as the
+    ``.h5`` loader does with ``model_weights``."""
+    import tensorflow as tf
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from core.reader.savedmodel import load_saved_model_dir
+
+    saved = load_saved_model_dir(path)
+    model = model_from_legacy_config(saved.root_config)
+    reader = tf.train.load_checkpoint(saved.checkpoint_prefix)
+    saved_layers = [(name, variables) for name, (_, variables) in saved.layer_weights(0).items() if variables]
+    keras_layers = [layer for layer in model.layers if legacy_h5_format._legacy_weights(layer)]
+    if len(saved_layers) != len(keras_layers):
+        raise ValueError(f"{len(saved_layers)} layers with weights in the checkpoint, {len(keras_layers)} in the model")
+    for (name, variables), layer in zip(saved_layers, keras_layers, strict=True):
+        values = [reader.get_tensor(v.key) for v in variables]
+        legacy_h5_format._set_weights(layer, legacy_h5_format._legacy_weights(layer), values, name=f"layer {name!r}")
+    return model
 
 
 def load_legacy_keras(path: str) -> Any:

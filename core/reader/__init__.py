@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from core.graph import ModelGraph
-from core.reader import keras_archive, legacy_h5  # noqa: F401 - each registers its reader
+from core.reader import keras_archive, legacy_h5, savedmodel  # noqa: F401 - each registers its reader
 from core.reader.registry import READERS, Reader, reader_for
 
 __all__ = ["READERS", "Reader", "read_model", "reader_for", "sniff_format"]
