@@ -51,14 +51,73 @@ def rnn_time_major(entry: Entry, config: dict[str, Any]) -> str | None:
     return "dropped time_major=False"
 
 
+# Keras 3 classes without ``groups`` that tf.keras gave one (inherited from its Conv base)
+NO_GROUPS_CLASSES = {
+    "DepthwiseConv2D", "DepthwiseConv1D", "SeparableConv2D", "SeparableConv1D",
+    "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+}  # fmt: skip
+SEPARABLE_UNUSED = ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
+
+
 def depthwise_groups(entry: Entry, config: dict[str, Any]) -> str | None:
-    """tf.keras' DepthwiseConv2D inherits ``groups`` from Conv; Keras 3 refuses the key."""
-    if entry.get("class_name") not in ("DepthwiseConv2D", "DepthwiseConv1D") or "groups" not in config:
+    """tf.keras' DepthwiseConv / SeparableConv / ConvTranspose inherit ``groups`` from Conv;
+    Keras 3 refuses the key."""
+    if entry.get("class_name") not in NO_GROUPS_CLASSES or "groups" not in config:
         return None
     if config["groups"] != 1:
-        raise UpgradeError(_name(entry), f"groups={config['groups']} has no Keras 3 DepthwiseConv equivalent")
+        raise UpgradeError(_name(entry), f"groups={config['groups']} has no Keras 3 {entry['class_name']} equivalent")
     del config["groups"]
     return "dropped groups=1"
+
+
+def separable_kernel_keys(entry: Entry, config: dict[str, Any]) -> str | None:
+    """tf.keras' SeparableConv also records Conv's unused ``kernel_*`` settings (it has
+    depthwise and pointwise kernels only); Keras 3 refuses them."""
+    if entry.get("class_name") not in ("SeparableConv2D", "SeparableConv1D"):
+        return None
+    dropped = [key for key in SEPARABLE_UNUSED if key in config]
+    for key in dropped:
+        del config[key]
+    return f"dropped unused {', '.join(dropped)}" if dropped else None
+
+
+# Keras 2 keys a Keras 3 class refuses, dropped when they hold the Keras 2 default
+# (the only value with the same meaning in Keras 3); any other value is refused.
+DROPPED_DEFAULTS: dict[str, dict[str, Any]] = {
+    # Keras 3's SpatialDropout takes no noise_shape and no trainable (it has no weights)
+    "SpatialDropout1D": {"noise_shape": None, "trainable": True},
+    "SpatialDropout2D": {"noise_shape": None, "trainable": True},
+    "SpatialDropout3D": {"noise_shape": None, "trainable": True},
+}
+
+
+def dropped_defaults(entry: Entry, config: dict[str, Any]) -> str | None:
+    """Keys Keras 3 no longer has, dropped when they hold the value it always uses."""
+    defaults = DROPPED_DEFAULTS.get(str(entry.get("class_name")), {})
+    dropped = []
+    for key, default in defaults.items():
+        if key in config:
+            if config[key] != default:
+                raise UpgradeError(_name(entry), f"{key}={config[key]!r} has no Keras 3 equivalent")
+            del config[key]
+            dropped.append(f"{key}={default!r}")
+    return f"dropped {', '.join(dropped)}" if dropped else None
+
+
+def wrapped_layer_module(entry: Entry, config: dict[str, Any]) -> str | None:
+    """A SavedModel's metadata writes a wrapper's inner layer (Bidirectional's ``layer``,
+    TimeDistributed's, an RNN's ``cell``) without ``module``; Keras 3 deserialises it with
+    the new loader, which needs one. Only built-in Keras layer classes get it."""
+    from core.known_layers import KERAS_LAYER_CLASSES
+
+    added = []
+    for key in ("layer", "backward_layer", "cell"):
+        inner = config.get(key)
+        if isinstance(inner, dict) and "module" not in inner and inner.get("class_name") in KERAS_LAYER_CLASSES:
+            inner["module"] = "keras.layers"
+            inner.setdefault("registered_name", None)
+            added.append(key)
+    return f"module keras.layers given to its inner {', '.join(added)}" if added else None
 
 
 def mha_shape_keys(entry: Entry, config: dict[str, Any]) -> str | None:
@@ -124,6 +183,9 @@ def tf_op(entry: Entry, config: dict[str, Any]) -> str | None:
 REWRITES: tuple[LayerRewrite, ...] = (
     LayerRewrite("rnn_time_major", rnn_time_major),
     LayerRewrite("depthwise_groups", depthwise_groups),
+    LayerRewrite("separable_kernel_keys", separable_kernel_keys),
+    LayerRewrite("dropped_defaults", dropped_defaults),
+    LayerRewrite("wrapped_layer_module", wrapped_layer_module),
     LayerRewrite("mha_shape_keys", mha_shape_keys),
     LayerRewrite("mha_robust_masking", mha_robust_masking),
     LayerRewrite("batch_input_shape", batch_input_shape),

@@ -64,7 +64,7 @@ TF_OPS: dict[str, OpSpec] = {
     "clip_by_value": OpSpec("clip", {"clip_value_min": "*", "clip_value_max": "*"}),
     # shape and layout
     "reshape": OpSpec("reshape", {"shape": "*"}),
-    "transpose": OpSpec("transpose", {"perm": "axes", "conjugate": "-"}),
+    **{f: OpSpec("transpose", {"perm": "axes", "conjugate": "-"}) for f in ("transpose", "compat.v1.transpose")},
     "concat": OpSpec("concatenate", {"axis": "axis"}),
     "stack": OpSpec("stack", {"axis": "axis"}),
     "expand_dims": OpSpec("expand_dims", {"axis": "*"}),
