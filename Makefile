@@ -13,7 +13,9 @@ $(STAMP): pyproject.toml tools/install_system_deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
-	# test-only: tf.keras 2 writes the legacy .h5 files the tests read (TensorFlow comes from tensorflow-cpu)
+	# runtime: `convert --verify` runs a tf.keras 2 original with tf.keras 2 (and the tests write Keras 2
+	# files with it). --no-deps: tf-keras requires `tensorflow`, which would install the full wheel beside
+	# tensorflow-cpu; it needs nothing else (see pyproject.toml).
 	$(PY) -m pip install -q --no-deps tf-keras==2.21.0
 	touch $(STAMP)
 
