@@ -8,6 +8,7 @@ min / max / mean / std and a histogram. A tensor shows its producer, consumers a
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,6 +34,7 @@ from app.formatting import count_text, graph_totals, mb_text, shape_text
 from app.workers import TaskRunner
 from core.graph import Layer, ModelGraph
 from core.tensor_ref import TensorRef
+from core.upgrade import summarize
 from core.weight_values import WeightStats, read_weight_values, weight_stats
 
 
@@ -216,6 +218,7 @@ class PropertiesPanel(QWidget):
             f"{len(graph.layers)} layers · {count_text(totals.total)} params "
             f"(trainable {count_text(totals.trainable)}, non-trainable {count_text(totals.non_trainable)})"
             f" · {mb_text(totals.nbytes)}<br><br>"
+            f"{_upgrade_text(graph)}"
             "<i>Click a layer in the tree or on the canvas; hover an edge for its shape.</i>"
         )
 
@@ -230,6 +233,12 @@ class PropertiesPanel(QWidget):
     def _show_layer(self, layer: Layer, graph: ModelGraph | None) -> None:
         path = " / ".join(self.document.selection.layer_path)
         problem = f"<br><span style='color:#b3261e'>{layer.problem}</span>" if layer.problem else ""
+        root = self.document.graph
+        rewrites = [
+            r.detail for r in (root.upgrades if root is not None else ()) if r.layer == path.replace(" / ", "/")
+        ]
+        if rewrites:
+            problem += "<br><span style='color:#6b4e00'>Keras 2 -> 3: " + html.escape("; ".join(rewrites)) + "</span>"
         self.header.setText(
             f"<span style='font-size:14pt'><b>{layer.name}</b></span> &nbsp; {layer.class_name}"
             f"{' (' + layer.module + ')' if layer.module and not layer.module.startswith('keras') else ''}<br>"
@@ -319,3 +328,11 @@ class PropertiesPanel(QWidget):
                 self.histogram.clear(f"Cannot read {name}: {error}")
 
         self.runner.submit(self.read_values, self.document.path, weight, on_done=done, on_error=failed, name="weight")
+
+
+def _upgrade_text(graph: ModelGraph) -> str:
+    """The Keras 2 -> 3 rewrites loading this model applies (``core.upgrade``), counted."""
+    if not graph.upgrades:
+        return ""
+    lines = "".join(f"&nbsp;&nbsp;{html.escape(line)}<br>" for line in summarize(graph.upgrades))
+    return f"<b>Keras 2 file: rewrites for Keras 3</b><br>{lines}<br>"
