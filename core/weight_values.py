@@ -38,6 +38,8 @@ def read_weight_values(path: str | os.PathLike[str], weight: Weight) -> np.ndarr
     if not weight.h5_path:
         raise ModelFileError(path, f"weight {weight.name!r} has no location in the file")
     fmt = sniff_format(path)
+    if fmt == "savedmodel":  # the values sit in a TensorFlow checkpoint (variables/), read only by Keras
+        raise ModelFileError(path, f"weight {weight.name!r}: a SavedModel's values are not read without TensorFlow")
     try:
         if fmt == "h5":
             with h5py.File(path, "r") as h5:

@@ -162,3 +162,15 @@ def _cli(*args: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True, cwd=ROOT, env=env
     )
+
+
+def test_without_tf_keras_the_conversion_is_said_not_verified(keras2, capsys, tmp_path, monkeypatch):
+    import core.keras_backend.legacy_check as legacy_check
+
+    monkeypatch.setattr(legacy_check, "legacy_runtime", lambda: None)  # as on a machine without tf_keras
+    out = tmp_path / "rnn.keras"
+    code, stdout, stderr = _convert(capsys, keras2.path("rnn", "h5"), out)
+    assert code == 0, stderr
+    assert "NOT VERIFIED against the original runtime: tf_keras (tf.keras 2) is not installed" in stdout
+    assert "verify: max abs diff" not in stdout
+    assert out.exists()
