@@ -28,6 +28,11 @@ MOVED_MODULES = {
     "keras.engine.sequential": "keras.src.models.sequential",
     "keras.engine.training": "keras.src.models.model",
     "keras.engine.input_layer": "keras.src.layers.core.input_layer",
+    # tf_keras (the tf.keras 2 package) writes its own module paths
+    "tf_keras.src.engine.functional": "keras.src.models.functional",
+    "tf_keras.src.engine.sequential": "keras.src.models.sequential",
+    "tf_keras.src.engine.training": "keras.src.models.model",
+    "tf_keras.src.engine.input_layer": "keras.src.layers.core.input_layer",
 }
 
 
