@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.graph import Layer, ModelGraph, Node, Shape
+from core.tensor_ref import TensorRef
 from core.upgrade.report import summarize
 
 __all__ = [
@@ -100,12 +101,23 @@ def _layer_object(layer: Layer) -> dict[str, Any]:
         obj["problem"] = layer.problem
     if layer.class_name in ("TFOpLambda", "SlicingOpLambda"):
         obj["function"] = "tf." + str(layer.config.get("function", ""))
-        obj["arguments"] = [{k: v for k, v in node.kwargs.items() if k != "name"} for node in layer.nodes]
+        obj["arguments"] = [{k: _argument(v) for k, v in node.kwargs.items() if k != "name"} for node in layer.nodes]
     if layer.subgraph is not None:
         obj["inner_inputs"] = [str(ref) for ref in layer.subgraph.inputs]
         obj["inner_outputs"] = [str(ref) for ref in layer.subgraph.outputs]
         obj["layers"] = [_layer_object(inner) for inner in layer.subgraph.layers]
     return obj
+
+
+def _argument(value: Any) -> Any:
+    """A TF op's keyword argument for JSON: a tensor by its name (``"layer:0:0"``)."""
+    if isinstance(value, TensorRef):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _argument(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_argument(v) for v in value]
+    return value
 
 
 def _subgraph_loadable(layer: Layer) -> bool:

@@ -115,6 +115,7 @@ def test_tf_op_nodes_are_graph_nodes_with_function_and_arguments(keras2, capsys)
     assert multiply["nodes"][0]["inputs"] == ["tf.nn.relu:0:0"]
     assert layers["tf.__operators__.getitem"]["class_name"] == "SlicingOpLambda"
     assert layers["tf.concat"]["nodes"][0]["inputs"] == ["tf.math.multiply:0:0", "x:0:0"]
+    assert layers["tf.__operators__.add"]["arguments"] == [{"y": "tf.math.sigmoid:0:0"}]  # a tensor argument
 
 
 def test_cut_through_tf_ops_is_verified(keras2, tmp_path):
