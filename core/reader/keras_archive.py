@@ -14,6 +14,7 @@ from core.reader.archive import check_member_names, open_member
 from core.reader.common import first_line, guarded_read, load_json, read_head
 from core.reader.config_parser import parse_model_config
 from core.reader.registry import Reader, register
+from core.reader.upgrading import needs_upgrade, parse_legacy_config
 from core.reader.weight_index import KerasWeightIndex
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
@@ -65,6 +66,8 @@ def _read(path: str) -> ModelGraph:
                         graph = parser(root, h5, "keras", path)
                         if graph is not None:
                             return graph
+                    if needs_upgrade(root, "keras"):  # a tf.keras 2.13-2.15 archive
+                        return parse_legacy_config(root, KerasWeightIndex(h5), "keras", path)
                     return parse_model_config(root, KerasWeightIndex(h5), "keras", path, consume=True)
                 except OSError as error:
                     raise ModelFileError(path, f"has an unreadable model.weights.h5 ({first_line(error)})") from None

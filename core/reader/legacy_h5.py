@@ -8,8 +8,8 @@ import h5py
 from core.errors import ModelFileError
 from core.graph import ModelGraph
 from core.reader.common import first_line, guarded_read, load_json, read_head
-from core.reader.config_parser import parse_model_config
 from core.reader.registry import Reader, register
+from core.reader.upgrading import parse_legacy_config
 from core.reader.weight_index import LegacyWeightIndex
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -38,7 +38,7 @@ def _read(path: str) -> ModelGraph:
         if isinstance(raw_config, bytes):
             raw_config = raw_config.decode("utf8", errors="replace")
         root = load_json(path, str(raw_config), "model_config")
-        return parse_model_config(root, LegacyWeightIndex(h5), "h5", path, consume=True)
+        return parse_legacy_config(root, LegacyWeightIndex(h5), "h5", path)
 
 
 READER = register(Reader("h5", "a legacy HDF5 model file", "file", sniff, read))
