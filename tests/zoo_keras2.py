@@ -61,8 +61,11 @@ def nested_sequential(k, tf):
 def siamese_sequential(k, tf):
     L = k.layers
     tower = k.Sequential(
-        [L.Conv2D(4, 3, activation="relu", input_shape=(16, 16, 3), name="tower_conv"),
-         L.GlobalAveragePooling2D(name="tower_pool"), L.Dense(8, name="tower_dense")],
+        [
+            L.Conv2D(4, 3, activation="relu", input_shape=(16, 16, 3), name="tower_conv"),
+            L.GlobalAveragePooling2D(name="tower_pool"),
+            L.Dense(8, name="tower_dense"),
+        ],
         name="tower",
     )
     left, right = k.Input((16, 16, 3), name="left"), k.Input((16, 16, 3), name="right")
