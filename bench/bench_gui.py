@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from deep_model import cached_deep_model  # noqa: E402
+from run import measure  # noqa: E402
 
 CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
 PY = sys.executable
@@ -58,16 +59,11 @@ def _resnet50() -> Path:
 
 
 def _run_child(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
-    """stdout, wall seconds, peak RSS in MB of one child process."""
-    start = time.perf_counter()
-    child = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = child.stdout.read() if child.stdout else ""
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    if child.returncode != 0:
-        raise RuntimeError(f"{args} exited {child.returncode}: {out[-500:]}")
-    return out, wall, usage.ru_maxrss / 1024
+    """stdout, wall seconds, peak RSS in MB of one child process alone (``run.measure``)."""
+    done = measure(args, capture_stdout=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{args} exited {done.returncode}: {done.stdout[-500:]} {done.stderr[-500:]}")
+    return done.stdout, done.seconds, done.peak_mb
 
 
 def launch(path: Path, runs: int = 3) -> tuple[float, float, float]:
