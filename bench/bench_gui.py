@@ -127,7 +127,7 @@ def frames(path: Path) -> dict[str, list[float]]:
     return results
 
 
-def stalls(path: Path, timeout: float = 240.0) -> dict[str, float]:
+def stalls(path: Path, timeout: float = 1200.0) -> dict[str, float]:
     """In this process: open ``path`` with Keras on, as the app does, and run a 10 ms
     heartbeat ``QTimer`` from the open until Keras' shapes are in and redrawn (or Keras
     gave up). The largest gap between ticks is the longest time the UI thread was blocked;

@@ -167,13 +167,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.datetime.now(datetime.UTC)
     load = os.getloadavg()
     rows: list[dict] = []
+    failed = 0
+    path = results.write_run(rows, only, started, load)
     for module in load_bench_modules(only):
         print(f"running {module.__name__} ...", file=sys.stderr, flush=True)
-        rows.extend({"module": module.__name__, **row} for row in module.run())
+        try:
+            rows.extend({"module": module.__name__, **row} for row in module.run())
+        except Exception as error:  # noqa: BLE001 - one failed module must not lose the others' rows
+            failed += 1
+            message = str(error).strip().splitlines()[-1:] or [type(error).__name__]
+            rows.append({"module": module.__name__, "case": module.__name__, "tool": "-", "seconds": None,
+                         "peak_mb": None, "note": f"FAILED: {message[0][:200]}"})  # fmt: skip
+        path = results.write_run(rows, only, started, load)  # after each module: a crash keeps what ran
     print(format_rows(rows))
-    path = results.write_run(rows, only, started, load)
     print(f"rows written to {path.relative_to(ROOT)}", file=sys.stderr)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
