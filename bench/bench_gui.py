@@ -228,7 +228,13 @@ def run() -> list[dict]:
                 "note": f"{goal}; process wall {wall:.2f} s; median of 3; the Keras worker starts after this paint",
             }
         )
-    out, _, peak = _run_child([PY, __file__, "--stalls", str(cached_deep_model(20_000))], _env())
+    try:
+        out, _, peak = _run_child([PY, __file__, "--stalls", str(cached_deep_model(20_000))], _env())
+    except RuntimeError as error:  # keep the launch rows; say why this one is missing
+        last = [line for line in str(error).splitlines() if "Error" in line][-1:] or [str(error)[-200:]]
+        rows.append({"case": "max UI stall while opening 20,000 layers (heartbeat)", "tool": "resect GUI",
+                     "seconds": None, "peak_mb": None, "note": f"FAILED: {last[0].strip()[:200]}"})  # fmt: skip
+        return rows + frame_rows()
     stall = json.loads(out.strip().splitlines()[-1])
     rows.append(
         {
@@ -239,10 +245,17 @@ def run() -> list[dict]:
             "note": (
                 f"goal < 0.1 s; 10 ms QTimer from open until Keras' shapes are drawn "
                 f"({stall['shapes_s']:.1f} s, Keras {stall['keras']}); "
-                f"{stall['max_gap_before_paint_ms']:.0f} ms max before the first paint at {stall['first_paint_s']:.2f} s"
+                f"{stall['max_gap_before_paint_ms']:.0f} ms max before the first paint at {stall['first_paint_s']:.2f} s; "
+                f"UI thread's own CPU at most {stall['max_gap_cpu_ms']:.0f} ms between ticks"
             ),
         }
     )
+    return rows + frame_rows()
+
+
+def frame_rows() -> list[dict]:
+    """Pan and zoom frame times on 5,000 layers, measured in a child process."""
+    rows = []
     out, _, peak = _run_child([PY, __file__, "--frames", str(cached_deep_model(5_000))], _env())
     measured = json.loads(out.strip().splitlines()[-1])
     layers, boxes = measured.pop("_info")
