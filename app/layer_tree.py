@@ -19,7 +19,8 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
 
 from app.document import ViewerDocument
 from app.formatting import count_text, graph_totals, layer_shape_text, mb_text
@@ -97,8 +98,14 @@ def _unlink(by_path: dict[tuple[str, ...], _Row]) -> None:
         row.children = []
 
 
-class LayerTreeModel(QAbstractItemModel):
-    """Rows are layers in file order; a nested model's rows are its inner layers."""
+class LayerTreeModel(QStandardItemModel):
+    """Rows are layers in file order; a nested model's rows are its inner layers.
+
+    The row structure lives in C++: a ``QStandardItemModel`` holding only row counts, with an
+    item only where a row has children (a nested model). The view's layout then asks Python
+    nothing per row: with ``index``/``hasChildren`` written in Python, laying out 20,000 rows
+    made 40,000 Python calls, 100-200 ms of UI-thread time (issue 18). Texts come from the
+    ``_Row`` objects through ``data``, which is only asked for the rows on screen."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -107,6 +114,7 @@ class LayerTreeModel(QAbstractItemModel):
         self._graph: ModelGraph | None = None
         self.was_reset = False  # did the last set_graph reset the model (new rows)?
         self._sort: tuple[int, Qt.SortOrder] = (0, Qt.SortOrder.AscendingOrder)
+        self.setColumnCount(_COLUMN_COUNT)
 
     def set_graph(self, graph: ModelGraph | None) -> None:
         """Show ``graph``. The same layers with new shapes (Keras' answer) update the rows in
@@ -129,8 +137,30 @@ class LayerTreeModel(QAbstractItemModel):
         self._graph = graph
         if self._sort != (0, Qt.SortOrder.AscendingOrder):
             self._apply_sort(*self._sort)
+        self._build_skeleton()
         self.endResetModel()
         _unlink(old)
+
+    def _build_skeleton(self) -> None:
+        """Row counts per level and an item per nested model, matching ``self._root`` in its
+        current order. Signals are held back: the caller brackets this with a model reset."""
+        blocked = self.blockSignals(True)
+        try:
+            root = self.invisibleRootItem()
+            root.setRowCount(0)
+            self._fill(root, self._root)
+        finally:
+            self.blockSignals(blocked)
+
+    def _fill(self, item: QStandardItem, row: _Row) -> None:
+        item.setColumnCount(_COLUMN_COUNT)
+        item.setRowCount(len(row.children))
+        for child in row.children:
+            if child.children:
+                sub = QStandardItem()
+                sub.setEditable(False)
+                item.setChild(child.row, 0, sub)
+                self._fill(sub, child)
 
     def _update_in_place(self, graph: ModelGraph, hit: tuple[Any, _Row, dict[tuple[str, ...], _Row]] | None) -> bool:
         """Swap each row's layer for ``graph``'s when both have exactly the same rows."""
@@ -152,19 +182,28 @@ class LayerTreeModel(QAbstractItemModel):
             self.sort(*self._sort)
         for parent in changed_parents.values():
             if parent.children:
-                top = self.createIndex(0, 1, parent.children[0])
-                bottom = self.createIndex(len(parent.children) - 1, len(COLUMNS) - 1, parent.children[-1])
+                where = self.index_of(parent.path) if parent.path else QModelIndex()
+                top = self.index(0, 1, where)
+                bottom = self.index(len(parent.children) - 1, _COLUMN_COUNT - 1, where)
                 self.dataChanged.emit(top, bottom)
         _unlink(by_path)  # the new rows were only needed for their layers
         return True
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sort rows at every level by ``column``; name ascending is the file's own order."""
+        """Sort rows at every level by ``column``; name ascending is the file's own order.
+        Flat rows have no items, so only the ``_Row`` lists move; with nested models the
+        skeleton's items must move too, done as a reset (their expansion is not kept)."""
+        if any(row.children for row in self._root.children):
+            self.beginResetModel()
+            self._apply_sort(column, order)
+            self._build_skeleton()
+            self.endResetModel()
+            return
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
-        before = [(index.internalPointer(), index.column()) for index in persistent]
+        before = [(self._row(index), index.column()) for index in persistent]
         self._apply_sort(column, order)
-        self.changePersistentIndexList(persistent, [self.createIndex(row.row, col, row) for row, col in before])
+        self.changePersistentIndexList(persistent, [self.index(row.row, col) for row, col in before])
         self.layoutChanged.emit()
 
     def _apply_sort(self, column: int, order: Qt.SortOrder) -> None:
@@ -180,34 +219,17 @@ class LayerTreeModel(QAbstractItemModel):
 
     def index_of(self, path: tuple[str, ...], column: int = 0) -> QModelIndex:
         row = self._by_path.get(tuple(path))
-        return self.createIndex(row.row, column, row) if row is not None else QModelIndex()
+        if row is None:
+            return QModelIndex()
+        parent = row.parent
+        where = self.index_of(parent.path) if parent is not None and parent.path else QModelIndex()
+        return self.index(row.row, column, where)
 
-    # --- QAbstractItemModel ----------------------------------------------------
     def _row(self, index: QModelIndex | QPersistentModelIndex) -> _Row:
-        return index.internalPointer() if index.isValid() else self._root
-
-    def index(self, row: int, column: int, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> QModelIndex:
-        # called once per row when the view lays out (20,000 times): kept to the bare minimum
-        children = (parent.internalPointer() if parent.isValid() else self._root).children
-        if 0 <= row < len(children) and 0 <= column < _COLUMN_COUNT:
-            return self.createIndex(row, column, children[row])
-        return QModelIndex()
-
-    def parent(self, index: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> QModelIndex:  # type: ignore[override]
+        """The ``_Row`` shown at ``index``: its position under the rows of its parent."""
         if not index.isValid():
-            return QModelIndex()
-        node = index.internalPointer().parent
-        if node is None or node is self._root:
-            return QModelIndex()
-        return self.createIndex(node.row, 0, node)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
-        if not parent.isValid():
-            return len(self._root.children)
-        return 0 if parent.column() else len(parent.internalPointer().children)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_INDEX) -> int:
-        return len(COLUMNS)
+            return self._root
+        return self._row(index.parent()).children[index.row()]
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
@@ -217,7 +239,7 @@ class LayerTreeModel(QAbstractItemModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        row: _Row = index.internalPointer()
+        row = self._row(index)
         layer = row.layer
         column = index.column()
         if role == PATH_ROLE:
@@ -294,6 +316,7 @@ class LayerTreePanel(QWidget):
         # The view shows the model itself and switches to the filter proxy only while a
         # filter is typed: a proxy re-maps all rows (a Python call per row) on every reset.
         self.view.setModel(self.model)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # rows read-only
         self.view.header().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
         self.view.setSortingEnabled(True)
         self.view.setUniformRowHeights(True)

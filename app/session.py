@@ -70,11 +70,19 @@ def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
 
     with paused_gc():  # warm the caches here, off the UI thread (GC paused: see core.perf)
         graph = read_model(path)
-        graph_totals(graph)
-        remember_rows(graph)
+        warm_caches(graph)
         blocks = find_blocks_safely(graph)
         settle_heap()  # before collection resumes: its counts start from zero again
     return graph, blocks
+
+
+def warm_caches(graph: ModelGraph) -> None:
+    """Compute on the worker what the UI thread asks for first once the graph lands: the
+    totals, the tree's rows, and the graph's layer-by-name table (the properties panel's
+    first lookup built it on the UI thread: 20,000 layers, about 60 ms)."""
+    graph_totals(graph)
+    remember_rows(graph)
+    graph.has_layer("")
 
 
 def find_blocks_safely(graph: ModelGraph) -> list[Any]:
@@ -104,8 +112,7 @@ def fill_from_table(graph: ModelGraph, table: dict[str, Any]) -> ModelGraph:
     """Our graph with the shapes the Keras worker found (pure Python, on a worker thread)."""
     with paused_gc():
         filled = apply_shape_table(graph, table)
-        graph_totals(filled)
-        remember_rows(filled)
+        warm_caches(filled)
         settle_heap()
     return filled
 

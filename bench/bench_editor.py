@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,20 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from deep_model import cached_deep_model  # noqa: E402
+from run import measure, own_peak_mb  # noqa: E402
 
 
 def run() -> list[dict]:
     """Rows {case, tool, seconds, peak_mb, note} measured in a child process."""
     model = cached_deep_model(1000)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, __file__, "--child", str(model)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = measure([sys.executable, __file__, "--child", str(model)], capture_stdout=True, env=env)
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not rows:
         raise RuntimeError(f"bench_editor child failed: {done.stderr[-2000:]}")
@@ -72,13 +64,9 @@ class _Heartbeat:
         return self.max_gap
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _row(case: str, seconds: float, note: str) -> None:
     print(json.dumps({"case": case, "tool": "resect editor", "seconds": round(seconds, 4),
-                      "peak_mb": round(_peak_mb(), 1), "note": note}), flush=True)  # fmt: skip
+                      "peak_mb": round(own_peak_mb(), 1), "note": note}), flush=True)  # fmt: skip
 
 
 def _child(model: str) -> None:

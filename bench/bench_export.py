@@ -18,8 +18,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from run import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
@@ -100,19 +101,12 @@ def _resnet50() -> Path:
 
 
 def _run_measured(args: list[str]) -> tuple[str, float, float, float]:
-    """stdout, wall seconds, peak RSS (MB) and CPU seconds of one child process
-    (``wait4`` gives that child's own rusage)."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(args, cwd=ROOT, env=_env(), stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        if child.returncode != 0:
-            raise RuntimeError(f"{args[:3]} exited {child.returncode}: {err.read().strip()[-500:]}")
-        return out.read(), wall, round(usage.ru_maxrss / 1024, 1), usage.ru_utime + usage.ru_stime
+    """stdout, wall seconds, peak RSS (MB) and CPU seconds of one child process alone
+    (``run.measure``: none of this bench process's pages count)."""
+    done = measure(args, capture_stdout=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{args[:3]} exited {done.returncode}: {done.stderr.strip()[-500:]}")
+    return done.stdout, done.seconds, round(done.peak_mb, 1), done.cpu
 
 
 def run() -> list[dict]:

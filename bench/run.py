@@ -1,18 +1,19 @@
 """Speed table: imports every ``bench/bench_*.py``, calls its ``run() -> list[dict]``
 (rows: case, tool, seconds, peak_mb, note) and prints one table. ``make bench``.
 
-Every figure is a whole child process, measured here with ``os.wait4``: wall time
-and that process's peak resident memory, plus its CPU time in the note (the machine is
-shared, so CPU time shows the cost when wall time is inflated by other work).
+Every figure is a whole child process, measured with ``os.wait4`` by a tiny launcher
+(``bench/launch.py``) so that the bench's own memory never counts: wall time and that
+process's peak resident memory, plus its CPU time in the note (the machine is shared,
+so CPU time shows the cost when wall time is inflated by other work).
 """
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import os
 import subprocess
 import sys
-import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
@@ -21,18 +22,22 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
+LAUNCHER = BENCH / "launch.py"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 class Measured:
     """One finished child process: wall seconds, CPU seconds, peak RSS in MB, status."""
 
-    def __init__(self, seconds: float, cpu: float, peak_mb: float, returncode: int, stderr: str) -> None:
+    def __init__(
+        self, seconds: float, cpu: float, peak_mb: float, returncode: int, stderr: str, stdout: str = ""
+    ) -> None:
         self.seconds = seconds
         self.cpu = cpu
         self.peak_mb = peak_mb
         self.returncode = returncode
         self.stderr = stderr
+        self.stdout = stdout
 
     @property
     def last_error(self) -> str:
@@ -55,32 +60,52 @@ def best_time_and_peak(fn: Callable[[], object], repeat: int = 5) -> tuple[float
     return best, peak
 
 
-def measure(command: Sequence[str], timeout: float = 1800) -> Measured:
-    """Run ``command`` (stdout discarded) and measure exactly that process; a run past
-    ``timeout`` seconds is killed and reported with return code -9."""
-    start = time.perf_counter()
-    with (
-        open(os.devnull, "wb") as devnull,
-        subprocess.Popen(list(command), stdout=devnull, stderr=subprocess.PIPE, cwd=ROOT, env=ENV) as process,
-    ):
-        assert process.stderr is not None
-        chunks: list[bytes] = []
-        reader = threading.Thread(target=lambda: chunks.append(process.stderr.read()), daemon=True)
-        reader.start()
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() - start > timeout:
-                process.kill()
-                pid, status, usage = os.wait4(process.pid, 0)
-                break
-            time.sleep(0.005)
-        seconds = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        reader.join(5)
-    stderr = b"".join(chunks).decode(errors="replace")
-    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode, stderr)
+def measure(
+    command: Sequence[str], timeout: float = 1800, capture_stdout: bool = False, env: dict[str, str] | None = None
+) -> Measured:
+    """Run ``command`` and measure exactly that process: wall and CPU time and peak RSS
+    from ``wait4`` in the tiny launcher (``bench/launch.py``) that spawns it, so none of
+    this bench process's own pages count however large it has grown. A run past
+    ``timeout`` seconds is killed and reported with return code -9. stdout is discarded
+    unless ``capture_stdout`` (then in ``Measured.stdout``); ``env`` defaults to ``ENV``."""
+    read_fd, write_fd = os.pipe()
+    launcher = [sys.executable, "-I", "-S", str(LAUNCHER), str(write_fd), str(timeout), *command]
+    try:
+        with subprocess.Popen(
+            launcher,
+            stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env=ENV if env is None else env,
+            pass_fds=(write_fd,),
+        ) as process:
+            os.close(write_fd)
+            write_fd = -1
+            out, err = process.communicate()
+        with os.fdopen(read_fd, "rb") as result:
+            read_fd = -1
+            line = result.read().decode().split()
+    finally:
+        for fd in (read_fd, write_fd):
+            if fd >= 0:
+                os.close(fd)
+    stderr = err.decode(errors="replace")
+    stdout = out.decode(errors="replace") if capture_stdout else ""
+    if len(line) != 4:  # the launcher could not start the command (its traceback is in stderr)
+        return Measured(0.0, 0.0, 0.0, 127, stderr, stdout)
+    seconds, cpu, maxrss_kb, returncode = float(line[0]), float(line[1]), int(line[2]), int(line[3])
+    return Measured(seconds, cpu, maxrss_kb / 1024, returncode, stderr, stdout)
+
+
+def own_peak_mb() -> float:
+    """This process's own peak resident memory in MB since it exec'd (``VmHWM``), for
+    figures read inside a bench child: unlike ``getrusage(RUSAGE_SELF)`` it never holds the
+    high-water mark of the process that spawned it."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def measure_median(command: Sequence[str], runs: int = 3) -> tuple[Measured, list[float]]:
@@ -133,15 +158,30 @@ def format_rows(rows: list[dict]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python bench/run.py [NAME ...]``: all benchmarks, or only ``bench_NAME.py``."""
+    """``python bench/run.py [NAME ...]``: all benchmarks, or only ``bench_NAME.py``; prints the
+    table and writes the same rows with the machine's description to ``bench/results/``."""
     only = list(sys.argv[1:] if argv is None else argv)
     sys.path.insert(0, str(BENCH))
+    import results  # bench/ is on sys.path now
+
+    started = datetime.datetime.now(datetime.UTC)
+    load = os.getloadavg()
     rows: list[dict] = []
+    failed = 0
+    path = results.write_run(rows, only, started, load)
     for module in load_bench_modules(only):
         print(f"running {module.__name__} ...", file=sys.stderr, flush=True)
-        rows.extend(module.run())
+        try:
+            rows.extend({"module": module.__name__, **row} for row in module.run())
+        except Exception as error:  # noqa: BLE001 - one failed module must not lose the others' rows
+            failed += 1
+            message = str(error).strip().splitlines()[-1:] or [type(error).__name__]
+            rows.append({"module": module.__name__, "case": module.__name__, "tool": "-", "seconds": None,
+                         "peak_mb": None, "note": f"FAILED: {message[0][:200]}"})  # fmt: skip
+        path = results.write_run(rows, only, started, load)  # after each module: a crash keeps what ran
     print(format_rows(rows))
-    return 0
+    print(f"rows written to {path.relative_to(ROOT)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
