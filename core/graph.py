@@ -20,6 +20,13 @@ from core.tensor_ref import TensorRef
 
 Shape = tuple[int | None, ...]
 
+OPERATION_MODULE_PREFIXES = ("keras.src.ops.", "keras.ops.")
+
+
+def is_operation_module(module: str | None) -> bool:
+    """Whether a config entry's ``module`` is one of Keras' operation modules."""
+    return bool(module) and str(module).startswith(OPERATION_MODULE_PREFIXES)
+
 
 @dataclass(frozen=True)
 class Weight:
@@ -85,6 +92,12 @@ class Layer:
     @property
     def is_input(self) -> bool:
         return self.class_name == "InputLayer"
+
+    @property
+    def is_operation(self) -> bool:
+        """A Keras 3 operation node (``x + 3.0``, an ``ops.*`` call): in the functional
+        graph but not in ``model.layers``; it has no weights and is called like a layer."""
+        return is_operation_module(self.module)
 
     @property
     def params(self) -> int:

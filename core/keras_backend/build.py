@@ -38,6 +38,7 @@ __all__ = [
     "model_calls",
     "nested_place",
     "original_tensor",
+    "operation_named",
     "original_layer",
 ]
 
@@ -151,8 +152,20 @@ def original_layer(original: Any, path: tuple[str, ...]) -> Any:
         try:
             current = current.get_layer(name)
         except (ValueError, AttributeError):
-            raise BuildError(name, f"the original model has no layer {'/'.join(path)!r}") from None
+            found = operation_named(current, name)
+            if found is None:
+                raise BuildError(name, f"the original model has no layer {'/'.join(path)!r}") from None
+            current = found
     return current
+
+
+def operation_named(model: Any, name: str) -> Any:
+    """The operation node (``x + 3.0``: in the graph, not in ``model.layers``) called
+    ``name`` in ``model``'s functional graph, or ``None``."""
+    for operation in getattr(model, "operations", None) or ():
+        if operation.name == name:
+            return operation
+    return None
 
 
 def keras_tensor(model: Any, ref: TensorRef) -> Any:

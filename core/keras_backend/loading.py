@@ -77,7 +77,8 @@ def fill_shapes(graph: ModelGraph, model: Any) -> ModelGraph:
 
 
 def _fill_model(graph: ModelGraph, model: Any) -> ModelGraph:
-    by_name = {layer.name: layer for layer in keras_layers(model)}
+    by_name = {op.name: op for op in getattr(model, "operations", None) or ()}  # layers and op nodes
+    by_name.update((layer.name, layer) for layer in keras_layers(model))
     layers = []
     for layer in graph.layers:
         keras_layer = by_name.get(layer.name)
@@ -142,7 +143,7 @@ def _fill_weights(layer: Layer, keras_layer: Any) -> tuple[Weight, ...]:
     """Keras' own weight names and trainable flags, when its weights line up with ours
     shape by shape (they do in save order for every built-in layer we checked)."""
     keras_weights = list(getattr(keras_layer, "weights", ()))
-    if len(keras_weights) != len(layer.weights):
+    if not layer.weights or len(keras_weights) != len(layer.weights):  # op nodes have none
         return layer.weights
     if layer.subgraph is None and any("/" in w.name for w in layer.weights):
         # sub-layer variables (MultiHeadAttention's query/key/...): the file orders them

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from core.graph import Layer, ModelGraph, Node, Shape, Weight
+from core.graph import Layer, ModelGraph, Node, Shape, Weight, is_operation_module
 from core.known_layers import KERAS_LAYER_CLASSES
 from core.naming import to_snake_case
 from core.tensor_ref import TensorRef
@@ -143,6 +143,8 @@ def _parse_layer(
         own_weights = tuple(
             replace(w, name=f"{inner.name}/{w.name}") for inner in subgraph.layers for w in inner.weights
         )
+    elif is_operation_module(entry.get("module")):
+        own_weights = ()  # an operation node holds no variables
     else:
         own_weights = weights(name_path + (name,), group_path, entry, trainable)
     if class_name == "InputLayer" and not nodes:
@@ -168,8 +170,8 @@ def _loading_problem(entry: dict[str, Any]) -> str | None:
     class_name = entry.get("class_name")
     if class_name == "Lambda":
         return "Lambda layer: its Python code is not loaded (safe mode)"
-    if is_model_entry(entry):
-        return None
+    if is_model_entry(entry) or is_operation_module(entry.get("module")):
+        return None  # an operation node: Keras rebuilds it from keras.src.ops
     module = entry.get("module")
     registered = entry.get("registered_name")
     if module is not None and not str(module).startswith("keras"):
@@ -356,10 +358,14 @@ def _layer_name(entry: dict[str, Any]) -> str:
 
 def _keras_group_names(entries: list[dict[str, Any]]) -> dict[str, str]:
     """The group each layer's variables live in inside ``model.weights.h5``: Keras names
-    them by snake-cased class with a per-container counter, in ``model.layers`` order."""
+    them by snake-cased class with a per-container counter, in ``model.layers`` order
+    (operation nodes are not in ``model.layers``, so they take no number)."""
     used: dict[str, int] = {}
     names: dict[str, str] = {}
     for entry in entries:
+        if is_operation_module(entry.get("module")):
+            names[_layer_name(entry)] = _layer_name(entry)
+            continue
         base = to_snake_case(str(entry.get("class_name")))
         if base in used:
             used[base] += 1
