@@ -11,6 +11,7 @@ import argparse
 import sys
 import textwrap
 
+from core.consent import add_consent_arguments, consent_from_args
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -94,6 +95,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--format", choices=("keras", "h5", "savedmodel"), help="output format (default: from the name of OUT)"
     )
     parser.add_argument("--progress", action="store_true", help="print a line per step on stderr")
+    add_consent_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -123,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             progress=progress,
             original=graph,
+            consent=consent_from_args(args),
         )
     except ResectError:
         progress.clear()

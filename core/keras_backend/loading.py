@@ -16,11 +16,19 @@ import tempfile
 from dataclasses import replace
 from typing import Any
 
+from core.consent import NO_CONSENT, Consent
 from core.errors import ModelFileError
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.keras_backend.runtime import import_keras, run_deep
 
-__all__ = ["first_problem", "fill_shapes", "keras_layers", "load_keras_model", "load_with_shapes"]
+__all__ = [
+    "first_problem",
+    "fill_shapes",
+    "keras_layers",
+    "load_keras_model",
+    "load_with_shapes",
+    "refusal_without_keras",
+]
 
 
 def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
@@ -31,25 +39,34 @@ def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
     return None
 
 
-def load_keras_model(path: str | os.PathLike[str], graph: ModelGraph | None = None) -> Any:
+def load_keras_model(
+    path: str | os.PathLike[str], graph: ModelGraph | None = None, consent: Consent = NO_CONSENT
+) -> Any:
     """``keras.models.load_model(path, compile=False, safe_mode=True)``, run with a deep
     stack; raises ``ModelFileError`` naming the layer at fault instead of Keras' error.
 
     ``graph`` (our reading of the same file) is read here when not given: it is how we
-    refuse a Lambda or an unknown class before Keras looks at the file.
+    refuse a Lambda or an unknown class before Keras looks at the file. ``consent``
+    (``--custom-code`` / ``--unsafe``) is acted on here, in the process that loads Keras:
+    its code is imported first, and ``--unsafe`` loads with ``safe_mode=False``.
     """
+    from core.keras_backend.custom_code import CustomCodeError, import_custom_code, refusal
+
     path = os.fspath(path)
     if graph is None:
         from core.reader import read_model
 
         graph = read_model(path)
-    problem = first_problem(graph)
-    if problem is not None:
-        raise ModelFileError(path, f"Keras cannot load layer {problem[0]!r}: {problem[1]}")
+    if not consent and first_problem(graph) is not None:  # nothing to import: refuse before Keras starts
+        raise ModelFileError(path, f"Keras cannot load it: {refusal_without_keras(graph)}")
+    import_custom_code(consent)
+    reason = refusal(graph, consent)
+    if reason is not None:  # with consent given, its code did not do what the user said: an error
+        raise (CustomCodeError if consent else ModelFileError)(path, f"Keras cannot load it: {reason}")
     keras = import_keras()
     try:
         with _keras_named(path, graph.format) as keras_path:
-            return run_deep(keras.models.load_model, keras_path, compile=False, safe_mode=True)
+            return run_deep(keras.models.load_model, keras_path, compile=False, safe_mode=not consent.unsafe)
     except ModelFileError:
         raise
     except RecursionError:
@@ -60,13 +77,20 @@ def load_keras_model(path: str | os.PathLike[str], graph: ModelGraph | None = No
         raise ModelFileError(path, f"Keras cannot load it: {_keras_reason(error)}") from None
 
 
-def load_with_shapes(path: str | os.PathLike[str]) -> tuple[ModelGraph, Any]:
+def refusal_without_keras(graph: ModelGraph) -> str | None:
+    """The refusal line for a load without consent, decided without importing Keras."""
+    from core.keras_backend.custom_code import refusal
+
+    return refusal(graph, NO_CONSENT, registered=lambda _layer: False)
+
+
+def load_with_shapes(path: str | os.PathLike[str], consent: Consent = NO_CONSENT) -> tuple[ModelGraph, Any]:
     """Read ``path`` with our reader, load it with Keras, and fill every shape."""
     from core.reader import read_model
 
     path = os.fspath(path)
     graph = read_model(path)
-    model = load_keras_model(path, graph)
+    model = load_keras_model(path, graph, consent)
     return fill_shapes(graph, model), model
 
 
@@ -102,7 +126,10 @@ def _fill_layer(layer: Layer, keras_layer: Any) -> Layer:
     subgraph = layer.subgraph
     if subgraph is not None and hasattr(keras_layer, "layers"):
         subgraph = _fill_model(subgraph, keras_layer)
-    return replace(layer, nodes=tuple(nodes), subgraph=subgraph, weights=_fill_weights(layer, keras_layer))
+    # Keras built it, so it loads (in this process, with the consent given): no problem left
+    return replace(
+        layer, nodes=tuple(nodes), subgraph=subgraph, weights=_fill_weights(layer, keras_layer), problem=None
+    )
 
 
 def _matching_node(node: Node, inbound: list[Any]) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.consent import NO_CONSENT, Consent
 from core.errors import ResectError
 from core.graph import ModelGraph
 from core.keras_backend.build import BuildError, BuiltModel, ReinitializeError, build
@@ -65,6 +66,7 @@ def run_apply(
     progress: Progress | None = None,
     cancel: Any = None,
     original: ModelGraph | None = None,
+    consent: Consent = NO_CONSENT,
 ) -> ApplyResult:
     """Apply ``edits`` to the model at ``model_path`` and write the result to ``out``.
 
@@ -72,6 +74,7 @@ def run_apply(
     (index and op) and the layer or tensor at fault, ``ExportError`` the output,
     ``VerifyError`` the tensor that differs, ``Cancelled`` after a cancel. ``original``
     is our reading of ``model_path`` when the caller already has it (CLI, GUI document).
+    ``consent`` (``--custom-code`` / ``--unsafe``) is acted on when Keras loads the model.
     """
     from core.keras_backend.loading import load_keras_model
     from core.reader import read_model
@@ -89,7 +92,7 @@ def run_apply(
     edited = apply_edits(original, list(edits))
 
     clock.step("loading")
-    keras_model = load_keras_model(model_path, original)
+    keras_model = load_keras_model(model_path, original, consent)
 
     clock.step("building")
     before = _counts(keras_model)
@@ -100,7 +103,9 @@ def run_apply(
     try:
         after = _counts(built.model)
         shapes = _new_input_shapes(original, edited, edits)
-        report, target = _write(keras_model, original, edited, built, out, fmt, force, verify, shapes, clock)
+        report, target = _write(
+            keras_model, original, edited, built, out, fmt, force, verify, shapes, clock, not consent.unsafe
+        )
     finally:
         built.restore_trainable()  # the loaded model may be reused (the GUI caches it)
     clock.finish()
@@ -120,6 +125,7 @@ def _write(
     verify: bool,
     input_shapes: dict[str, tuple[int | None, ...]],
     clock: _Clock,
+    safe_mode: bool = True,
 ) -> tuple[VerifyReport | None, AtomicTarget]:
     """Save to a temporary file, verify that file, then publish it under ``out``."""
     report = None
@@ -130,7 +136,14 @@ def _write(
             clock.step("verifying")
             try:
                 report = verify_export(
-                    keras_model, original, edited, built, target.path, fmt, input_shapes=input_shapes
+                    keras_model,
+                    original,
+                    edited,
+                    built,
+                    target.path,
+                    fmt,
+                    input_shapes=input_shapes,
+                    safe_mode=safe_mode,
                 )
             except ResectError:
                 raise

@@ -15,6 +15,8 @@ Protocol, one JSON object per line. Requests on stdin, answered in order of arri
   ``(base graph, SetInputShape)`` from the app, this server's own parent).
 - ``{"id": N, "op": "export", "job": {"model", "edits", "out", "format", "verify",
   "force"}}`` -> the pipeline's ``ApplyResult`` as JSON, with ``progress`` events.
+- Every request may carry ``"consent": {"custom_code": [...], "unsafe": bool}`` (the user's
+  ``--custom-code`` / ``--unsafe``): that code is imported here, never in the app's process.
 - ``{"op": "cancel", "id": N}`` cancels a request (queued, or an export between steps);
   ``{"op": "quit"}`` or stdin closing ends the server.
 
@@ -37,6 +39,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from core.consent import NO_CONSENT, Consent
 from core.errors import ModelFileError, ResectError
 
 __all__ = ["Service", "input_report", "main", "result_from_json", "result_to_json"]
@@ -102,7 +105,9 @@ class Service:
         self._cancel_events: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
         self._closing = False
-        self._models: dict[str, tuple[tuple[float, int], Any, Any, Any]] = {}  # path -> (stamp, read, filled, model)
+        self._models: dict[
+            str, tuple[tuple[float, int, Consent], Any, Any, Any]
+        ] = {}  # path -> (stamp, read, filled, model)
 
     def send(self, obj: dict[str, Any]) -> None:
         line = json.dumps(obj)
@@ -183,21 +188,22 @@ class Service:
                 self._cancel_events.pop(request_id, None)
                 self._cancelled.discard(request_id)
 
-    def loaded(self, path: str) -> tuple[Any, Any, Any]:
-        """``(our reading, filled graph, Keras model)`` for ``path``, once per file version."""
+    def loaded(self, path: str, consent: Consent = NO_CONSENT) -> tuple[Any, Any, Any]:
+        """``(our reading, filled graph, Keras model)`` for ``path``, once per file version
+        and consent. The consent's code is imported here, in this worker process."""
         from core.keras_backend.loading import fill_shapes, load_keras_model
         from core.reader import read_model
 
         if not os.path.isfile(path):
             raise ModelFileError(path, "no such file (moved or deleted since it was opened?)")
         stat = os.stat(path)
-        stamp = (stat.st_mtime, stat.st_size)
+        stamp = (stat.st_mtime, stat.st_size, consent)
         cached = self._models.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1:]
         self._models = {}  # one model at a time: they can be large
         graph = read_model(path)
-        model = load_keras_model(path, graph)
+        model = load_keras_model(path, graph, consent)
         filled = fill_shapes(graph, model)
         self._models = {path: (stamp, graph, filled, model)}
         return graph, filled, model
@@ -206,12 +212,12 @@ class Service:
         from core.shape_table import shape_table
 
         started = time.perf_counter()
-        graph, filled, _model = self.loaded(str(request["path"]))
+        graph, filled, _model = self.loaded(str(request["path"]), Consent.from_json(request.get("consent")))
         return {"table": shape_table(graph, filled), "seconds": time.perf_counter() - started}
 
     def _input_report(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
         base, edit = pickle.loads(base64.b64decode(request["job"]))  # noqa: S301 - from our own parent
-        _graph, _filled, model = self.loaded(str(request["path"]))
+        _graph, _filled, model = self.loaded(str(request["path"]), Consent.from_json(request.get("consent")))
         return input_report(model, base, edit)
 
     def _export(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
@@ -226,6 +232,7 @@ class Service:
         result = run_apply(
             job["model"], parse_recipe(job["edits"]), job["out"], fmt=job["format"], verify=job["verify"],
             force=job["force"], progress=progress, cancel=cancel,
+            consent=Consent.from_json(job.get("consent", request.get("consent"))),
         )  # fmt: skip
         return result_to_json(result)
 
