@@ -19,8 +19,9 @@ from core.consent import Consent
 from core.errors import ModelFileError
 from core.graph import Layer, ModelGraph
 from core.keras_backend.runtime import import_keras
+from core.trust import TrustRule
 
-__all__ = ["CustomCodeError", "import_custom_code", "refusal"]
+__all__ = ["CustomCodeError", "consent_rule", "import_custom_code", "refusal"]
 
 _imported: dict[str, ModuleType] = {}  # spec as given (absolute path for files) -> module
 
@@ -112,6 +113,17 @@ def refusal(graph: ModelGraph, consent: Consent, registered: Callable[[Layer], b
             )
         return f"layer {where!r}: {what} is not loaded; pass --custom-code PATH.py|MODULE with its code to load it"
     return None
+
+
+def consent_rule(graph: ModelGraph, consent: Consent) -> TrustRule:
+    """The trust rule for a load with ``consent``: ``--unsafe`` lets Lambdas through, and
+    the modules the user's code was imported as, or that its registered classes name in
+    the file, are trusted (Keras takes registered classes from its registry, importing
+    nothing). Call after ``import_custom_code``."""
+    modules = {module.__name__ for module in _imported.values()}
+    if consent.custom_code:
+        modules |= {str(layer.module) for _, layer in graph.iter_layers_deep() if layer.module and _registered(layer)}
+    return TrustRule(unsafe=consent.unsafe, extra_modules=sorted(modules))
 
 
 def _class_key(layer: Layer) -> str:

@@ -20,8 +20,10 @@ from core.consent import NO_CONSENT, Consent
 from core.errors import ModelFileError
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.keras_backend.runtime import import_keras, run_deep
+from core.trust import TrustRule
 
 __all__ = [
+    "check_trusted",
     "first_problem",
     "fill_shapes",
     "keras_layers",
@@ -39,8 +41,24 @@ def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
     return None
 
 
+def check_trusted(path: str, rule: TrustRule | None = None) -> None:
+    """Refuse ``path`` unless every object of its config, at any depth (the root, every
+    layer, nested models, activations, initializers, ``__typespec__`` ...), names only a
+    module of a genuinely installed Keras package (core/trust.py). Runs before Keras
+    opens the file: Keras imports such modules through ``sys.path``."""
+    from core.reader import read_config
+
+    problems = (rule or TrustRule()).untrusted_objects(read_config(path))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ModelFileError(path, f"refusing to load {problems[0].line()}{more}")
+
+
 def load_keras_model(
-    path: str | os.PathLike[str], graph: ModelGraph | None = None, consent: Consent = NO_CONSENT
+    path: str | os.PathLike[str],
+    graph: ModelGraph | None = None,
+    consent: Consent = NO_CONSENT,
+    rule: TrustRule | None = None,
 ) -> Any:
     """``keras.models.load_model(path, compile=False, safe_mode=True)``, run with a deep
     stack; raises ``ModelFileError`` naming the layer at fault instead of Keras' error.
@@ -48,9 +66,11 @@ def load_keras_model(
     ``graph`` (our reading of the same file) is read here when not given: it is how we
     refuse a Lambda or an unknown class before Keras looks at the file. ``consent``
     (``--custom-code`` / ``--unsafe``) is acted on here, in the process that loads Keras:
-    its code is imported first, and ``--unsafe`` loads with ``safe_mode=False``.
+    its code is imported first, and ``--unsafe`` loads with ``safe_mode=False``. The
+    trust check (core/trust.py) covers every object of the config, at any depth, before
+    Keras sees the file; ``rule`` overrides the one made from ``consent``.
     """
-    from core.keras_backend.custom_code import CustomCodeError, import_custom_code, refusal
+    from core.keras_backend.custom_code import CustomCodeError, consent_rule, import_custom_code, refusal
 
     path = os.fspath(path)
     if graph is None:
@@ -63,6 +83,7 @@ def load_keras_model(
     reason = refusal(graph, consent)
     if reason is not None:  # with consent given, its code did not do what the user said: an error
         raise (CustomCodeError if consent else ModelFileError)(path, f"Keras cannot load it: {reason}")
+    check_trusted(path, rule or consent_rule(graph, consent))
     keras = import_keras()
     try:
         with _keras_named(path, graph.format) as keras_path:
