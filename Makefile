@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml tools/install_system_deps.sh
 	$(PY) -m pip install -q -e ".[dev]"
 	# test-only: tf.keras 2 writes the legacy .h5 files the tests read (TensorFlow comes from tensorflow-cpu)
 	$(PY) -m pip install -q --no-deps tf-keras==2.21.0
+	# KerasHub models (Backbones, Tasks, presets): keras-hub declares tensorflow-text, which pulls the full
+	# `tensorflow` wheel beside tensorflow-cpu (a second TensorFlow), plus kagglehub / huggingface-hub for
+	# downloads Resect never makes. `import keras_hub` needs only regex (pyproject) and tokenizers, whose own
+	# declared dependency (huggingface-hub) is for downloads too: both go in with --no-deps.
+	$(PY) -m pip install -q --no-deps keras-hub==0.32.0 tokenizers==0.23.3
 	touch $(STAMP)
 
 run: setup
