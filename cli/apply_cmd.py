@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     check_target(args.output, args.force)
     edits = load_recipe(args.recipe)
     graph = read_model(args.model)
-    apply_edits(graph, edits)
+    if graph.layers or graph.code_defined is None:  # a KerasHub model's layers exist once Keras built it
+        apply_edits(graph, edits)
 
     from core.keras_backend.pipeline import run_apply
 

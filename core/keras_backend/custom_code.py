@@ -94,6 +94,9 @@ def refusal(graph: ModelGraph, consent: Consent, registered: Callable[[Layer], b
     ``import_custom_code``: ``registered`` (default: Keras' registry) says whether a
     class can now be found."""
     registered = registered or _registered
+    code = graph.code_defined
+    if code is not None and code.problem and not graph.layers:
+        return f"class {code.registered_name or code.class_name!r} from module {code.module!r}: {code.problem}"
     for path, layer in graph.iter_layers_deep():
         if not layer.problem:
             continue

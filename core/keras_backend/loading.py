@@ -35,6 +35,9 @@ __all__ = [
 
 def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
     """The first layer (``"outer/inner"`` path, reason) that Keras cannot load safely."""
+    code = graph.code_defined
+    if code is not None and code.problem and not graph.layers:
+        return graph.name, code.problem
     for path, layer in graph.iter_layers_deep():
         if layer.problem:
             return "/".join(path), layer.problem
@@ -86,8 +89,8 @@ def load_keras_model(
     check_trusted(path, rule or consent_rule(graph, consent))
     keras = import_keras()
     try:
-        with _keras_named(path, graph.format) as keras_path:
-            return run_deep(keras.models.load_model, keras_path, compile=False, safe_mode=not consent.unsafe)
+        loader = KERAS_LOADERS.get(graph.format, _load_file)
+        return run_deep(loader, keras, path, graph.format, not consent.unsafe)
     except ModelFileError:
         raise
     except RecursionError:
@@ -117,7 +120,12 @@ def load_with_shapes(path: str | os.PathLike[str], consent: Consent = NO_CONSENT
 
 def fill_shapes(graph: ModelGraph, model: Any) -> ModelGraph:
     """A copy of ``graph`` with every call's input / output shapes taken from ``model``
-    (nested models included), and weight names / trainable flags where they line up."""
+    (nested models included), and weight names / trainable flags where they line up.
+    A code-defined model (KerasHub: no layers in our reading) gets its real layer graph."""
+    if graph.code_defined is not None and not graph.layers:
+        from core.keras_backend.code_defined import expand_code_defined
+
+        graph = run_deep(expand_code_defined, graph, model)
     return run_deep(_fill_model, graph, model)
 
 
@@ -207,6 +215,25 @@ def _fill_weights(layer: Layer, keras_layer: Any) -> tuple[Weight, ...]:
             name = name.split("/", 1)[1] if name.startswith(layer.name + "/") else name
         named.append(replace(ours, name=name, trainable=id(keras_weight) in trainable))
     return tuple(named)
+
+
+def _load_file(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
+    with _keras_named(path, fmt) as keras_path:
+        return keras.models.load_model(keras_path, compile=False, safe_mode=safe_mode)
+
+
+def _load_preset(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
+    """A KerasHub preset directory: its ``config.json`` is always the backbone."""
+    try:
+        import keras_hub
+    except ImportError as error:
+        raise ModelFileError(path, f"is a KerasHub preset but keras_hub cannot be imported ({error})") from None
+    return keras_hub.models.Backbone.from_preset(path, load_weights=True)
+
+
+# How Keras loads each format the readers know (the Keras half of core/reader/registry.py);
+# a format not listed is a file keras.models.load_model reads.
+KERAS_LOADERS: dict[str, Any] = {"preset": _load_preset}
 
 
 class _keras_named:

@@ -89,10 +89,17 @@ def run_apply(
     clock.step("reading")
     if original is None:
         original = read_model(model_path)
-    edited = apply_edits(original, list(edits))
+    code_defined = original.code_defined is not None and not original.layers
+    if not code_defined:
+        edited = apply_edits(original, list(edits))
 
     clock.step("loading")
     keras_model = load_keras_model(model_path, original, consent)
+    if code_defined:  # a KerasHub model: its layer graph exists once Keras built it
+        from core.keras_backend.loading import fill_shapes
+
+        original = fill_shapes(original, keras_model)
+        edited = apply_edits(original, list(edits))
 
     clock.step("building")
     before = _counts(keras_model)

@@ -302,7 +302,9 @@ def _reference(
     """A model from the original inputs to ``needed``, and random input for it. After an
     input-shape change it is Keras' own ``clone_model`` of the original trunk at the new
     shapes with the original weights (independent of our graph walk and build)."""
-    originals = list(original_model.inputs)
+    # in our graph's order (a model built on a dict of inputs, as KerasHub's, lists them by key)
+    by_layer = {t._keras_history.operation.name: t for t in original_model.inputs}
+    originals = [by_layer.get(ref.layer, t) for ref, t in zip(original.inputs, original_model.inputs, strict=True)]
     new_shapes = _changed_input_shapes(original, edited, built, originals)
     for position, ref in enumerate(original.inputs):
         if ref.layer in input_shapes and tuple(input_shapes[ref.layer]) != tuple(originals[position].shape):

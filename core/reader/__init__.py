@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from core.graph import ModelGraph
-from core.reader import keras_archive, legacy_h5  # noqa: F401 - each registers its reader
+from core.reader import keras_archive, keras_hub_models, legacy_h5  # noqa: F401 - each registers its reader
 from core.reader.registry import READERS, Reader, reader_for
 
 __all__ = ["READERS", "Reader", "read_config", "read_model", "reader_for", "sniff_format"]
