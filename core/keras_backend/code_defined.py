@@ -37,36 +37,79 @@ def expand_code_defined(graph: ModelGraph, model: Any) -> ModelGraph:
 
 
 def functional_config(model: Any) -> dict[str, Any]:
-    """``{"class_name": "Functional", "config": {...layers...}}`` for ``model``, with every
-    nested code-defined model expanded the same way."""
+    """``{"class_name": "Functional", "config": {...layers...}}`` for ``model``: what
+    ``Functional.get_config`` writes (same node numbering, same ``serialize_node``), with
+    every nested code-defined model expanded the same way, and an operation that cannot
+    serialise itself (Gemma's inner ``RMSNormalization``) recorded by class and name: the
+    export reuses the live object, so its config is for display only."""
+    from keras.src.models.functional import serialize_node
+    from keras.src.ops.function import make_node_key
+
     keras = import_keras()
-    wrapper = keras.Model(model.input, model.output, name=model.name)
-    config = wrapper.get_config()
-    by_name = {op.name: op for op in wrapper.operations}
-    for entry in config["layers"]:
-        inner = by_name.get(entry.get("name"))
-        if inner is not None and _is_code_defined(inner, entry):
-            entry["class_name"] = "Functional"
-            entry["config"] = functional_config(inner)["config"]
-            entry.pop("module", None)
-            entry.pop("registered_name", None)
+    own = model._nodes
+    reindex: dict[str, int] = {}
+    layers = []
+    for operation in model.operations:
+        kept = 1 if _is_functional(operation) else 0  # a Functional starts with its own node
+        nodes = []
+        for index, node in enumerate(operation._inbound_nodes):
+            key = make_node_key(operation, index)
+            if key in own:
+                reindex[key] = kept
+                kept += 1
+                data = serialize_node(node, own_nodes=own)
+                if data is not None:
+                    nodes.append(data)
+        entry = _entry(keras, operation)
+        entry["name"] = operation.name
+        entry["inbound_nodes"] = nodes
+        layers.append(entry)
+
+    def ref(tensor: Any) -> list[Any]:
+        operation, node_index, tensor_index = tensor._keras_history
+        return [operation.name, reindex[make_node_key(operation, node_index)], tensor_index]
+
+    config = {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": layers,
+        "input_layers": keras.tree.map_structure(ref, model._inputs_struct),
+        "output_layers": keras.tree.map_structure(ref, model._outputs_struct),
+    }
     # as Keras writes it to config.json: JSON values only (tuples become lists, as the parser expects)
     return {"class_name": "Functional", "config": json.loads(json.dumps(config, default=_json_default))}
+
+
+def _entry(keras: Any, operation: Any) -> dict[str, Any]:
+    if _is_functional(operation):
+        try:
+            entry = keras.saving.serialize_keras_object(operation)
+        except Exception:  # noqa: BLE001 - a subclass that cannot say its config
+            entry = {}
+        if not isinstance((entry.get("config") or {}).get("layers"), list):  # code-defined: expand it
+            cls = type(operation)
+            return {
+                "class_name": cls.__name__,  # ResNetBackbone, with its layer graph as config
+                "module": cls.__module__,
+                "registered_name": entry.get("registered_name"),
+                "config": functional_config(operation)["config"],
+            }
+        return entry
+    try:
+        return keras.saving.serialize_keras_object(operation)
+    except Exception:  # noqa: BLE001 - e.g. NotImplementedError from Operation.get_config
+        cls = type(operation)
+        return {"class_name": cls.__name__, "module": cls.__module__, "config": {"name": operation.name}}
+
+
+def _is_functional(operation: Any) -> bool:
+    return hasattr(operation, "_nodes") and hasattr(operation, "_inputs_struct") and hasattr(operation, "layers")
 
 
 def _json_default(value: Any) -> Any:
     if hasattr(value, "tolist"):  # NumPy scalars and arrays
         return value.tolist()
     return str(value)
-
-
-def _is_code_defined(obj: Any, entry: dict[str, Any]) -> bool:
-    """A model whose serialised config is not a layer graph."""
-    return (
-        hasattr(obj, "_nodes")
-        and hasattr(obj, "layers")
-        and not isinstance(entry.get("config", {}).get("layers"), list)
-    )
 
 
 def _live_weights(model: Any, name_path: tuple[str, ...], parent_trainable: bool) -> tuple[Weight, ...]:

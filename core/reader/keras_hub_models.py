@@ -69,7 +69,7 @@ def _weight_tree(h5: h5py.File, trainable: bool) -> list[Weight]:
     found: list[Weight] = []
 
     def visit(name: str, obj: Any) -> None:
-        if isinstance(obj, h5py.Dataset):
+        if isinstance(obj, h5py.Dataset) and not _not_a_parameter(name):
             parts = name.split("/")
             group = parts[-3] if len(parts) >= 3 and parts[-2] == "vars" else ""
             frozen = any(group.startswith(k) and parts[-1] in v for k, v in _NON_TRAINABLE.items())
@@ -77,6 +77,13 @@ def _weight_tree(h5: h5py.File, trainable: bool) -> list[Weight]:
 
     h5.visititems(visit)
     return found
+
+
+def _not_a_parameter(name: str) -> bool:
+    """Optimizer state (a compiled Task saves it), metrics and dropout seed state are in the
+    weights file but not in ``count_params()``."""
+    parts = name.split("/")
+    return parts[0] in {"optimizer", "metrics", "compile_metrics"} or any("seed_generator" in p for p in parts)
 
 
 def _from_archive(root: Any, h5: h5py.File, fmt: str, path: str) -> ModelGraph | None:
