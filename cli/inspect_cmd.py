@@ -58,7 +58,7 @@ def _with_keras_shapes(path: str, graph: ModelGraph, consent: Consent) -> ModelG
     """The graph with Keras' shapes, or the file's graph plus a warning if Keras fails.
     With ``--custom-code`` / ``--unsafe`` given, a failure of that code is an error."""
     from core.keras_backend.custom_code import CustomCodeError
-    from core.keras_backend.loading import fill_shapes, load_keras_model, refusal_without_keras
+    from core.keras_backend.loading import fill_shapes, load_graph_model, refusal_without_keras
 
     reason = None if consent else refusal_without_keras(graph)
     if reason is not None:
@@ -66,7 +66,7 @@ def _with_keras_shapes(path: str, graph: ModelGraph, consent: Consent) -> ModelG
         return graph
     print("loading with Keras...", file=sys.stderr, flush=True)
     try:
-        return fill_shapes(graph, load_keras_model(path, graph, consent))
+        return fill_shapes(graph, load_graph_model(path, graph, consent))
     except CustomCodeError:
         raise
     except ResectError as error:

@@ -68,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
     from core.render.scene import build_scene
 
     graph = read_model(args.model)
+    if graph.code_defined is not None and not graph.layers:  # a KerasHub model: Keras builds its graph
+        from core.consent import consent_from_args
+        from core.keras_backend.loading import fill_shapes, load_graph_model
+
+        graph = fill_shapes(graph, load_graph_model(args.model, graph, consent_from_args(args)))
     highlight = {name for name in args.highlight.split(",") if name}
     if args.recipe:
         graph, changed = _apply_recipe(graph, args.recipe)

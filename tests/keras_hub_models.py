@@ -26,7 +26,7 @@ def backbones(keras_hub):
         ),
         "gpt2": models.GPT2Backbone(
             vocabulary_size=100, num_layers=2, num_heads=2, hidden_dim=16, intermediate_dim=32,
-            max_sequence_length=16, name="gpt2",
+            max_sequence_length=64, name="gpt2",
         ),
         "vit": models.ViTBackbone(
             image_shape=(16, 16, 3), patch_size=4, num_layers=2, num_heads=2, hidden_dim=16, mlp_dim=32,

@@ -83,7 +83,7 @@ def _hostile_config() -> dict[str, Any]:
         "name": "dense",
         "config": {"name": "dense", "kernel_initializer": evil_init, "spec": [typespec]},
     }
-    return {"class_name": "Functional", "module": "keras_hub.models", "config": {"layers": [dense, inner]}}
+    return {"class_name": "Functional", "module": "keras_hub.no_such_models", "config": {"layers": [dense, inner]}}
 
 
 def test_untrusted_objects_at_every_depth() -> None:
@@ -95,7 +95,7 @@ def test_untrusted_objects_at_every_depth() -> None:
         "model/config/layers/dense/config/spec/[0]",
         "model/config/layers/inner/config/layers/deep",
     }
-    assert paths["model"].module == "keras_hub.models" and "keras_hub" in paths["model"].line()
+    assert paths["model"].module == "keras_hub.no_such_models" and "keras_hub" in paths["model"].line()
     assert paths["model/config/layers/inner/config/layers/deep"].class_name == "Dense"
 
 

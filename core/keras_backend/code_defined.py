@@ -12,6 +12,7 @@ verification treat it like any functional model.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 from typing import Any
@@ -19,7 +20,24 @@ from typing import Any
 from core.graph import ModelGraph, Weight
 from core.keras_backend.runtime import import_keras
 
-__all__ = ["expand_code_defined", "functional_config"]
+__all__ = ["build_without_weights", "expand_code_defined", "functional_config"]
+
+
+def build_without_weights(graph: ModelGraph, safe_mode: bool = True) -> Any:
+    """The model of a code-defined ``graph`` built from its recorded config inside Keras'
+    ``StatelessScope(initialize_variables=False)``: every layer and variable exists with its
+    shape, no variable is allocated. Enough for the layer graph, shapes and counts (a ~1B
+    Gemma config: 4.4 s and 0.5 GB peak here, against 3.7 GB once its weights are made),
+    never for an export. The caller has applied the trust rule to the config."""
+    code = graph.code_defined
+    if code is None:
+        raise ValueError("not a code-defined model")
+    keras = import_keras()
+    root = {"module": code.module, "class_name": code.class_name, "config": copy.deepcopy(dict(code.config))}
+    if code.registered_name:
+        root["registered_name"] = code.registered_name
+    with keras.StatelessScope(initialize_variables=False):
+        return keras.saving.deserialize_keras_object(root, safe_mode=safe_mode)
 
 
 def expand_code_defined(graph: ModelGraph, model: Any) -> ModelGraph:

@@ -112,9 +112,9 @@ def refusal(graph: ModelGraph, consent: Consent, registered: Callable[[Layer], b
             given = ", ".join(consent.custom_code)
             return (
                 f"layer {where!r}: {what} is not registered by --custom-code {given} "
-                "(decorate it with @keras.saving.register_keras_serializable)"
+                f"(decorate it with @keras.saving.register_keras_serializable; {layer.problem})"
             )
-        return f"layer {where!r}: {what} is not loaded; pass --custom-code PATH.py|MODULE with its code to load it"
+        return f"layer {where!r} ({what}): {layer.problem}; pass --custom-code PATH.py|MODULE with its code to load it"
     return None
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "first_problem",
     "fill_shapes",
     "keras_layers",
+    "load_graph_model",
     "load_keras_model",
     "load_with_shapes",
     "refusal_without_keras",
@@ -99,6 +100,28 @@ def load_keras_model(
         raise ModelFileError(path, "Keras ran out of memory loading this model") from None
     except Exception as error:  # Keras raises anything from ValueError to TypeError
         raise ModelFileError(path, f"Keras cannot load it: {_keras_reason(error)}") from None
+
+
+def load_graph_model(path: str | os.PathLike[str], graph: ModelGraph, consent: Consent = NO_CONSENT) -> Any:
+    """A Keras model good for the layer graph and shapes (``inspect``, the app's worker):
+    ``load_keras_model``, except that a code-defined model (KerasHub) is built from its
+    config without allocating its weights (``code_defined.build_without_weights``)."""
+    if graph.code_defined is None or graph.layers:
+        return load_keras_model(path, graph, consent)
+    from core.keras_backend.code_defined import build_without_weights
+    from core.keras_backend.custom_code import CustomCodeError, consent_rule, import_custom_code, refusal
+
+    path = os.fspath(path)
+    import_custom_code(consent)
+    reason = refusal(graph, consent) if consent else refusal_without_keras(graph)
+    if reason is not None:
+        raise (CustomCodeError if consent else ModelFileError)(path, f"Keras cannot load it: {reason}")
+    check_trusted(path, consent_rule(graph, consent))
+    try:
+        return run_deep(build_without_weights, graph, not consent.unsafe)
+    except Exception:  # noqa: BLE001 - a class that makes a variable from a value (a Task's
+        # constant) cannot be built stateless: load it whole, weights and all
+        return load_keras_model(path, graph, consent)
 
 
 def refusal_without_keras(graph: ModelGraph) -> str | None:
