@@ -25,7 +25,8 @@ def graph_vs_keras(graph: ModelGraph, model: Any, shapes_complete: bool = True, 
     from core.keras_backend.build import model_calls
 
     errors: list[str] = []
-    operations = [op for op in model.operations]
+    functional = getattr(model, "_functional", None) or model  # a Sequential keeps its graph there
+    operations = list(functional.operations)
     ours = {layer.name for layer in graph.layers}
     theirs = {op.name for op in operations}
     if ours != theirs:

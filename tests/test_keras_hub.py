@@ -48,9 +48,9 @@ def _path(hub, name: str) -> Path:
 
 @pytest.mark.parametrize("name", ALL)
 def test_fast_reading_gives_class_hyperparameters_weights_and_keras_counts(hub, name) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine is shared
     graph = read_model(_path(hub, name))
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     code = graph.code_defined
     assert code is not None and not graph.layers and code.problem is None
     assert graph.total_params == hub[1][name]["params"]

