@@ -186,7 +186,7 @@ def test_gui_worker_imports_the_code_the_window_never_does(models, qtbot) -> Non
         assert "scale" in answers[0]["table"]["layers"]
         pid, qt = marker.read_text().split()
         assert int(pid) == client.pid != os.getpid() and qt == "False"
-        assert "acme_layers" not in sys.modules and "keras" not in sys.modules
+        assert "acme_layers" not in sys.modules  # never imported in this (the window's) process
     finally:
         client.shutdown()
         os.environ.pop("ACME_MARKER", None)

@@ -238,4 +238,6 @@ def test_a_1b_gemma_config_shows_its_graph_without_allocating_weights() -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert 0.9e9 < result["params"] < 1.2e9 and result["layers"] == 32  # 27 decoder blocks + 5
-    assert result["peak_mb"] < 1500  # its float32 weights alone would take 4,000 MB
+    # its float32 weights alone would take 4,000 MB (load_model of it: 4,125 MB peak in the bench);
+    # measured 0.5-1.9 GB here depending on the machine's load and allocator
+    assert result["peak_mb"] < 3000
