@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml tools/install_system_deps.sh
 	# files with it). --no-deps: tf-keras requires `tensorflow`, which would install the full wheel beside
 	# tensorflow-cpu; it needs nothing else (see pyproject.toml).
 	$(PY) -m pip install -q --no-deps tf-keras==2.21.0
+	# KerasHub models (Backbones, Tasks, presets): keras-hub declares tensorflow-text, which pulls the full
+	# `tensorflow` wheel beside tensorflow-cpu (a second TensorFlow), plus kagglehub / huggingface-hub for
+	# downloads Resect never makes. `import keras_hub` needs only regex (pyproject) and tokenizers, whose own
+	# declared dependency (huggingface-hub) is for downloads too: both go in with --no-deps.
+	$(PY) -m pip install -q --no-deps keras-hub==0.32.0 tokenizers==0.23.3
 	touch $(STAMP)
 
 run: setup

@@ -68,6 +68,9 @@ class KerasClient(QObject):
         self._buffer = b""
         self._stderr: list[str] = []
         self._closing = False
+        # the user's --custom-code / --unsafe (``core.consent.Consent.to_json``), sent with every
+        # request: the worker imports that code, this process never does
+        self.consent: dict[str, Any] = dict(launch_consent)
 
     # --- process ---------------------------------------------------------------------
     @property
@@ -148,7 +151,8 @@ class KerasClient(QObject):
         )  # fmt: skip
         self._next_id += 1
         self._open[request.id] = request
-        self._write({"id": request.id, "op": op, **payload})
+        consent = {"consent": self.consent} if self.consent and "consent" not in payload else {}
+        self._write({"id": request.id, "op": op, **consent, **payload})
         return request.id
 
     def cancel(self, request_id: int) -> None:
@@ -239,6 +243,7 @@ class KerasClient(QObject):
         self.died.emit(message)
 
 
+launch_consent: dict[str, Any] = {}  # ``python main.py MODEL --custom-code ...`` (set by app.launch)
 _shared: KerasClient | None = None
 _users = 0
 

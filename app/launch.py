@@ -12,6 +12,10 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.consent import Consent
 
 BENCH_ENV = "RESECT_BENCH_EXIT_AFTER_DRAW"
 
@@ -37,11 +41,42 @@ def default_model() -> str | None:
         return None
 
 
+def split_consent(argv: list[str]) -> tuple[list[str], Consent | None]:
+    """``argv`` without ``--custom-code X`` / ``--unsafe``, and the consent they give
+    (``None`` when ``--custom-code`` lacks its value). The code runs only in the Keras worker."""
+    from core.consent import Consent
+
+    rest: list[str] = []
+    code: list[str] = []
+    unsafe = False
+    items = iter(argv)
+    for arg in items:
+        if arg == "--unsafe":
+            unsafe = True
+        elif arg == "--custom-code":
+            value = next(items, None)
+            if value is None:
+                return rest, None
+            code.append(value)
+        elif arg.startswith("--custom-code="):
+            code.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    return rest, Consent(tuple(code), unsafe)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv):
-        print("usage: resect [MODEL]   open MODEL (.keras or .h5) in the desktop app; bare: the demo model")
+        print(
+            "usage: resect [MODEL] [--custom-code PATH.py|MODULE]... [--unsafe]   open MODEL in the desktop app "
+            "(bare: the demo model); --custom-code / --unsafe: see `resect inspect --help`"
+        )
         return 0
+    argv, consent = split_consent(argv)
+    if consent is None:
+        print("resect: --custom-code needs a file or module name", file=sys.stderr)
+        return 2
     bench = os.environ.get(BENCH_ENV) == "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -59,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
 
     application.setDesktopFileName(APP_ID)  # Wayland shells match the window to its .desktop entry
     application.setWindowIcon(icon("resect") if not icon("resect").isNull() else QIcon())
+    from app import keras_client
+
+    keras_client.launch_consent.update(consent.to_json() if consent else {})  # the worker imports it
     window = MainWindow(use_keras=os.environ.get("RESECT_NO_KERAS") != "1")
     from app.editor import install_editor  # the editor (issue 5) on top of the viewer
 

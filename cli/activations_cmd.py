@@ -13,6 +13,7 @@ import textwrap
 
 import numpy as np
 
+from core.consent import add_consent_arguments, consent_from_args
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -45,7 +46,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model", metavar="MODEL", help="a .keras or legacy .h5 model file")
+    parser.add_argument(
+        "model", metavar="MODEL", help="a .keras, legacy .h5, tf.keras SavedModel folder or KerasHub preset"
+    )
     parser.add_argument("recipe", metavar="RECIPE", nargs="?", help="a recipe (*.resect.json) to apply first")
     parser.add_argument(
         "--input",
@@ -62,6 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of random data (default 0)")
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    add_consent_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -93,12 +97,12 @@ def run(args: argparse.Namespace) -> int:
             _check_readable(source)
     edits = load_recipe(args.recipe) if args.recipe else []
     graph = read_model(args.model)
-    if edits:
+    if edits and (graph.layers or graph.code_defined is None):  # a KerasHub model's layers come from Keras
         apply_edits(graph, edits)
 
     from core.keras_backend.activation_run import feeds, open_probes
 
-    probes = open_probes(args.model, edits, graph=graph)
+    probes = open_probes(args.model, edits, graph=graph, consent=consent_from_args(args))
     probe = probes.edited or probes.original
     names = probe.resolve(args.layers.split(",")) if args.layers else None
     values = probe.run(feeds(probe, sources, args.preprocess, args.seed), only=names)

@@ -11,6 +11,7 @@ import argparse
 import sys
 import textwrap
 
+from core.consent import add_consent_arguments, consent_from_args
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -94,6 +95,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--format", choices=("keras", "h5", "savedmodel"), help="output format (default: from the name of OUT)"
     )
     parser.add_argument("--progress", action="store_true", help="print a line per step on stderr")
+    add_consent_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -108,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     check_target(args.output, args.force)
     edits = load_recipe(args.recipe)
     graph = read_model(args.model)
-    apply_edits(graph, edits)
+    if graph.layers or graph.code_defined is None:  # a KerasHub model's layers exist once Keras built it
+        apply_edits(graph, edits)
 
     from core.keras_backend.pipeline import run_apply
 
@@ -123,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             progress=progress,
             original=graph,
+            consent=consent_from_args(args),
         )
     except ResectError:
         progress.clear()

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from cli.apply_cmd import _Progress, _size
+from core.consent import add_consent_arguments, consent_from_args
 from core.errors import ResectError
 from core.upgrade import summarize
 
@@ -31,6 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--format", choices=("keras", "h5", "savedmodel"), help="output format (default: from OUT)")
     parser.add_argument("--progress", action="store_true", help="print a line per step on stderr")
+    add_consent_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -42,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     fmt = resolve_format(args.output, args.format)
     check_target(args.output, args.force)
     graph = read_model(args.model)
-    problem = first_problem(graph)
+    consent = consent_from_args(args)
+    problem = None if consent else first_problem(graph)  # with consent, the loader says what still cannot load
     if problem is not None:  # before TensorFlow loads: an unmapped TF op, a rewrite that does not apply
         raise ResectError(f"{args.model}: cannot convert layer {problem[0]!r}: {problem[1]}")
     lines = summarize(graph.upgrades)
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             original=graph,
             check=check if args.verify and graph.upgrades else None,
+            consent=consent,
         )
     except ResectError:
         progress.clear()

@@ -11,6 +11,7 @@ import argparse
 import gc
 import sys
 
+from core.consent import Consent, add_consent_arguments, consent_from_args
 from core.errors import ResectError
 from core.graph import ModelGraph
 from core.reader import read_model
@@ -30,6 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read the file only (never imports TensorFlow); shapes the file does not record stay unknown",
     )
+    add_consent_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     graph = read_model(args.model)
     if not args.fast:
         gc.enable()
-        graph = _with_keras_shapes(args.model, graph)
+        graph = _with_keras_shapes(args.model, graph, consent_from_args(args))
     if args.json:
         for piece in iter_inspect_json(graph):
             sys.stdout.write(piece)
@@ -52,17 +54,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_keras_shapes(path: str, graph: ModelGraph) -> ModelGraph:
-    """The graph with Keras' shapes, or the file's graph plus a warning if Keras fails."""
-    from core.keras_backend.loading import fill_shapes, first_problem, load_keras_model
+def _with_keras_shapes(path: str, graph: ModelGraph, consent: Consent) -> ModelGraph:
+    """The graph with Keras' shapes, or the file's graph plus a warning if Keras fails.
+    With ``--custom-code`` / ``--unsafe`` given, a failure of that code is an error."""
+    from core.keras_backend.custom_code import CustomCodeError
+    from core.keras_backend.loading import fill_shapes, load_graph_model, refusal_without_keras
 
-    problem = first_problem(graph)
-    if problem is not None:
-        _warn(f"{path}: Keras cannot load layer {problem[0]!r} ({problem[1]}); showing what the file records")
+    reason = None if consent else refusal_without_keras(graph)
+    if reason is not None:
+        _warn(f"{path}: Keras cannot load it: {reason}; showing what the file records")
         return graph
     print("loading with Keras...", file=sys.stderr, flush=True)
     try:
-        return fill_shapes(graph, load_keras_model(path, graph))
+        return fill_shapes(graph, load_graph_model(path, graph, consent))
+    except CustomCodeError:
+        raise
     except ResectError as error:
         _warn(f"{error}; showing what the file records")
     except Exception as error:  # a Keras bug while reading shapes must not hide the model

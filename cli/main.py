@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+    consent_first = bool(argv) and argv[0].split("=", 1)[0] in ("--custom-code", "--unsafe")  # resect --unsafe M
+    if not argv or consent_first or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
         return _run_gui(argv)
     try:
         args = build_parser().parse_args(argv)

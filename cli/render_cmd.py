@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from core.consent import add_consent_arguments
 from core.errors import ResectError
 from core.render.output import PICTURE_SUFFIXES as FORMATS
 
@@ -43,6 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--highlight", default="", metavar="LAYERS", help="comma-separated layer names to outline")
     parser.add_argument("--scale", type=float, default=1.5, help="PNG pixels per layout unit (default 1.5)")
     parser.add_argument("--force", action="store_true", help="overwrite GRAPH if it exists")
+    add_consent_arguments(parser)  # used when the layer graph exists only in code (a KerasHub model)
     parser.set_defaults(handler=run)
 
 
@@ -66,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
     from core.render.scene import build_scene
 
     graph = read_model(args.model)
+    if graph.code_defined is not None and not graph.layers:  # a KerasHub model: Keras builds its graph
+        from core.consent import consent_from_args
+        from core.keras_backend.loading import fill_shapes, load_graph_model
+
+        graph = fill_shapes(graph, load_graph_model(args.model, graph, consent_from_args(args)))
     highlight = {name for name in args.highlight.split(",") if name}
     if args.recipe:
         graph, changed = _apply_recipe(graph, args.recipe)

@@ -118,6 +118,24 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class CodeDefined:
+    """What a file records of a model whose layer graph exists only in code (a KerasHub
+    Backbone or Task: its config holds constructor hyperparameters, not layers). Without
+    Keras this is all there is: the class, its hyperparameters, the weight tree with
+    shapes (so parameter counts), asset files; Keras builds the real graph."""
+
+    NOTE = "its layer graph exists only in code: Keras builds it (inspect without --fast, or the app's worker)"
+
+    class_name: str
+    module: str | None
+    registered_name: str | None
+    config: Mapping[str, Any]
+    weights: tuple[Weight, ...]
+    assets: tuple[str, ...] = ()  # tokenizer / preprocessor files of a preset directory
+    problem: str | None = None  # why Keras could not build it here (keras_hub missing, ...)
+
+
+@dataclass(frozen=True)
 class ModelGraph:
     """A functional graph of layers, with the model's input and output tensors.
 
@@ -136,6 +154,7 @@ class ModelGraph:
     path: str = ""
     # Keras 2 -> 3 rewrites (core.upgrade.Rewrite) the file needs before Keras 3 loads it
     upgrades: tuple[Any, ...] = ()
+    code_defined: CodeDefined | None = None  # set, with no layers, until Keras built the graph
 
     # --- lookups (computed once per immutable graph) -------------------------
     @cached_property
@@ -190,13 +209,21 @@ class ModelGraph:
         return shapes[ref.tensor_index] if ref.tensor_index < len(shapes) else None
 
     # --- totals --------------------------------------------------------------
+    def all_weights(self) -> Iterator[Weight]:
+        """Every weight: the layers', or the file's weight tree of a code-defined model."""
+        if not self.layers and self.code_defined is not None:
+            yield from self.code_defined.weights
+            return
+        for layer in self.layers:
+            yield from layer.weights
+
     @property
     def total_params(self) -> int:
-        return sum(layer.params for layer in self.layers)
+        return sum(w.size for w in self.all_weights())
 
     @property
     def trainable_params(self) -> int:
-        return sum(layer.trainable_params for layer in self.layers)
+        return sum(w.size for w in self.all_weights() if w.trainable)
 
     @property
     def non_trainable_params(self) -> int:
@@ -204,7 +231,7 @@ class ModelGraph:
 
     @property
     def weight_bytes(self) -> int:
-        return sum(w.nbytes for layer in self.layers for w in layer.weights)
+        return sum(w.nbytes for w in self.all_weights())
 
     def iter_layers_deep(self, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Layer]]:
         """Every layer with its path of nested-model names, outermost first."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from core.graph import Layer, ModelGraph, Node, Shape
+from core.graph import CodeDefined, Layer, ModelGraph, Node, Shape
 from core.tensor_ref import TensorRef
 from core.upgrade.report import summarize
 
@@ -47,6 +47,10 @@ def _header(graph: ModelGraph) -> dict[str, Any]:
         layer_total, layer_trainable = _param_counts(layer)
         total += layer_total
         trainable += layer_trainable
+    extra: dict[str, Any] = {}
+    if graph.code_defined is not None and not graph.layers:
+        total, trainable = graph.total_params, graph.trainable_params
+        extra["code_defined"] = code_defined_object(graph.code_defined)
     header: dict[str, Any] = {
         "name": graph.name,
         "format": graph.format,
@@ -56,12 +60,28 @@ def _header(graph: ModelGraph) -> dict[str, Any]:
         "total_params": total,
         "trainable_params": trainable,
         "non_trainable_params": total - trainable,
+        **extra,
     }
     if graph.upgrades:
         header["upgrades"] = [
             {"rule": r.rule, "layer": r.layer, "class_name": r.class_name, "detail": r.detail} for r in graph.upgrades
         ]
     return header
+
+
+def code_defined_object(code: CodeDefined) -> dict[str, Any]:
+    """A code-defined model (KerasHub) as the file records it: an addition to the contract."""
+    obj: dict[str, Any] = {
+        "class_name": code.class_name,
+        "module": code.module,
+        "note": code.NOTE,
+        "config": dict(code.config),
+        "weights": [{"name": w.name, "shape": list(w.shape), "dtype": w.dtype} for w in code.weights],
+        "assets": list(code.assets),
+    }
+    if code.problem:
+        obj["problem"] = code.problem
+    return obj
 
 
 def _param_counts(layer: Layer) -> tuple[int, int]:
@@ -248,6 +268,9 @@ def iter_table_lines(graph: ModelGraph) -> Iterator[str]:
         for extra in connected[1:]:
             yield render(("", "", "", "", extra))
     yield rule
+    if graph.code_defined is not None and not graph.layers:
+        yield from _code_defined_lines(graph.code_defined)
+        yield rule
     yield "Inputs: " + ", ".join(map(str, graph.inputs))
     yield "Outputs: " + ", ".join(map(str, graph.outputs))
     yield from totals_lines(graph)
@@ -260,6 +283,19 @@ def iter_table_lines(graph: ModelGraph) -> Iterator[str]:
         yield "Not loadable by Keras ([!]):"
         for name, problem in problems:
             yield f"  {name}: {problem}"
+
+
+def _code_defined_lines(code: CodeDefined) -> Iterator[str]:
+    yield f"{code.class_name} ({code.module}): {code.NOTE}"
+    if code.problem:
+        yield f"[!] {code.problem}"
+    simple = {k: v for k, v in code.config.items() if isinstance(v, (int, float, str, bool)) or v is None}
+    yield "Hyperparameters: " + ", ".join(f"{k}={v!r}" for k, v in simple.items())
+    yield "Weights:"
+    for weight in code.weights:
+        yield f"  {weight.name}  {tuple(weight.shape)}  {weight.size:,}"
+    for asset in code.assets:
+        yield f"Asset: {asset}"
 
 
 def _name_cell(row: SummaryRow) -> str:

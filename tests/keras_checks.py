@@ -25,7 +25,8 @@ def graph_vs_keras(graph: ModelGraph, model: Any, shapes_complete: bool = True, 
     from core.keras_backend.build import model_calls
 
     errors: list[str] = []
-    operations = [op for op in model.operations]
+    functional = getattr(model, "_functional", None) or model  # a Sequential keeps its graph there
+    operations = list(functional.operations)
     ours = {layer.name for layer in graph.layers}
     theirs = {op.name for op in operations}
     if ours != theirs:
@@ -78,24 +79,36 @@ def random_feed(model: Any, seed: int = 7, high: int = 10) -> list[np.ndarray]:
 
 
 def export_matches(
-    keras: Any, original_path: Path, exported: Path, outputs: list[str] | None, high: int = 10, tol: float = 1e-4
+    keras: Any, original: Any, exported: Path, outputs: list[str] | None, high: int = 10, tol: float = 1e-4
 ) -> float:
-    """Reload ``exported`` from disk, run it and the original model (cut at ``outputs``,
-    tensor names of the original, if given) on the same random input; the largest
-    difference, asserted to be within ``tol``."""
+    """Reload ``exported`` from disk, run it and the original model (a path or a loaded
+    model; cut at ``outputs``, tensor names of the original, if given) on the same random
+    input, matched by input name; the largest difference, asserted to be within ``tol``."""
     from core.keras_backend.build import keras_tensor
 
-    original = keras.saving.load_model(original_path, compile=False) if original_path.is_file() else original_path
+    if isinstance(original, (str, Path)):
+        original = keras.saving.load_model(original, compile=False)
     got = keras.saving.load_model(exported, compile=False)
-    if outputs:
-        ends = [keras_tensor(original, TensorRef.parse(t)) for t in outputs]
-        original = keras.Model(original.inputs, ends)
-    feed = random_feed(got, high=high)
-    by_name = dict(zip([t.name for t in got.inputs], feed, strict=True))
-    theirs_feed = [by_name.get(t.name, f) for t, f in zip(original.inputs, feed, strict=False)]
-    mine = keras.tree.flatten(got(feed if len(feed) > 1 else feed[0]))
-    theirs = keras.tree.flatten(original(theirs_feed if len(theirs_feed) > 1 else theirs_feed[0]))
+    if not outputs:  # the export's outputs, named by the layer that makes them (node 0)
+        outputs = [t._keras_history.operation.name for t in got.outputs]
+    ends = [keras_tensor(original, TensorRef.parse(t)) for t in outputs]
+    reference = keras.Model(list(original.inputs), list(ends))  # list structures on both sides
+    probe = keras.Model(list(got.inputs), list(got.outputs))
+    feed = random_feed(probe, high=high)
+    names = [_input_name(t) for t in probe.inputs]
+    by_name = dict(zip(names, feed, strict=True))
+    theirs_names = [_input_name(t) for t in reference.inputs]
+    if sorted(theirs_names) != sorted(names) and len(names) == len(theirs_names):
+        theirs_feed = feed  # one unnamed input each side: by position
+    else:
+        theirs_feed = [by_name[n] for n in theirs_names]
+    mine = keras.tree.flatten(probe(feed))
+    theirs = keras.tree.flatten(reference(theirs_feed))
     assert len(mine) == len(theirs)
     worst = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b)))) for a, b in zip(mine, theirs, strict=True))
     assert worst <= tol, worst
     return worst
+
+
+def _input_name(tensor: Any) -> str:
+    return str(tensor._keras_history.operation.name)

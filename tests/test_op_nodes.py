@@ -52,10 +52,22 @@ model = keras.Model(x, y, name="ops_model")
     return _saved_in_fresh_process(tmp_path_factory.mktemp("ops") / "ops.keras", code)
 
 
+@pytest.fixture(scope="module")
+def convnext_tiny(tmp_path_factory) -> Path:
+    code = "model = keras.applications.ConvNeXtTiny(weights=None, input_shape=(32, 32, 3))"
+    return _saved_in_fresh_process(tmp_path_factory.mktemp("ops") / "convnext.keras", code)
+
+
+@pytest.fixture(scope="module")
+def inception_resnet_v2(tmp_path_factory) -> Path:
+    code = "model = keras.applications.InceptionResNetV2(weights=None, input_shape=(75, 75, 3))"
+    return _saved_in_fresh_process(tmp_path_factory.mktemp("ops") / "irv2.keras", code)
+
+
 def test_mobilenet_v3_opens_fast_with_op_nodes(mobilenet_v3) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine is shared
     graph = read_model(mobilenet_v3)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     ops = [layer for layer in graph.layers if layer.is_operation]
     assert len(ops) >= 10 and all(not op.weights and op.problem is None for op in ops)
     assert {op.class_name for op in ops} >= {"Add"}
@@ -63,7 +75,7 @@ def test_mobilenet_v3_opens_fast_with_op_nodes(mobilenet_v3) -> None:
     assert add.nodes[0].args[1] == 3.0 and add.nodes[0].output_shapes == ((None, 1, 1, 16),)
 
 
-@pytest.mark.parametrize("which", ["mobilenet_v3", "ops_model"])
+@pytest.mark.parametrize("which", ["mobilenet_v3", "ops_model", "convnext_tiny", "inception_resnet_v2"])
 def test_full_inspect_equals_keras(request, which) -> None:
     path = request.getfixturevalue(which)
     graph = read_model(path)
@@ -92,6 +104,11 @@ def test_inspect_json_lists_op_nodes_as_layers(mobilenet_v3) -> None:
         ("mobilenet_v3", ["multiply_5"]),  # a hard-swish's product: an op node as the cut
         ("ops_model", None),
         ("ops_model", ["add"]),
+        # their classes (LayerScale, CustomScaleLayer) live in keras.src.applications: Keras' trust rule
+        ("convnext_tiny", None),
+        ("convnext_tiny", ["convnext_tiny_stage_1_block_2_identity"]),
+        ("inception_resnet_v2", None),
+        ("inception_resnet_v2", ["block35_5_ac"]),
     ],
 )
 def test_cut_and_identity_exports_reload_and_match(request, tmp_path, which, outputs) -> None:
@@ -108,4 +125,6 @@ def test_cut_and_identity_exports_reload_and_match(request, tmp_path, which, out
     assert result.verify is not None and result.verify.checks and result.verify.max_abs_diff <= 1e-5
     export_matches(keras, path, out, outputs, tol=1e-5)
     reread = read_model(out)
-    assert any(layer.is_operation for layer in reread.layers)
+    assert all(layer.problem is None for _, layer in reread.iter_layers_deep())
+    if which in ("mobilenet_v3", "ops_model"):
+        assert any(layer.is_operation for layer in reread.layers)

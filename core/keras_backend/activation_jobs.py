@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from core.consent import Consent
 from core.errors import ResectError
 
 __all__ = ["ActivationJobs"]
@@ -33,7 +34,7 @@ Send = Callable[[dict[str, Any]], None]
 class ActivationJobs:
     """The last run's arrays (original and edited) and the requests that use them."""
 
-    def __init__(self, loaded: Callable[[str], tuple[Any, Any, Any]]) -> None:
+    def __init__(self, loaded: Callable[[str, Consent], tuple[Any, Any, Any]]) -> None:
         self._loaded = loaded  # Service.loaded: (our reading, filled graph, keras model) per path
         self.values: dict[str, dict[str, np.ndarray]] = {}  # side -> tensor -> array
         self.outputs: dict[str, set[str]] = {}  # side -> names of model outputs
@@ -58,7 +59,7 @@ class ActivationJobs:
         edits = parse_recipe({"format": "resect-recipe/1", "edits": job.get("edits") or []})
         sources = {(None if key in ("", "*") else key): value for key, value in dict(job["sources"]).items()}
         step("loading", 0)
-        graph, _filled, model = self._loaded(str(job["model"]))
+        graph, _filled, model = self._loaded(str(job["model"]), Consent.from_json(job.get("consent")))
         step("building", 1)
         probes = open_probes(job["model"], edits, graph=graph, model=model)
         step("running", 2)

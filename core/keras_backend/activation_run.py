@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from core.consent import NO_CONSENT, Consent
 from core.data_input import DataInputError, read_inputs
 from core.graph import ModelGraph
 from core.keras_backend.activations import Probe, edited_tensors, family_preprocess, probe_for, recipe_key
@@ -41,16 +42,20 @@ def open_probes(
     edits: Sequence[Any] = (),
     graph: ModelGraph | None = None,
     model: Any = None,
+    consent: Consent = NO_CONSENT,
 ) -> Probes:
-    """Load ``model_path`` (unless ``model`` is the loaded one) and build both probes,
-    each once per model object and recipe (see ``activations.probe_for``)."""
-    from core.keras_backend.loading import load_keras_model
+    """Load ``model_path`` (unless ``model`` is the loaded one; ``consent`` is the user's
+    ``--custom-code`` / ``--unsafe``) and build both probes, each once per model object and
+    recipe (see ``activations.probe_for``)."""
+    from core.keras_backend.loading import fill_shapes, load_keras_model
     from core.reader import read_model
 
     if graph is None:
         graph = read_model(model_path)
     if model is None:
-        model = load_keras_model(model_path, graph)
+        model = load_keras_model(model_path, graph, consent)
+    if graph.code_defined is not None and not graph.layers:  # KerasHub: the layers Keras built
+        graph = fill_shapes(graph, model)
     original = probe_for(model)
     if not edits:
         return Probes(original, None, graph, model)

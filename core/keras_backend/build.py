@@ -250,12 +250,17 @@ class _Builder:
         if layer.is_input:
             self.tensors[TensorRef(layer.name, node.index, 0)] = self._make_input(layer)
             return
-        args = _substitute(node.args, self.tensor)
-        kwargs = _substitute(dict(node.kwargs), self.tensor)
+        args = _substitute(node.args, self.tensor, self._constant)
+        kwargs = _substitute(dict(node.kwargs), self.tensor, self._constant)
         outputs = self._call_layer(layer, args, kwargs)
         flat = self.keras.tree.flatten(outputs)
         for index, tensor in enumerate(flat):
             self.tensors[TensorRef(layer.name, node.index, index)] = tensor
+
+    def _constant(self, value: dict[str, Any]) -> Any:
+        """A serialised non-tensor argument (``__slice__``, ``__tuple__``, ...), as Keras'
+        ``deserialize_node`` turns it back into a Python value."""
+        return self.keras.saving.deserialize_keras_object(value)
 
     # --- inputs ------------------------------------------------------------------
     def _make_input(self, layer: Layer) -> Any:
@@ -375,15 +380,19 @@ def _set_trainable(obj: Any, layer: Layer) -> None:
             _set_trainable(inner_obj, inner)
 
 
-def _substitute(value: Any, lookup: Any) -> Any:
+def _substitute(value: Any, lookup: Any, constant: Any = None) -> Any:
+    """Tensors for ``TensorRef`` leaves; serialised objects (a dict with a ``class_name``:
+    ``__slice__`` in ``x[:, 0, :]``) through ``constant`` when given."""
     if isinstance(value, TensorRef):
         return lookup(value)
     if isinstance(value, dict):
-        return {k: _substitute(v, lookup) for k, v in value.items()}
+        if constant is not None and "class_name" in value and "config" in value:
+            return constant(value)
+        return {k: _substitute(v, lookup, constant) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, lookup) for v in value]
+        return [_substitute(v, lookup, constant) for v in value]
     if isinstance(value, tuple):
-        return tuple(_substitute(v, lookup) for v in value)
+        return tuple(_substitute(v, lookup, constant) for v in value)
     return value
 
 

@@ -158,6 +158,8 @@ def save_model(model: Any, path: str, fmt: str, label: str | None = None) -> Non
     """Keras' own writers: ``model.save`` for .keras / .h5, ``model.export`` for a SavedModel.
     Errors name ``label`` (the final output) rather than the temporary ``path``."""
     label = label or path
+    if fmt != "savedmodel":
+        _check_round_trip(model, label)
     try:
         with _quiet_keras():  # Keras warns that .h5 is a legacy format: the user asked for it
             if fmt == "savedmodel":
@@ -172,6 +174,31 @@ def save_model(model: Any, path: str, fmt: str, label: str | None = None) -> Non
             raise ExportError(f"{label}: cannot be written ({_os_reason(cause)})") from None
         text = " ".join(str(error).split()) or type(error).__name__
         raise ExportError(f"{label}: Keras cannot save the model: {text[:240]}") from None
+
+
+def _check_round_trip(model: Any, label: str) -> None:
+    """A .keras / .h5 file rebuilds every layer with ``cls.from_config(layer.get_config())``.
+    Some library layers cannot (KerasHub 0.32: ``ViTPatchingAndEmbedding`` writes keys its
+    ``__init__`` refuses, ``LlamaTransformerDecoder`` lacks an attribute its ``get_config``
+    reads, Gemma's ``RMSNormalization`` has no config): name the first such layer instead of
+    writing a file that would not reload. Nested models are rebuilt from their own config
+    (a KerasHub backbone), so only plain layers are tried; unbuilt copies cost no weights."""
+    for operation in getattr(model, "operations", ()):
+        if hasattr(operation, "layers") or type(operation).__name__ == "InputLayer":
+            continue
+        if not hasattr(operation, "add_weight"):  # an operation node (x + 3.0): rebuilt by Keras' ops
+            continue
+        if type(operation).__module__.startswith("keras."):  # Keras' own layers round-trip (and deep
+            continue  # models of them would pay for it)
+        try:
+            type(operation).from_config(operation.get_config())
+        except Exception as error:  # noqa: BLE001 - whatever the library's code raises
+            cls = type(operation)
+            text = " ".join(str(error).split()) or type(error).__name__
+            raise ExportError(
+                f"{label}: layer {operation.name!r} ({cls.__name__} from {cls.__module__}) cannot be rebuilt "
+                f"from its own config, so the saved file would not reload: {text[:160]}"
+            ) from None
 
 
 @contextlib.contextmanager

@@ -19,18 +19,19 @@ from core.upgrade import upgrade_config
 __all__ = ["load_legacy", "load_legacy_h5", "model_from_legacy_config"]
 
 
-def load_legacy(path: str, fmt: str) -> Any:
-    """A Keras 2 model file of format ``fmt`` (``"h5"``, ``"keras"``) loaded in Keras 3."""
+def load_legacy(path: str, fmt: str, safe_mode: bool = True) -> Any:
+    """A Keras 2 model file of format ``fmt`` (``"h5"``, ``"keras"``) loaded in Keras 3;
+    ``safe_mode=False`` only with the user's ``--unsafe`` (core/consent.py)."""
     if fmt == "h5":
-        return load_legacy_h5(path)
+        return load_legacy_h5(path, safe_mode)
     if fmt == "keras":
-        return load_legacy_keras(path)
+        return load_legacy_keras(path, safe_mode)
     if fmt == "savedmodel":
-        return load_legacy_saved_model(path)
+        return load_legacy_saved_model(path, safe_mode)
     raise ValueError(f"no Keras 2 loader for format {fmt!r}")
 
 
-def load_legacy_saved_model(path: str) -> Any:
+def load_legacy_saved_model(path: str, safe_mode: bool = True) -> Any:
     """A tf.keras SavedModel directory: the model from ``keras_metadata.pb``'s config, its
     weights from the checkpoint in ``variables/``, layer by layer in tf.keras' save order
     (the object graph's ``keras_api/{trainable,non_trainable}_variables``), as the
@@ -41,7 +42,7 @@ def load_legacy_saved_model(path: str) -> Any:
     from core.reader.savedmodel import load_saved_model_dir
 
     saved = load_saved_model_dir(path)
-    model = model_from_legacy_config(saved.root_config)
+    model = model_from_legacy_config(saved.root_config, safe_mode)
     reader = tf.train.load_checkpoint(saved.checkpoint_prefix)
     saved_layers = [(name, variables) for name, (_, variables) in saved.layer_weights(0).items() if variables]
     keras_layers = [layer for layer in model.layers if legacy_h5_format._legacy_weights(layer)]
@@ -53,7 +54,7 @@ def load_legacy_saved_model(path: str) -> Any:
     return model
 
 
-def load_legacy_keras(path: str) -> Any:
+def load_legacy_keras(path: str, safe_mode: bool = True) -> Any:
     """A tf.keras 2.13-2.15 ``.keras`` archive: Keras 3's own loader on a copy whose
     ``config.json`` is upgraded (its weights file already has the Keras 3 layout)."""
     import os
@@ -70,21 +71,23 @@ def load_legacy_keras(path: str) -> Any:
                 for item in archive.infolist():
                     data = json.dumps(upgraded).encode() if item.filename == "config.json" else archive.read(item)
                     out.writestr(item, data)
-            return keras.models.load_model(copy, compile=False, safe_mode=True, custom_objects=dict(tf_op_classes()))
+            return keras.models.load_model(
+                copy, compile=False, safe_mode=safe_mode, custom_objects=dict(tf_op_classes())
+            )
 
 
-def model_from_legacy_config(config: dict[str, Any]) -> Any:
+def model_from_legacy_config(config: dict[str, Any], safe_mode: bool = True) -> Any:
     """A Keras 3 model (fresh weights) from a Keras 2 model config."""
     import_keras()
     from keras.src.legacy.saving import saving_options, saving_utils
     from keras.src.saving import serialization_lib
 
     upgraded = upgrade_config(config).config
-    with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(True):
+    with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(safe_mode):
         return saving_utils.model_from_config(upgraded, custom_objects=dict(tf_op_classes()))
 
 
-def load_legacy_h5(path: str) -> Any:
+def load_legacy_h5(path: str, safe_mode: bool = True) -> Any:
     """``keras.models.load_model`` for a tf.keras 2 ``.h5``, through the upgraded config."""
     import h5py
 
@@ -94,6 +97,6 @@ def load_legacy_h5(path: str) -> Any:
     with h5py.File(path, "r") as h5:
         raw = h5.attrs["model_config"]
         config = json.loads(raw.decode("utf8") if isinstance(raw, bytes) else raw)
-        model = model_from_legacy_config(config)
+        model = model_from_legacy_config(config, safe_mode)
         legacy_h5_format.load_weights_from_hdf5_group(h5["model_weights"], model)
     return model

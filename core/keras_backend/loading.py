@@ -16,44 +16,93 @@ import tempfile
 from dataclasses import replace
 from typing import Any
 
+from core.consent import NO_CONSENT, Consent
 from core.errors import ModelFileError
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.keras_backend.runtime import import_keras, run_deep
+from core.trust import TrustRule
 
-__all__ = ["first_problem", "fill_shapes", "keras_layers", "load_keras_model", "load_with_shapes"]
+__all__ = [
+    "check_trusted",
+    "first_problem",
+    "is_upgraded",
+    "fill_shapes",
+    "keras_layers",
+    "load_graph_model",
+    "load_keras_model",
+    "load_with_shapes",
+    "refusal_without_keras",
+]
 
 
 def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
     """The first layer (``"outer/inner"`` path, reason) that Keras cannot load safely."""
+    code = graph.code_defined
+    if code is not None and code.problem and not graph.layers:
+        return graph.name, code.problem
     for path, layer in graph.iter_layers_deep():
         if layer.problem:
             return "/".join(path), layer.problem
     return None
 
 
-def load_keras_model(path: str | os.PathLike[str], graph: ModelGraph | None = None) -> Any:
+def check_trusted(path: str, rule: TrustRule | None = None, upgraded: bool = False) -> None:
+    """Refuse ``path`` unless every object of its config, at any depth (the root, every
+    layer, nested models, activations, initializers, ``__typespec__`` ...), names only a
+    module of a genuinely installed Keras package (core/trust.py). Runs before Keras
+    opens the file: Keras imports such modules through ``sys.path``. ``upgraded``: a
+    Keras 2 file, whose config Keras is given after the Keras 2 -> 3 rewrites
+    (core.upgrade), so that is the config checked."""
+    from core.reader import read_config
+
+    config = read_config(path)
+    if upgraded:
+        from core.upgrade import UpgradeError, upgrade_config
+
+        try:
+            config = upgrade_config(config).config
+        except UpgradeError:
+            pass  # the reader made it the layer's problem; check what the file says
+    problems = (rule or TrustRule()).untrusted_objects(config)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ModelFileError(path, f"refusing to load {problems[0].line()}{more}")
+
+
+def load_keras_model(
+    path: str | os.PathLike[str],
+    graph: ModelGraph | None = None,
+    consent: Consent = NO_CONSENT,
+    rule: TrustRule | None = None,
+) -> Any:
     """``keras.models.load_model(path, compile=False, safe_mode=True)``, run with a deep
     stack; raises ``ModelFileError`` naming the layer at fault instead of Keras' error.
 
     ``graph`` (our reading of the same file) is read here when not given: it is how we
-    refuse a Lambda or an unknown class before Keras looks at the file.
+    refuse a Lambda or an unknown class before Keras looks at the file. ``consent``
+    (``--custom-code`` / ``--unsafe``) is acted on here, in the process that loads Keras:
+    its code is imported first, and ``--unsafe`` loads with ``safe_mode=False``. The
+    trust check (core/trust.py) covers every object of the config, at any depth, before
+    Keras sees the file; ``rule`` overrides the one made from ``consent``.
     """
+    from core.keras_backend.custom_code import CustomCodeError, consent_rule, import_custom_code, refusal
+
     path = os.fspath(path)
     if graph is None:
         from core.reader import read_model
 
         graph = read_model(path)
-    problem = first_problem(graph)
-    if problem is not None:
-        raise ModelFileError(path, f"Keras cannot load layer {problem[0]!r}: {problem[1]}")
+    if not consent and first_problem(graph) is not None:  # nothing to import: refuse before Keras starts
+        raise ModelFileError(path, f"Keras cannot load it: {refusal_without_keras(graph)}")
+    import_custom_code(consent)
+    reason = refusal(graph, consent)
+    if reason is not None:  # with consent given, its code did not do what the user said: an error
+        raise (CustomCodeError if consent else ModelFileError)(path, f"Keras cannot load it: {reason}")
+    check_trusted(path, rule or consent_rule(graph, consent), upgraded=is_upgraded(graph))
     keras = import_keras()
     try:
-        if graph.upgrades:  # a Keras 2 file: through the upgraded config (core.upgrade)
-            from core.keras_backend.legacy import load_legacy
-
-            return run_deep(load_legacy, path, graph.format)
-        with _keras_named(path, graph.format) as keras_path:
-            return run_deep(keras.models.load_model, keras_path, compile=False, safe_mode=True)
+        loader = _load_upgraded if is_upgraded(graph) else KERAS_LOADERS.get(graph.format, _load_file)
+        return run_deep(loader, keras, path, graph.format, not consent.unsafe)
     except ModelFileError:
         raise
     except RecursionError:
@@ -64,19 +113,59 @@ def load_keras_model(path: str | os.PathLike[str], graph: ModelGraph | None = No
         raise ModelFileError(path, f"Keras cannot load it: {_keras_reason(error)}") from None
 
 
-def load_with_shapes(path: str | os.PathLike[str]) -> tuple[ModelGraph, Any]:
+def load_graph_model(path: str | os.PathLike[str], graph: ModelGraph, consent: Consent = NO_CONSENT) -> Any:
+    """A Keras model good for the layer graph and shapes (``inspect``, the app's worker):
+    ``load_keras_model``, except that a code-defined model (KerasHub) is built from its
+    config without allocating its weights (``code_defined.build_without_weights``)."""
+    if graph.code_defined is None or graph.layers:
+        return load_keras_model(path, graph, consent)
+    from core.keras_backend.code_defined import build_without_weights
+    from core.keras_backend.custom_code import CustomCodeError, consent_rule, import_custom_code, refusal
+
+    path = os.fspath(path)
+    import_custom_code(consent)
+    reason = refusal(graph, consent) if consent else refusal_without_keras(graph)
+    if reason is not None:
+        raise (CustomCodeError if consent else ModelFileError)(path, f"Keras cannot load it: {reason}")
+    check_trusted(path, consent_rule(graph, consent))
+    try:
+        return run_deep(build_without_weights, graph, not consent.unsafe)
+    except Exception:  # noqa: BLE001 - a class that makes a variable from a value (a Task's
+        # constant) cannot be built stateless: load it whole, weights and all
+        return load_keras_model(path, graph, consent)
+
+
+def is_upgraded(graph: ModelGraph) -> bool:
+    """A Keras 2 file, loaded through its upgraded config (core.keras_backend.legacy): a
+    tf.keras SavedModel always, an .h5 / .keras when the reader recorded rewrites."""
+    return bool(graph.upgrades) or graph.format == "savedmodel"
+
+
+def refusal_without_keras(graph: ModelGraph) -> str | None:
+    """The refusal line for a load without consent, decided without importing Keras."""
+    from core.keras_backend.custom_code import refusal
+
+    return refusal(graph, NO_CONSENT, registered=lambda _layer: False)
+
+
+def load_with_shapes(path: str | os.PathLike[str], consent: Consent = NO_CONSENT) -> tuple[ModelGraph, Any]:
     """Read ``path`` with our reader, load it with Keras, and fill every shape."""
     from core.reader import read_model
 
     path = os.fspath(path)
     graph = read_model(path)
-    model = load_keras_model(path, graph)
+    model = load_keras_model(path, graph, consent)
     return fill_shapes(graph, model), model
 
 
 def fill_shapes(graph: ModelGraph, model: Any) -> ModelGraph:
     """A copy of ``graph`` with every call's input / output shapes taken from ``model``
-    (nested models included), and weight names / trainable flags where they line up."""
+    (nested models included), and weight names / trainable flags where they line up.
+    A code-defined model (KerasHub: no layers in our reading) gets its real layer graph."""
+    if graph.code_defined is not None and not graph.layers:
+        from core.keras_backend.code_defined import expand_code_defined
+
+        graph = run_deep(expand_code_defined, graph, model)
     return run_deep(_fill_model, graph, model)
 
 
@@ -106,7 +195,10 @@ def _fill_layer(layer: Layer, keras_layer: Any) -> Layer:
     subgraph = layer.subgraph
     if subgraph is not None and hasattr(keras_layer, "layers"):
         subgraph = _fill_model(subgraph, keras_layer)
-    return replace(layer, nodes=tuple(nodes), subgraph=subgraph, weights=_fill_weights(layer, keras_layer))
+    # Keras built it, so it loads (in this process, with the consent given): no problem left
+    return replace(
+        layer, nodes=tuple(nodes), subgraph=subgraph, weights=_fill_weights(layer, keras_layer), problem=None
+    )
 
 
 def _matching_node(node: Node, inbound: list[Any]) -> Any:
@@ -163,6 +255,33 @@ def _fill_weights(layer: Layer, keras_layer: Any) -> tuple[Weight, ...]:
             name = name.split("/", 1)[1] if name.startswith(layer.name + "/") else name
         named.append(replace(ours, name=name, trainable=id(keras_weight) in trainable))
     return tuple(named)
+
+
+def _load_file(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
+    with _keras_named(path, fmt) as keras_path:
+        return keras.models.load_model(keras_path, compile=False, safe_mode=safe_mode)
+
+
+def _load_upgraded(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
+    """A Keras 2 file: through the upgraded config (core.upgrade)."""
+    from core.keras_backend.legacy import load_legacy
+
+    return load_legacy(path, fmt, safe_mode)
+
+
+def _load_preset(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
+    """A KerasHub preset directory: its ``config.json`` is always the backbone."""
+    try:
+        import keras_hub
+    except ImportError as error:
+        raise ModelFileError(path, f"is a KerasHub preset but keras_hub cannot be imported ({error})") from None
+    return keras_hub.models.Backbone.from_preset(path, load_weights=True)
+
+
+# How Keras loads each format the readers know (the Keras half of core/reader/registry.py);
+# a format not listed is a file keras.models.load_model reads; a Keras 2 file of any
+# format goes through _load_upgraded (is_upgraded).
+KERAS_LOADERS: dict[str, Any] = {"preset": _load_preset, "savedmodel": _load_upgraded}
 
 
 class _keras_named:

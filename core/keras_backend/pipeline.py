@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.consent import NO_CONSENT, Consent
 from core.errors import ResectError
 from core.graph import ModelGraph
 from core.keras_backend.build import BuildError, BuiltModel, ReinitializeError, build
@@ -67,6 +68,7 @@ def run_apply(
     cancel: Any = None,
     original: ModelGraph | None = None,
     check: Callable[[str, str], Any] | None = None,
+    consent: Consent = NO_CONSENT,
 ) -> ApplyResult:
     """Apply ``edits`` to the model at ``model_path`` and write the result to ``out``.
 
@@ -76,6 +78,7 @@ def run_apply(
     is our reading of ``model_path`` when the caller already has it (CLI, GUI document).
     ``check(written_path, fmt)``, when given, runs on the written file before it is
     published (``convert`` compares it with tf.keras 2 there); raising stops the publish.
+    ``consent`` (``--custom-code`` / ``--unsafe``) is acted on when Keras loads the model.
     """
     from core.keras_backend.loading import load_keras_model
     from core.reader import read_model
@@ -90,10 +93,17 @@ def run_apply(
     clock.step("reading")
     if original is None:
         original = read_model(model_path)
-    edited = apply_edits(original, list(edits))
+    code_defined = original.code_defined is not None and not original.layers
+    if not code_defined:
+        edited = apply_edits(original, list(edits))
 
     clock.step("loading")
-    keras_model = load_keras_model(model_path, original)
+    keras_model = load_keras_model(model_path, original, consent)
+    if code_defined:  # a KerasHub model: its layer graph exists once Keras built it
+        from core.keras_backend.loading import fill_shapes
+
+        original = fill_shapes(original, keras_model)
+        edited = apply_edits(original, list(edits))
 
     clock.step("building")
     before = _counts(keras_model)
@@ -105,7 +115,7 @@ def run_apply(
         after = _counts(built.model)
         shapes = _new_input_shapes(original, edited, edits)
         report, target, checked = _write(
-            keras_model, original, edited, built, out, fmt, force, verify, shapes, clock, check
+            keras_model, original, edited, built, out, fmt, force, verify, shapes, clock, check, not consent.unsafe
         )
     finally:
         built.restore_trainable()  # the loaded model may be reused (the GUI caches it)
@@ -135,6 +145,7 @@ def _write(
     input_shapes: dict[str, tuple[int | None, ...]],
     clock: _Clock,
     check: Callable[[str, str], Any] | None = None,
+    safe_mode: bool = True,
 ) -> tuple[VerifyReport | None, AtomicTarget, Any]:
     """Save to a temporary file, verify that file, then publish it under ``out``."""
     report = checked = None
@@ -145,7 +156,14 @@ def _write(
             clock.step("verifying")
             try:
                 report = verify_export(
-                    keras_model, original, edited, built, target.path, fmt, input_shapes=input_shapes
+                    keras_model,
+                    original,
+                    edited,
+                    built,
+                    target.path,
+                    fmt,
+                    input_shapes=input_shapes,
+                    safe_mode=safe_mode,
                 )
             except ResectError:
                 raise

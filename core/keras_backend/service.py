@@ -20,6 +20,8 @@ Protocol, one JSON object per line. Requests on stdin, answered in order of arri
   ``progress`` events with ``data`` (``core.keras_backend.activation_jobs``), the arrays
   stay here. ``{"id": N, "op": "activation_detail", "side", "tensor"}`` -> that tensor's
   channel grid and top-k from the last run.
+- Every request may carry ``"consent": {"custom_code": [...], "unsafe": bool}`` (the user's
+  ``--custom-code`` / ``--unsafe``): that code is imported here, never in the app's process.
 - ``{"op": "cancel", "id": N}`` cancels a request (queued, or an export between steps);
   ``{"op": "quit"}`` or stdin closing ends the server.
 
@@ -42,6 +44,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from core.consent import NO_CONSENT, Consent
 from core.errors import ModelFileError, ResectError
 
 __all__ = ["Service", "input_report", "main", "result_from_json", "result_to_json"]
@@ -107,7 +110,9 @@ class Service:
         self._cancel_events: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
         self._closing = False
-        self._models: dict[str, tuple[tuple[float, int], Any, Any, Any]] = {}  # path -> (stamp, read, filled, model)
+        self._models: dict[
+            str, tuple[tuple[float, int, Consent], Any, Any, Any]
+        ] = {}  # path -> (stamp, read, filled, model)
         self._activation_jobs: Any = None  # activation_jobs.ActivationJobs, made on first use
 
     def send(self, obj: dict[str, Any]) -> None:
@@ -193,21 +198,22 @@ class Service:
                 self._cancel_events.pop(request_id, None)
                 self._cancelled.discard(request_id)
 
-    def loaded(self, path: str) -> tuple[Any, Any, Any]:
-        """``(our reading, filled graph, Keras model)`` for ``path``, once per file version."""
+    def loaded(self, path: str, consent: Consent = NO_CONSENT) -> tuple[Any, Any, Any]:
+        """``(our reading, filled graph, Keras model)`` for ``path``, once per file version
+        and consent. The consent's code is imported here, in this worker process."""
         from core.keras_backend.loading import fill_shapes, load_keras_model
         from core.reader import read_model
 
-        if not os.path.isfile(path):
+        if not os.path.exists(path):  # a file, or a SavedModel / KerasHub preset directory
             raise ModelFileError(path, "no such file (moved or deleted since it was opened?)")
         stat = os.stat(path)
-        stamp = (stat.st_mtime, stat.st_size)
+        stamp = (stat.st_mtime, stat.st_size, consent)
         cached = self._models.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1:]
         self._models = {}  # one model at a time: they can be large
         graph = read_model(path)
-        model = load_keras_model(path, graph)
+        model = load_keras_model(path, graph, consent)
         filled = fill_shapes(graph, model)
         self._models = {path: (stamp, graph, filled, model)}
         return graph, filled, model
@@ -216,12 +222,12 @@ class Service:
         from core.shape_table import shape_table
 
         started = time.perf_counter()
-        graph, filled, _model = self.loaded(str(request["path"]))
+        graph, filled, _model = self.loaded(str(request["path"]), Consent.from_json(request.get("consent")))
         return {"table": shape_table(graph, filled), "seconds": time.perf_counter() - started}
 
     def _input_report(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
         base, edit = pickle.loads(base64.b64decode(request["job"]))  # noqa: S301 - from our own parent
-        _graph, _filled, model = self.loaded(str(request["path"]))
+        _graph, _filled, model = self.loaded(str(request["path"]), Consent.from_json(request.get("consent")))
         return input_report(model, base, edit)
 
     def _export(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
@@ -236,6 +242,7 @@ class Service:
         result = run_apply(
             job["model"], parse_recipe(job["edits"]), job["out"], fmt=job["format"], verify=job["verify"],
             force=job["force"], progress=progress, cancel=cancel,
+            consent=Consent.from_json(job.get("consent", request.get("consent"))),
         )  # fmt: skip
         return result_to_json(result)
 
@@ -247,7 +254,8 @@ class Service:
         return self._activation_jobs
 
     def _activations(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
-        return self._jobs().run(request["job"], request_id, self.send, cancel)
+        job = {"consent": request.get("consent"), **request["job"]}  # the client's consent, per request
+        return self._jobs().run(job, request_id, self.send, cancel)
 
     def _activation_detail(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
         return self._jobs().detail(request)

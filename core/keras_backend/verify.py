@@ -191,12 +191,14 @@ def verify_export(
     fmt: str,
     seed: int = 0,
     input_shapes: dict[str, tuple[int | None, ...]] | None = None,
+    safe_mode: bool = True,
 ) -> VerifyReport:
     """Compare the model written at ``path`` with the original; raise ``VerifyError``
     naming the first tensor that differs by more than its dtype's tolerance.
     ``input_shapes`` gives the new batch shape of original inputs whose shape the recipe
-    changed (needed when a later cut removed that input from the edited graph)."""
-    report = run_deep(_verify, original_model, original, edited, built, path, fmt, seed, input_shapes or {})
+    changed (needed when a later cut removed that input from the edited graph).
+    ``safe_mode=False`` (the user's ``--unsafe``) reloads an export that keeps a Lambda."""
+    report = run_deep(_verify, original_model, original, edited, built, path, fmt, seed, input_shapes or {}, safe_mode)
     for check in report.checks:
         if not check.ok:
             raise VerifyError(
@@ -215,6 +217,7 @@ def _verify(
     fmt: str,
     seed: int,
     input_shapes: dict[str, tuple[int | None, ...]],
+    safe_mode: bool = True,
 ) -> VerifyReport:
     keras = import_keras()
     faithful = faithful_tensors(original, edited, set(built.reinitialized))
@@ -236,7 +239,7 @@ def _verify(
         else _random(rng, tuple(built.tensors[ref].shape), str(built.tensors[ref].dtype), edited, ref)
         for ref in edited.inputs
     ]
-    outputs = _exported_values(keras, built, edited, path, fmt, targets, edited_feed)
+    outputs = _exported_values(keras, built, edited, path, fmt, targets, edited_feed, safe_mode)
     for ref in targets:
         got, where = outputs[ref]
         expected = np.asarray(values[faithful[ref]])
@@ -299,7 +302,9 @@ def _reference(
     """A model from the original inputs to ``needed``, and random input for it. After an
     input-shape change it is Keras' own ``clone_model`` of the original trunk at the new
     shapes with the original weights (independent of our graph walk and build)."""
-    originals = list(original_model.inputs)
+    # in our graph's order (a model built on a dict of inputs, as KerasHub's, lists them by key)
+    by_layer = {t._keras_history.operation.name: t for t in original_model.inputs}
+    originals = [by_layer.get(ref.layer, t) for ref, t in zip(original.inputs, original_model.inputs, strict=True)]
     new_shapes = _changed_input_shapes(original, edited, built, originals)
     for position, ref in enumerate(original.inputs):
         if ref.layer in input_shapes and tuple(input_shapes[ref.layer]) != tuple(originals[position].shape):
@@ -350,12 +355,19 @@ def _original_tensor(model: Any, graph: ModelGraph, ref: TensorRef) -> Any:
 
 
 def _exported_values(
-    keras: Any, built: BuiltModel, edited: ModelGraph, path: str, fmt: str, targets: list[TensorRef], feed: list[Any]
+    keras: Any,
+    built: BuiltModel,
+    edited: ModelGraph,
+    path: str,
+    fmt: str,
+    targets: list[TensorRef],
+    feed: list[Any],
+    safe_mode: bool = True,
 ) -> dict[TensorRef, tuple[Any, str]]:
     """Each target's value in the exported model (reloaded from ``path``)."""
     if fmt == "savedmodel":
         return _saved_model_values(keras, built, edited, path, targets, feed)
-    reloaded = run_deep(keras.models.load_model, path, compile=False, safe_mode=True)
+    reloaded = run_deep(keras.models.load_model, path, compile=False, safe_mode=safe_mode)
     refs = [local_ref(built.model, built.tensors[ref]) for ref in targets]
     probe = keras.Model(reloaded.inputs, [keras_tensor(reloaded, ref) for ref in refs])
     values = _as_list(probe(_structure(probe, feed), training=False))

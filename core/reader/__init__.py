@@ -9,12 +9,13 @@ A new format is one module that calls ``register`` and is imported below.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from core.graph import ModelGraph
-from core.reader import keras_archive, legacy_h5, savedmodel  # noqa: F401 - each registers its reader
+from core.reader import keras_archive, keras_hub_models, legacy_h5, savedmodel  # noqa: F401 - each registers its reader
 from core.reader.registry import READERS, Reader, reader_for
 
-__all__ = ["READERS", "Reader", "read_model", "reader_for", "sniff_format"]
+__all__ = ["READERS", "Reader", "read_config", "read_model", "reader_for", "sniff_format"]
 
 
 def sniff_format(path: str | os.PathLike[str]) -> str:
@@ -27,3 +28,10 @@ def read_model(path: str | os.PathLike[str]) -> ModelGraph:
     """Read the model at ``path``; raises ``ModelFileError`` with a one-line reason."""
     path = os.fspath(path)
     return reader_for(path).read(path)
+
+
+def read_config(path: str | os.PathLike[str]) -> Any:
+    """The model config of ``path`` as JSON values, read the same bounded way as
+    ``read_model`` (the Keras loader checks every object in it before Keras runs)."""
+    path = os.fspath(path)
+    return reader_for(path).read_config(path)

@@ -73,6 +73,22 @@ def _read(path: str) -> ModelGraph:
                     raise ModelFileError(path, f"has an unreadable model.weights.h5 ({first_line(error)})") from None
 
 
+def read_config(path: str) -> Any:
+    """``config.json`` as JSON values."""
+    try:
+        with open(path, "rb") as raw:
+            try:
+                archive = zipfile.ZipFile(raw)
+            except zipfile.BadZipFile:
+                raise ModelFileError(path, "is a truncated or corrupt zip archive") from None
+            with archive:
+                if "config.json" not in set(archive.namelist()):
+                    raise ModelFileError(path, "has no config.json: not a Keras .keras model")
+                return load_json(path, _read_member(path, archive, "config.json"), "config.json")
+    except OSError as error:
+        raise ModelFileError(path, f"is corrupt or truncated ({first_line(error)})") from None
+
+
 def _read_member(path: str, archive: zipfile.ZipFile, name: str) -> str:
     try:
         return archive.read(name).decode("utf8")
@@ -82,4 +98,4 @@ def _read_member(path: str, archive: zipfile.ZipFile, name: str) -> str:
         raise ModelFileError(path, f"{name} is not UTF-8 text") from None
 
 
-READER = register(Reader("keras", "a .keras zip archive", "file", sniff, read))
+READER = register(Reader("keras", "a .keras zip archive", "file", sniff, read, read_config))

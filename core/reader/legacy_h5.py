@@ -3,6 +3,8 @@ attribute, weights under ``model_weights``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import h5py
 
 from core.errors import ModelFileError
@@ -23,6 +25,20 @@ def read(path: str) -> ModelGraph:
     return guarded_read(path, _read)
 
 
+def read_config(path: str) -> Any:
+    """The ``model_config`` attribute as JSON values."""
+    try:
+        with h5py.File(path, "r") as h5:
+            raw_config = h5.attrs.get("model_config")
+            if raw_config is None:
+                raise ModelFileError(path, "is an HDF5 file without a Keras model_config: not a Keras model")
+            if isinstance(raw_config, bytes):
+                raw_config = raw_config.decode("utf8", errors="replace")
+            return load_json(path, str(raw_config), "model_config")
+    except OSError as error:
+        raise ModelFileError(path, f"is corrupt or truncated ({first_line(error)})") from None
+
+
 def _read(path: str) -> ModelGraph:
     try:
         h5 = h5py.File(path, "r")
@@ -41,4 +57,4 @@ def _read(path: str) -> ModelGraph:
         return parse_legacy_config(root, LegacyWeightIndex(h5), "h5", path)
 
 
-READER = register(Reader("h5", "a legacy HDF5 model file", "file", sniff, read))
+READER = register(Reader("h5", "a legacy HDF5 model file", "file", sniff, read, read_config))

@@ -1,8 +1,9 @@
 """One registry of model readers: each input format is one module with a ``READER``.
 
 A reader says from a path's *content* whether it is its format (``sniff``, cheap, never
-raises for a path of another format) and reads it into a ``ModelGraph`` (``read``,
-metadata only, never imports a class from the file). ``read_model`` and
+raises for a path of another format), reads it into a ``ModelGraph`` (``read``,
+metadata only, never imports a class from the file) and gives its raw config
+(``read_config``, for the trust check before Keras opens the file). ``read_model`` and
 ``sniff_format`` ask the registry; nothing downstream switches on the format, it only
 carries ``graph.format`` for display and for the Keras-side loader registry.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from core.errors import ModelFileError
 from core.graph import ModelGraph
@@ -28,6 +30,7 @@ class Reader:
     kind: str
     sniff: Callable[[str], bool]
     read: Callable[[str], ModelGraph]
+    read_config: Callable[[str], Any]  # the model config as JSON values (the trust check reads it)
 
 
 READERS: list[Reader] = []

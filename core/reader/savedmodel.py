@@ -21,7 +21,7 @@ from core.reader.registry import Reader, register
 from core.reader.savedmodel_objects import SavedModelDir, Variable, read_keras_metadata, read_object_graph
 from core.reader.upgrading import parse_legacy_config
 
-__all__ = ["load_saved_model_dir", "read", "sniff"]
+__all__ = ["load_saved_model_dir", "read", "read_config", "sniff"]
 
 
 def sniff(path: str) -> bool:
@@ -32,6 +32,11 @@ def sniff(path: str) -> bool:
 
 def read(path: str) -> ModelGraph:
     return guarded_read(path, _read)
+
+
+def read_config(path: str) -> Any:
+    """The model config from ``keras_metadata.pb`` as JSON values (before the upgrade)."""
+    return guarded_read(path, lambda p: load_saved_model_dir(p).root_config)
 
 
 def _read(path: str) -> ModelGraph:
@@ -103,4 +108,4 @@ class _WeightLookup:
         )
 
 
-READER = register(Reader("savedmodel", "a tf.keras SavedModel directory", "directory", sniff, read))
+READER = register(Reader("savedmodel", "a tf.keras SavedModel directory", "directory", sniff, read, read_config))

@@ -12,8 +12,18 @@ from typing import Any
 
 from core.graph import ModelGraph
 from core.reader.config_parser import WeightLookup, parse_model_config
+from core.trust import TrustRule
 from core.upgrade import UpgradeError, upgrade_config
 from core.upgrade.rewrites import MOVED_MODULES
+
+
+class _MovedModulesRule(TrustRule):
+    """The trust rule on a Keras 2 config: Keras 3 is given it with its moved modules
+    rewritten (``keras.engine.functional`` -> ``keras.src.models.functional``), so a
+    module is judged by the path Keras will import."""
+
+    def module_problem(self, module: str) -> str | None:
+        return super().module_problem(MOVED_MODULES.get(module, module))
 
 
 def needs_upgrade(root: Any, fmt: str) -> bool:
@@ -30,7 +40,7 @@ def parse_legacy_config(root: dict[str, Any], weights: WeightLookup, fmt: str, p
         rewrites = upgrade_config(root).rewrites
     except UpgradeError as error:
         failure = error
-    graph = parse_model_config(root, weights, fmt, path, consume=True)
+    graph = parse_model_config(root, weights, fmt, path, rule=_MovedModulesRule(), consume=True)
     graph = replace(graph, upgrades=rewrites)
     if failure is not None:
         graph = _with_problem(graph, failure.layer.split("/"), str(failure).split(": ", 1)[-1])
