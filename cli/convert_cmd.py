@@ -15,6 +15,7 @@ import sys
 from cli.apply_cmd import _Progress, _size
 from core.consent import add_consent_arguments, consent_from_args
 from core.errors import ResectError
+from core.graph import ModelGraph
 from core.upgrade import summarize
 
 
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     consent = consent_from_args(args)
     problem = None if consent else first_problem(graph)  # with consent, the loader says what still cannot load
     if problem is not None:  # before TensorFlow loads: an unmapped TF op, a rewrite that does not apply
-        raise ResectError(f"{args.model}: cannot convert layer {problem[0]!r}: {problem[1]}")
+        raise ResectError(
+            f"{args.model}: cannot convert layer {problem[0]!r}: {problem[1]}{_flag_hint(graph, problem[0])}"
+        )
     lines = summarize(graph.upgrades)
     if lines:
         print("Keras 2 -> 3 rewrites:")
@@ -96,3 +99,20 @@ def run(args: argparse.Namespace) -> int:
         for check_ in legacy.checks:
             print(f"  {check_.tensor}: {check_.max_abs_diff:.3g} (tolerance {check_.tolerance:g})")
     return 0
+
+
+def _flag_hint(graph: ModelGraph, where: str) -> str:
+    """The consent flag that would let the layer at ``where`` load, if one would: a Lambda's
+    code runs with ``--unsafe``, a custom class loads with ``--custom-code``; a Keras 2
+    setting with no Keras 3 equivalent has none."""
+    from core.known_layers import KERAS_LAYER_CLASSES
+    from core.reader.config_parser import TF_OP_CLASSES
+
+    layer = next((layer for path, layer in graph.iter_layers_deep() if "/".join(path) == where), None)
+    if layer is None or layer.is_operation:
+        return ""
+    if layer.class_name == "Lambda":
+        return " (pass --unsafe to run its code)"
+    if layer.class_name in KERAS_LAYER_CLASSES or layer.class_name in TF_OP_CLASSES:
+        return ""
+    return " (pass --custom-code PATH.py|MODULE with its code to load it)"

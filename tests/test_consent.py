@@ -199,3 +199,102 @@ def test_gui_command_line_takes_the_consent_flags() -> None:
     assert rest == ["m.keras"] and consent is not None
     assert consent.custom_code == ("a.py", "b") and consent.unsafe
     assert split_consent(["m.keras", "--custom-code"])[1] is None
+
+
+# --- convert and activations take the same consent (DESIGN.md section 2) ----------------
+
+COMPARE_ACTIVATIONS = """
+import sys, importlib.util, numpy as np, keras
+spec = importlib.util.spec_from_file_location("acme_check", sys.argv[3])
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+model = keras.saving.load_model(sys.argv[1], compile=False, safe_mode=sys.argv[4] == "safe")
+saved = np.load(sys.argv[2])
+names = [n for n in saved.files if n.split(":")[0] in {layer.name for layer in model.layers}]
+probe = keras.Model(model.inputs, [model.get_layer(n.split(":")[0]).output for n in names])
+x = np.load(sys.argv[5])
+worst = max(float(np.max(np.abs(np.asarray(a) - saved[n]))) for a, n in zip(probe(x), names))
+print(len(names), worst)
+"""
+
+MAKE_KERAS2_LAMBDA = """
+import sys, tf_keras as k
+x = k.Input((3,), name="x")
+h = k.layers.Lambda(lambda t: t * 2.0, name="double")(x)
+k.Model(x, k.layers.Dense(2, name="head")(h)).save(sys.argv[1])
+"""
+
+
+def _keras_activations(models, model: Path, npz: Path, data: Path, safe: bool) -> tuple[int, float]:
+    """Keras' own values of every layer output in ``npz`` (the model loaded by Keras with
+    acme_layers imported), and the largest difference from what ``activations`` wrote."""
+    code = str(models["folder"] / "acme_layers.py")
+    run = subprocess.run(
+        [sys.executable, "-c", COMPARE_ACTIVATIONS, str(model), str(npz), code, "safe" if safe else "unsafe", str(data)],
+        env={**os.environ, "ACME_MARKER": str(models["folder"] / "compare-marker")},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    count, worst = run.stdout.split()
+    return int(count), float(worst)
+
+
+def test_convert_takes_the_consent_flags(models, tmp_path) -> None:
+    code = str(models["folder"] / "acme_layers.py")
+    out = tmp_path / "converted.keras"
+    run = _resect(models, "convert", str(models["acme"]), "-o", str(out), marker="convert-none")
+    assert run.returncode == 2 and not out.exists()
+    line = _one_line(run)
+    assert "scale" in line and "acme>Scale" in line and "--custom-code" in line
+    assert not (models["folder"] / "convert-none").exists()
+    run = _resect(models, "convert", str(models["acme"]), "-o", str(out), "--verify", "--custom-code", code, marker="convert")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "verify: max abs diff 0 " in run.stdout and out.exists()
+    assert (models["folder"] / "convert").exists()
+
+
+def test_activations_takes_the_consent_flags(models, tmp_path) -> None:
+    import numpy as np
+
+    code = str(models["folder"] / "acme_layers.py")
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(3).normal(size=(2, 5)).astype("float32"))
+    out = tmp_path / "acts.npz"
+    run = _resect(models, "activations", str(models["acme"]), "--input", str(data), "-o", str(out), marker="act-none")
+    assert run.returncode == 2 and not out.exists()
+    line = _one_line(run)
+    assert "acme>Scale" in line and "--custom-code" in line
+    run = _resect(models, "activations", str(models["acme"]), "--input", str(data), "-o", str(out), "--custom-code", code, marker="act")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "scale:0:0" in np.load(out).files
+    count, worst = _keras_activations(models, models["acme"], out, data, safe=True)
+    assert count == 3 and worst <= 1e-6  # d1, scale, head against Keras' own run
+
+    lam_data = tmp_path / "x3.npy"
+    np.save(lam_data, np.random.default_rng(4).normal(size=(2, 3)).astype("float32"))
+    lam_out = tmp_path / "lambda.npz"
+    base = ["activations", str(models["lambda"]), "--input", str(lam_data), "-o", str(lam_out)]
+    run = _resect(models, *base, marker="act-lambda")
+    assert run.returncode == 2 and "--unsafe" in _one_line(run) and not lam_out.exists()
+    run = _resect(models, *base, "--unsafe", marker="act-lambda")
+    assert run.returncode == 0, run.stderr
+    values = np.load(lam_out)
+    assert np.allclose(values["double:0:0"], 2.0 * np.load(lam_data))
+    count, worst = _keras_activations(models, models["lambda"], lam_out, lam_data, safe=False)
+    assert count == 2 and worst <= 1e-6
+
+
+def test_keras2_lambda_converts_only_with_unsafe(models, tmp_path) -> None:
+    """A tf.keras 2 file goes through the config upgrade: --unsafe reaches that loader too."""
+    h5 = tmp_path / "lambda2.h5"
+    run = subprocess.run(
+        [sys.executable, "-c", MAKE_KERAS2_LAMBDA, str(h5)], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = tmp_path / "lambda3.keras"
+    run = _resect(models, "convert", str(h5), "-o", str(out))
+    assert run.returncode == 2 and "'double'" in _one_line(run) and "Lambda" in run.stderr and not out.exists()
+    run = _resect(models, "convert", str(h5), "-o", str(out), "--verify", "--unsafe")
+    assert run.returncode == 0, run.stderr
+    assert "against the original run by" in run.stdout and "NOT VERIFIED" not in run.stdout
+    diff = float(run.stdout.split("verify: max abs diff ")[1].split()[0])
+    assert diff <= 1e-5
