@@ -16,6 +16,7 @@ from core.naming import to_snake_case
 from core.surgery.edits import LayerSpec
 from core.surgery.errors import EditError
 from core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes, unique_name
+from core.surgery.shape_domain import malformed
 from core.surgery.shapes import output_shapes, weight_shapes
 from core.tensor_ref import TensorRef
 
@@ -74,6 +75,9 @@ def new_layer(
 def estimated_weights(
     class_name: str, config: dict, shapes: Sequence, trainable: bool = True
 ) -> tuple[Weight, ...] | None:
+    problem = malformed(class_name, config)
+    if problem is not None:
+        raise EditError(f"new {class_name} layer has an invalid config ({problem})")
     try:
         found = weight_shapes(class_name, config, list(shapes))
     except (KeyError, TypeError, ValueError) as error:
