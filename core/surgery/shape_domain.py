@@ -18,7 +18,7 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,7 +134,7 @@ DOMAIN: dict[str, Domain] = {
             "lora_alpha": free(None, 4),
             "quantization_config": closed(None),
         },
-        _one((None, 12), (None, 3, 6), (5, 7)),
+        _one((None, 12), (None, 3, 6), (5, 7), (None, 2, 3, 4)),
         ("units",),
     ),
     "Embedding": Domain(
@@ -245,6 +245,17 @@ def malformed(class_name: str, config: Mapping[str, Any]) -> str | None:
             if not _same_kind(value, option.samples):
                 return f"{key!r} must be a number, not {value!r}"
     return None
+
+
+def proved_inputs(class_name: str, inputs: Sequence[Shape | None]) -> bool:
+    """Whether the number of inputs and their ranks are ones the samples prove (a 2D
+    convolution on a rank-3 tensor is not: Keras refuses it)."""
+    domain = DOMAIN.get(class_name)
+    if domain is None:
+        return False
+    counts = {len(sample) for sample in domain.inputs}
+    ranks = {len(shape) for sample in domain.inputs for shape in sample}
+    return len(inputs) in counts and all(shape is None or len(shape) in ranks for shape in inputs)
 
 
 def _same_kind(value: Any, samples: tuple[Any, ...]) -> bool:

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.surgery.shape_domain import proved
+from core.surgery.shape_domain import proved, proved_inputs
 
 Shape = tuple[int | None, ...]
 # (name, shape, trainable)
@@ -96,6 +96,8 @@ def _channels_last(config: Mapping[str, Any]) -> bool:
 def output_shapes(class_name: str, config: Mapping[str, Any], inputs: Sequence[Shape | None]) -> list[Shape] | None:
     """Output shapes of one call, or ``None`` if unknown."""
     if not inputs or any(s is None for s in inputs) or not proved(class_name, config):
+        return None
+    if not proved_inputs(class_name, inputs):
         return None
     try:
         shape = _output_shape(class_name, config, [tuple(s) for s in inputs if s is not None])
@@ -253,7 +255,7 @@ def weight_shapes(
     class_name: str, config: Mapping[str, Any], inputs: Sequence[Shape | None]
 ) -> list[WeightShape] | None:
     """The variables a layer creates when built on ``inputs`` (Keras' order), or ``None``."""
-    if not proved(class_name, config):
+    if not proved(class_name, config) or (inputs and not proved_inputs(class_name, inputs)):
         return None
     if class_name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Flatten", "Reshape"):
         return []
