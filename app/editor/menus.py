@@ -66,7 +66,8 @@ def _pick_entries(editor: Any, menu: QMenu, graph: Any) -> None:
     if not editor.picked:
         return
     menu.addSeparator()
-    ctx = MenuContext(graph, boundary=boundary(graph, editor.picked_layer_names()))
+    names = editor.picked_layer_names()
+    ctx = MenuContext(graph, boundary=boundary(graph, names), picked=tuple(names))
     _add_entries(editor, menu, "pick", ctx)
 
 

@@ -101,6 +101,8 @@ class PreviewStrip(QFrame):
         extra = []
         if preview.needs_keras:
             extra.append(f"{len(preview.needs_keras)} new layer(s) not counted yet (Keras)")
+        if preview.reinitialized:
+            extra.append(f"{len(preview.reinitialized)} layer(s) re-initialised")
         if preview.weights_not_fitting:
             extra.append(f"{len(preview.weights_not_fitting)} layer(s) get fresh weights")
         changes = f"{edit_count} edit{'s' if edit_count != 1 else ''}" if edit_count else "original"

@@ -339,6 +339,64 @@ class Bypass(Edit):
         return f"Bypass {self.from_} -> {self.to}"
 
 
+@dataclass(frozen=True)
+class Reinitialize(Edit):
+    """Give layers fresh weights from their own initializers (Keras' ``clone_model``
+    semantics): by name, ``below`` / ``above`` a tensor (as ``set_trainable``) or
+    ``all``; ``seed`` makes the fresh weights reproducible."""
+
+    layers: tuple[str, ...] = ()
+    below: str | None = None
+    above: str | None = None
+    all: bool = False
+    seed: int | None = None
+    op: ClassVar[str] = "reinitialize"
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Reinitialize:
+        seed = obj.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+            raise RecipeError("'seed' must be a non-negative integer")
+        layers = obj.get("layers", [])
+        if layers in ("above", "below"):
+            raise RecipeError(f'give the tensor as {layers!r}: {{"{layers}": "TENSOR"}}')
+        edit = cls(
+            _tensor_list(obj, "layers"),
+            _tensor(obj, "below", False),
+            _tensor(obj, "above", False),
+            _bool(obj, "all", False),
+            seed,
+        )
+        if not edit.layers and edit.below is None and edit.above is None and not edit.all:
+            raise RecipeError("give 'layers', 'below', 'above' or \"all\": true")
+        return edit
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"op": self.op}
+        if self.layers:
+            obj["layers"] = list(self.layers)
+        if self.below is not None:
+            obj["below"] = self.below
+        if self.above is not None:
+            obj["above"] = self.above
+        if self.all:
+            obj["all"] = True
+        if self.seed is not None:
+            obj["seed"] = self.seed
+        return obj
+
+    def describe(self) -> str:
+        parts = ["all layers"] if self.all else []
+        if self.layers:
+            parts.append(", ".join(self.layers) if len(self.layers) <= 3 else f"{len(self.layers)} layers")
+        if self.below is not None:
+            parts.append(f"below {self.below}")
+        if self.above is not None:
+            parts.append(f"above {self.above}")
+        seed = f" (seed {self.seed})" if self.seed is not None else ""
+        return "Re-initialise " + "; ".join(parts) + seed
+
+
 # --- parsing helpers (fields shared by the ops' from_json) ----------------------
 
 

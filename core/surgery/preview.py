@@ -55,6 +55,7 @@ class Preview:
     needs_keras: tuple[str, ...] = ()  # new layers whose parameter count needs Keras
     weights_not_fitting: tuple[str, ...] = ()  # kept layers whose weights no longer fit (known shapes)
     estimated: tuple[str, ...] = ()  # layers counted by the proved pure-Python rules, not by Keras yet
+    reinitialized: tuple[str, ...] = ()  # kept layers a reinitialize edit gives fresh weights
 
     @property
     def exact(self) -> bool:
@@ -200,4 +201,5 @@ def _preview(original: ModelGraph, edited: ModelGraph) -> Preview:
         needs_keras=tuple(needs),
         weights_not_fitting=tuple(not_fitting),
         estimated=tuple(estimated),
+        reinitialized=tuple(layer.name for layer in edited.layers if layer.fresh_weights),
     )

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from core.graph import ModelGraph
 from core.surgery import bypass as bypass_ops
 from core.surgery import cut as cut_ops
-from core.surgery import dropping, head_ops, layer_ops
+from core.surgery import dropping, head_ops, layer_ops, reinit_ops
 from core.surgery.edits import (
     AddOutputs,
     Bypass,
@@ -30,6 +30,7 @@ from core.surgery.edits import (
     DeleteLayer,
     Edit,
     InsertLayer,
+    Reinitialize,
     Rename,
     ReplaceHead,
     ReplaceLayer,
@@ -53,6 +54,7 @@ class MenuContext:
     layer: str | None = None  # layer key (``outer/inner`` inside a nested model)
     block: Any = None  # a detected block (``name``, ``entry``, ``exit``)
     boundary: tuple[tuple[TensorRef, ...], tuple[TensorRef, ...]] = ((), ())  # the pick's (inputs, outputs)
+    picked: tuple[str, ...] = ()  # the picked top-level layer names
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,22 @@ OPS: dict[str, OpSpec] = {
                 ),
             ),
         ),
+        OpSpec(
+            Reinitialize,
+            reinit_ops.reinitialize,
+            (
+                MenuEntry("Re-initialise weights", "layer", 5, lambda c: Reinitialize(layers=(_layer_key(c),))),
+                MenuEntry("Re-initialise weights", "block", 2, lambda c: Reinitialize(layers=_top(c.block.layers))),
+                MenuEntry("Re-initialise picked layers", "pick", 1, lambda c: Reinitialize(layers=c.picked)),
+            ),
+        ),
     )
 }
+
+
+def _top(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """A block's top-level layers (a nested model stands for its inner layers)."""
+    return tuple(dict.fromkeys(key.split("/", 1)[0] for key in keys))
 
 
 def spec_of(edit: Edit) -> OpSpec | None:
