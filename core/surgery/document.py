@@ -21,7 +21,8 @@ from core.surgery.edits import Edit
 from core.surgery.preview import Preview, preview
 from core.surgery.recipe import dump_recipe, parse_recipe
 
-# Events: "pushed", "undone", "redone", "reset" (edit list replaced by a recipe).
+# Events: "pushed", "undone", "redone", "reset" (edit list replaced by a recipe),
+# "refreshed" (the same edits re-applied after Keras answered for new layers).
 Listener = Callable[[str], None]
 
 

@@ -50,6 +50,8 @@ def mark_asked(requests: Sequence[Mapping[str, Any]]) -> None:
 
 
 def answer_for(class_name: str, config: Mapping[str, Any], inputs: Sequence[Shape | None]) -> dict | None:
+    if not _ANSWERS:  # the common case (no new layer asked about yet): no request text to build
+        return None
     request = job(class_name, config, inputs)
     return None if request is None else _ANSWERS.get(_key(request))
 

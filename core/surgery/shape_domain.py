@@ -217,8 +217,24 @@ def _same(value: Any, sample: Any) -> bool:
     return type(value) is type(sample) and value == sample
 
 
+# Configs are immutable in practice and edits keep most layers as the same objects: cache
+# per config object (checked by identity), as core.surgery.preview does per layer.
+_PROVED: dict[int, tuple[Mapping[str, Any], str, bool]] = {}
+
+
 def proved(class_name: str, config: Mapping[str, Any]) -> bool:
     """Whether the rules' answer for this class and config is one the conformance test proves."""
+    entry = _PROVED.get(id(config))
+    if entry is not None and entry[0] is config and entry[1] == class_name:
+        return entry[2]
+    result = _proved(class_name, config)
+    if len(_PROVED) > 200_000:
+        _PROVED.clear()
+    _PROVED[id(config)] = (config, class_name, result)
+    return result
+
+
+def _proved(class_name: str, config: Mapping[str, Any]) -> bool:
     domain = DOMAIN.get(class_name)
     if domain is None:
         return False
