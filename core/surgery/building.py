@@ -7,8 +7,9 @@ shapes from Keras' remembered answer or the proved rules (``core.surgery.exact``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.known_layers import KERAS_LAYER_CLASSES
@@ -73,7 +74,7 @@ def new_layer(
 
 
 def estimated_weights(
-    class_name: str, config: dict, shapes: Sequence, trainable: bool = True
+    class_name: str, config: Mapping[str, Any], shapes: Sequence, trainable: bool = True
 ) -> tuple[Weight, ...] | None:
     problem = malformed(class_name, config)
     if problem is not None:
@@ -92,7 +93,7 @@ def weights_known(layer: Layer) -> bool:
     if layer.origin is not None or layer.is_input:
         return True
     shapes = layer.nodes[0].input_shapes if layer.nodes else ()
-    return layer_weights(layer.class_name, dict(layer.config), list(shapes)) is not None
+    return layer_weights(layer.class_name, layer.config, list(shapes)) is not None
 
 
 def refresh_shapes(graph: ModelGraph, starts: Iterable[TensorRef]) -> ModelGraph:
@@ -135,9 +136,7 @@ def refresh_shapes(graph: ModelGraph, starts: Iterable[TensorRef]) -> ModelGraph
         new_nodes = tuple(nodes.get((layer.name, n.index), n) for n in layer.nodes)
         updated = replace(layer, nodes=new_nodes)
         if layer.origin is None and not layer.is_input:
-            weights = estimated_weights(
-                layer.class_name, dict(layer.config), new_nodes[0].input_shapes, layer.trainable
-            )
+            weights = estimated_weights(layer.class_name, layer.config, new_nodes[0].input_shapes, layer.trainable)
             updated = replace(updated, weights=weights or ())
         layers.append(updated)
     return graph.with_layers(tuple(layers))

@@ -77,7 +77,7 @@ def layer_weights(
 def is_exact(layer: Layer) -> bool:
     """Whether a new layer's counts are Keras' own answer."""
     shapes = layer.nodes[0].input_shapes if layer.nodes else ()
-    return answer_for(layer.class_name, dict(layer.config), list(shapes)) is not None
+    return answer_for(layer.class_name, layer.config, list(shapes)) is not None
 
 
 def pending_jobs(graph: ModelGraph) -> list[dict[str, Any]]:
@@ -87,7 +87,7 @@ def pending_jobs(graph: ModelGraph) -> list[dict[str, Any]]:
     for layer in graph.layers:
         if layer.origin is not None or layer.is_input or not layer.nodes or layer.subgraph is not None:
             continue
-        request = job(layer.class_name, dict(layer.config), list(layer.nodes[0].input_shapes))
+        request = job(layer.class_name, layer.config, list(layer.nodes[0].input_shapes))
         if request is not None and _key(request) not in _ANSWERS and _key(request) not in _ASKED:
             found.setdefault(_key(request), request)
     return list(found.values())

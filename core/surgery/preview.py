@@ -122,7 +122,7 @@ def _refit(layer: Layer) -> list | None:
     node = layer.nodes[0]
     if any(s is None for s in node.input_shapes):
         return None
-    needed = weight_shapes(layer.class_name, dict(layer.config), list(node.input_shapes))
+    needed = weight_shapes(layer.class_name, layer.config, list(node.input_shapes))
     if needed is None or len(needed) != len(layer.weights):
         return None
     if all(tuple(w.shape) == tuple(shape) for w, (_, shape, _t) in zip(layer.weights, needed, strict=True)):
