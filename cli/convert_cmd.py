@@ -63,7 +63,15 @@ def run(args: argparse.Namespace) -> int:
     from core.keras_backend.pipeline import run_apply
 
     def check(path: str, out_fmt: str) -> object:
-        return verify_against_legacy(args.model, graph, path, out_fmt)
+        from core.keras_backend.verify import VerifyError
+
+        try:
+            return verify_against_legacy(args.model, graph, path, out_fmt, safe_mode=not consent.unsafe)
+        except ResectError:
+            raise
+        except Exception as error:  # noqa: BLE001 - Keras or tf.keras failing: one line, no traceback
+            text = " ".join(str(error).split())[:200]
+            raise VerifyError(f"verification against tf.keras 2 failed: {type(error).__name__}: {text}") from None
 
     progress = _Progress(args.progress or sys.stderr.isatty(), in_place=not args.progress and sys.stderr.isatty())
     try:

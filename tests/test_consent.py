@@ -267,7 +267,7 @@ def test_activations_takes_the_consent_flags(models, tmp_path) -> None:
     assert run.returncode == 0, run.stderr
     assert "scale:0:0" in np.load(out).files
     count, worst = _keras_activations(models, models["acme"], out, data, safe=True)
-    assert count == 3 and worst <= 1e-6  # d1, scale, head against Keras' own run
+    assert count == 4 and worst <= 1e-6  # x, d1, scale, head against Keras' own run
 
     lam_data = tmp_path / "x3.npy"
     np.save(lam_data, np.random.default_rng(4).normal(size=(2, 3)).astype("float32"))
@@ -280,7 +280,7 @@ def test_activations_takes_the_consent_flags(models, tmp_path) -> None:
     values = np.load(lam_out)
     assert np.allclose(values["double:0:0"], 2.0 * np.load(lam_data))
     count, worst = _keras_activations(models, models["lambda"], lam_out, lam_data, safe=False)
-    assert count == 2 and worst <= 1e-6
+    assert count == 3 and worst <= 1e-6  # x, double, head
 
 
 def test_keras2_lambda_converts_only_with_unsafe(models, tmp_path) -> None:

@@ -58,15 +58,16 @@ def legacy_runtime() -> str | None:
 
 
 def verify_against_legacy(
-    original_path: str, graph: ModelGraph, export_path: str, fmt: str, seed: int = 0
+    original_path: str, graph: ModelGraph, export_path: str, fmt: str, seed: int = 0, safe_mode: bool = True
 ) -> LegacyReport:
     """Run the original with tf.keras 2 and the export with Keras 3 on one random input;
-    raise ``VerifyError`` naming the first output that differs beyond tolerance."""
+    raise ``VerifyError`` naming the first output that differs beyond tolerance.
+    ``safe_mode=False`` (the user's ``--unsafe``) lets the export's Lambda code run."""
     runtime = legacy_runtime()
     if runtime is None:
         return LegacyReport("", reason="tf_keras (tf.keras 2) is not installed")
     keras = import_keras()
-    exported = _load_export(keras, export_path, fmt)
+    exported = _load_export(keras, export_path, fmt, safe_mode)
     rng = np.random.default_rng(seed)
     inputs = list(exported.inputs) if hasattr(exported, "inputs") else []
     feed = [_random(rng, tuple(t.shape), str(t.dtype), graph, ref) for t, ref in zip(inputs, graph.inputs, strict=True)]
@@ -90,11 +91,11 @@ def verify_against_legacy(
     return report
 
 
-def _load_export(keras: Any, path: str, fmt: str) -> Any:
+def _load_export(keras: Any, path: str, fmt: str, safe_mode: bool = True) -> Any:
     if fmt == "savedmodel":
         layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
         return _SavedModelCall(layer, path)
-    return run_deep(keras.models.load_model, path, compile=False, safe_mode=True)
+    return run_deep(keras.models.load_model, path, compile=False, safe_mode=safe_mode)
 
 
 class _SavedModelCall:
