@@ -225,7 +225,7 @@ from core.keras_backend.code_defined import build_without_weights, expand_code_d
 config = dict(vocabulary_size=256000, num_layers=27, num_query_heads=8, num_key_value_heads=1, hidden_dim=1024,
               intermediate_dim=16384, head_dim=128, name="gemma_1b")
 code = CodeDefined("GemmaBackbone", "keras_hub.src.models.gemma.gemma_backbone", "keras_hub>GemmaBackbone", config, ())
-graph = ModelGraph("gemma_1b", (), (), (), "GemmaBackbone", "keras", "", code)
+graph = ModelGraph("gemma_1b", (), (), (), "GemmaBackbone", "keras", "", code_defined=code)
 started = time.perf_counter()
 full = expand_code_defined(graph, build_without_weights(graph))
 print(json.dumps({"seconds": time.perf_counter() - started, "params": full.total_params, "layers": len(full.layers),

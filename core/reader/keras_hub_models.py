@@ -61,7 +61,7 @@ def read_code_defined(
         problem=TrustRule().object_problem(root),
     )
     name = str(config.get("name") or root.get("class_name") or "model")
-    return ModelGraph(name, (), (), (), str(root.get("class_name")), fmt, path, code)
+    return ModelGraph(name, (), (), (), str(root.get("class_name")), fmt, path, code_defined=code)
 
 
 def _weight_tree(h5: h5py.File, trainable: bool) -> list[Weight]:
