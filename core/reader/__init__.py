@@ -24,7 +24,7 @@ from core.reader.weight_index import KerasWeightIndex, LegacyWeightIndex
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 
-__all__ = ["read_model", "sniff_format"]
+__all__ = ["read_config", "read_model", "sniff_format"]
 
 
 def sniff_format(path: str) -> str:
@@ -62,6 +62,33 @@ def read_model(path: str | os.PathLike[str]) -> ModelGraph:
         raise ModelFileError(path, f"unreadable model config: {type(error).__name__}: {error}") from None
     except OSError as error:
         raise ModelFileError(path, f"is corrupt or truncated ({error})") from None
+
+
+def read_config(path: str | os.PathLike[str]) -> Any:
+    """The model config of ``path`` as JSON values, read the same bounded way as
+    ``read_model`` (the Keras loader checks every object in it before Keras runs)."""
+    path = os.fspath(path)
+    fmt = sniff_format(path)
+    try:
+        if fmt == "keras":
+            with open(path, "rb") as raw:
+                try:
+                    archive = zipfile.ZipFile(raw)
+                except zipfile.BadZipFile:
+                    raise ModelFileError(path, "is a truncated or corrupt zip archive") from None
+                with archive:
+                    if "config.json" not in set(archive.namelist()):
+                        raise ModelFileError(path, "has no config.json: not a Keras .keras model")
+                    return _load_json(path, _read_member(path, archive, "config.json"), "config.json")
+        with h5py.File(path, "r") as h5:
+            raw_config = h5.attrs.get("model_config")
+            if raw_config is None:
+                raise ModelFileError(path, "is an HDF5 file without a Keras model_config: not a Keras model")
+            if isinstance(raw_config, bytes):
+                raw_config = raw_config.decode("utf8", errors="replace")
+            return _load_json(path, str(raw_config), "model_config")
+    except OSError as error:
+        raise ModelFileError(path, f"is corrupt or truncated ({_first_line(error)})") from None
 
 
 def _read_keras(path: str) -> ModelGraph:

@@ -19,6 +19,7 @@ from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.known_layers import KERAS_LAYER_CLASSES
 from core.naming import to_snake_case
 from core.tensor_ref import TensorRef
+from core.trust import TrustRule
 
 MODEL_CLASSES = {"Functional", "Model", "Sequential"}
 
@@ -40,17 +41,23 @@ def is_model_entry(entry: dict[str, Any]) -> bool:
 
 
 def parse_model_config(
-    root: dict[str, Any], weights: WeightLookup, fmt: str, path: str, consume: bool = False
+    root: dict[str, Any],
+    weights: WeightLookup,
+    fmt: str,
+    path: str,
+    consume: bool = False,
+    rule: TrustRule | None = None,
 ) -> ModelGraph:
     """Parse the top-level ``{"class_name": ..., "config": {...}}`` object.
 
     ``consume=True`` lets the parser drop each top-level layer's ``inbound_nodes`` from
     ``root`` once read (the graph keeps them as nodes), which lowers peak memory on very
     deep models; nested models' configs are left whole, since they may be rebuilt from them.
+    ``rule`` decides ``Layer.problem`` (default: Keras' safe-mode rule, no consent given).
     """
     if not isinstance(root, dict) or not is_model_entry(root):
         raise ConfigError("the config does not describe a Functional or Sequential model")
-    return _parse_model(root, (), "layers", weights, True, fmt, path, consume)
+    return _parse_model(root, (), "layers", weights, True, fmt, path, rule or TrustRule(), consume)
 
 
 def _parse_model(
@@ -61,13 +68,14 @@ def _parse_model(
     parent_trainable: bool,
     fmt: str,
     path: str,
+    rule: TrustRule,
     consume: bool = False,
 ) -> ModelGraph:
     config = entry["config"]
     name = str(config.get("name") or entry.get("name") or "model")
     trainable = parent_trainable and config.get("trainable", True) is not False
     if entry.get("class_name") == "Sequential" and "input_layers" not in config:
-        return _parse_sequential(entry, name, name_path, group_path, weights, trainable, fmt, path)
+        return _parse_sequential(entry, name, name_path, group_path, weights, trainable, fmt, path, rule)
     entries = config["layers"]
     legacy = any(isinstance(n, list) for e in entries for n in e.get("inbound_nodes") or [])
     offsets = {e.get("name"): _node_offset(e, legacy, in_io=False) for e in entries}
@@ -78,7 +86,9 @@ def _parse_model(
         lname = _layer_name(entry_)
         nodes = tuple(_parse_node(lname, i, data, offsets) for i, data in enumerate(entry_.get("inbound_nodes") or []))
         layers.append(
-            _parse_layer(entry_, nodes, name_path, f"{group_path}/{group_names[lname]}", weights, trainable, fmt, path)
+            _parse_layer(
+                entry_, nodes, name_path, f"{group_path}/{group_names[lname]}", weights, trainable, fmt, path, rule
+            )
         )
         if consume:
             entry_.pop("inbound_nodes", None)
@@ -96,6 +106,7 @@ def _parse_sequential(
     trainable: bool,
     fmt: str,
     path: str,
+    rule: TrustRule,
 ) -> ModelGraph:
     """A Sequential is a chain: each layer is called once on the previous output."""
     entries = list(entry["config"]["layers"])
@@ -116,7 +127,7 @@ def _parse_sequential(
             shape = _shape(built) if built is not None and not _is_nested_list(built) else None
             nodes = (Node(lname, 0, (previous,), {}, (previous,), (shape,), origin_index=0),)
         group = f"{group_path}/{group_names.get(lname, lname)}"
-        layers.append(_parse_layer(entry_, nodes, name_path, group, weights, trainable, fmt, path))
+        layers.append(_parse_layer(entry_, nodes, name_path, group, weights, trainable, fmt, path, rule))
         previous = TensorRef(lname, 0, 0)
     inputs = (TensorRef(layers[0].name),)
     outputs = (TensorRef(layers[-1].name),) if len(layers) > 1 else inputs
@@ -132,6 +143,7 @@ def _parse_layer(
     parent_trainable: bool,
     fmt: str,
     path: str,
+    rule: TrustRule,
 ) -> Layer:
     name = _layer_name(entry)
     class_name = str(entry.get("class_name"))
@@ -139,7 +151,7 @@ def _parse_layer(
     trainable = parent_trainable and config.get("trainable", True) is not False
     subgraph = None
     if is_model_entry(entry):
-        subgraph = _parse_model(entry, name_path + (name,), f"{group_path}/layers", weights, trainable, fmt, path)
+        subgraph = _parse_model(entry, name_path + (name,), f"{group_path}/layers", weights, trainable, fmt, path, rule)
         own_weights = tuple(
             replace(w, name=f"{inner.name}/{w.name}") for inner in subgraph.layers for w in inner.weights
         )
@@ -158,27 +170,32 @@ def _parse_layer(
         weights=own_weights,
         nodes=nodes,
         subgraph=subgraph,
-        problem=_loading_problem(entry),
+        problem=_loading_problem(entry, rule),
         origin=name_path + (name,),
     )
 
 
-def _loading_problem(entry: dict[str, Any]) -> str | None:
-    """Why ``keras.models.load_model(..., safe_mode=True)`` could not build this layer."""
+def _loading_problem(entry: dict[str, Any], rule: TrustRule) -> str | None:
+    """Why ``keras.models.load_model(..., safe_mode=True)`` could not build this layer:
+    the trust rule first (core/trust.py, every object in the layer's own config), then
+    classes Keras would look up by name and not find."""
+    problem = rule.layer_problem(entry)
+    if problem is not None or is_model_entry(entry):
+        return problem
     class_name = entry.get("class_name")
-    if class_name == "Lambda":
-        return "Lambda layer: its Python code is not loaded (safe mode)"
-    if is_model_entry(entry):
-        return None
     module = entry.get("module")
     registered = entry.get("registered_name")
-    if module is not None and not str(module).startswith("keras"):
-        return f"custom class {registered or class_name} from module {module!r} is not loaded"
     if registered and ">" in str(registered):
         return f"custom class {registered} is not loaded"
-    if class_name not in KERAS_LAYER_CLASSES:
+    # a trusted module inside a Keras package's sources (keras.src.applications.convnext's
+    # LayerScale) is imported by Keras; public API modules are looked up by class name
+    if class_name not in KERAS_LAYER_CLASSES and not _is_source_module(module):
         return f"unknown layer class {class_name!r}"
     return None
+
+
+def _is_source_module(module: Any) -> bool:
+    return isinstance(module, str) and module.split(".", 2)[1:2] == ["src"]
 
 
 # --- nodes ------------------------------------------------------------------
