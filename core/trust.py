@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import re
 import site
 import sys
 import sysconfig
@@ -45,6 +46,7 @@ KERAS_PACKAGES: dict[str, str] = {
     "keras_nlp": "keras-nlp",
 }
 LAMBDA_CLASSES = frozenset({"Lambda", "__lambda__"})
+_MODULE = re.compile(r'"module": "([^"\\]*)"')  # as json.dumps writes it; other forms are walked
 # Keras' built-in function lookup ("module": "builtins") searches Keras' own modules only
 _BUILTIN_FUNCTION_MODULE = "builtins"
 
@@ -72,6 +74,24 @@ class TrustRule:
         self.extra_modules = tuple(extra_modules)
         self._key = _path_key()
         self._answers: dict[str, str | None] = {}
+        self._clean = False
+
+    def prescan(self, text: str) -> bool:
+        """Look at the raw JSON text of a config once: when every ``module`` it names is
+        trusted and no Lambda appears, no object in it can have a problem, and
+        ``layer_problem`` answers at once (a 20,000-layer config is not walked twice).
+        Text that could hide a key (``\\u`` escapes, a non-string module) is walked."""
+        self._clean = False
+        if "\\u" in text or '"Lambda"' in text or '"__lambda__"' in text:
+            return False
+        named = _MODULE.findall(text)
+        if len(named) + text.count('"module": null') != text.count('"module"'):
+            return False  # a module written another way (spacing, not a string): walk
+        for module in set(named):
+            if self.module_problem(module) is not None:
+                return False
+        self._clean = True
+        return True
 
     def module_problem(self, module: str) -> str | None:
         """Why importing ``module`` (named by a config) is not allowed, or ``None`` when it
@@ -119,7 +139,11 @@ class TrustRule:
     def layer_problem(self, entry: dict[str, Any]) -> str | None:
         """The first reason the layer ``entry`` (and the objects inside its own config, not
         the layers of a nested model, which have their own) must not be given to Keras."""
+        if self._clean or not self._has_problem(entry):
+            return None
         for path, obj in _objects(entry, "", skip_layers_of=entry):
+            if path.startswith("/inbound_nodes"):
+                continue
             reason = self.object_problem(obj)
             if reason is None:
                 continue
@@ -129,6 +153,29 @@ class TrustRule:
                 return reason
             return f"{path.lstrip('/')} ({_display_name(obj)}) is not loaded: {reason}"
         return None
+
+    def _has_problem(self, entry: dict[str, Any]) -> bool:
+        """Whether ``layer_problem`` has anything to say: the same walk without paths,
+        and without the calls (``inbound_nodes``, which the parser reads itself and the
+        loader's full check covers), run for every layer of every model opened."""
+        layers = entry.get("config")
+        layers = layers.get("layers") if type(layers) is dict else None
+        stack: list[Any] = [entry]
+        while stack:
+            item = stack.pop()
+            if type(item) is dict:
+                if "class_name" in item and self.object_problem(item) is not None:
+                    return True
+                for key, child in item.items():
+                    kind = type(child)
+                    if (kind is dict or kind is list) and key != "inbound_nodes" and child is not layers:
+                        stack.append(child)
+            else:
+                for child in item:
+                    kind = type(child)
+                    if kind is dict or kind is list:
+                        stack.append(child)
+        return False
 
 
 def module_problem(module: str, *, extra_modules: Iterable[str] = ()) -> str | None:

@@ -36,13 +36,15 @@ def check_trusted(path: str, rule: TrustRule | None = None) -> None:
     """Refuse ``path`` unless every object of its config, at any depth (the root, every
     layer, nested models, activations, initializers, ``__typespec__`` ...), names only a
     module of a genuinely installed Keras package (core/trust.py). Runs before Keras
-    opens the file: Keras imports such modules through ``sys.path``."""
-    from core.reader import read_config
+    opens the file: Keras imports such modules through ``sys.path``. Its weights file
+    must hold hard links only (Keras follows any link, even to a FIFO)."""
+    from core.reader import check_weight_links, read_config
 
     problems = (rule or TrustRule()).untrusted_objects(read_config(path))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ModelFileError(path, f"refusing to load {problems[0].line()}{more}")
+    check_weight_links(path)
 
 
 def load_keras_model(
