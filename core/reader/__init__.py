@@ -64,6 +64,10 @@ def read_model(path: str | os.PathLike[str]) -> ModelGraph:
         raise ModelFileError(path, str(error)) from None
     except ConfigError as error:
         raise ModelFileError(path, f"unreadable model config: {error}") from None
+    except RecursionError:
+        raise ModelFileError(path, "unreadable model config: it nests too deeply") from None
+    except (OverflowError, UnicodeError) as error:
+        raise ModelFileError(path, f"unreadable model config: {type(error).__name__}: {_first_line(error)}") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         raise ModelFileError(path, f"unreadable model config: {type(error).__name__}: {error}") from None
     except OSError as error:
@@ -197,6 +201,10 @@ def _load_json(path: str, text: str, what: str) -> Any:
         return loads_sliced(text)
     except json.JSONDecodeError as error:
         raise ModelFileError(path, f"{what} is not valid JSON (line {error.lineno}, column {error.colno})") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise ModelFileError(path, f"{what} is not a valid model config ({_first_line(error)})") from None
+    except RecursionError:
+        raise ModelFileError(path, f"{what} nests too deeply to be a model config") from None
 
 
 def _first_line(error: BaseException) -> str:

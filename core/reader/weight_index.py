@@ -145,7 +145,7 @@ def open_hard(gid: Any, path: str) -> Any:
         try:
             raw = part.encode("utf8")
             info = gid.links.get_info(raw)
-        except (KeyError, ValueError, UnicodeEncodeError):
+        except (KeyError, ValueError, RuntimeError, UnicodeEncodeError):
             return None
         if info.type != _HARD:
             raise UnsafeWeightsError(f"{path} is {_LINK_KINDS.get(info.type, 'a non-hard link')}; not followed")
