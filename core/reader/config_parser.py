@@ -400,11 +400,11 @@ def _finish(
 
 
 def _layer_name(entry: dict[str, Any]) -> str:
-    config = entry.get("config")
-    name = entry.get("name") or (config.get("name") if isinstance(config, dict) else None)
+    """The entry's name (checked once per entry by ``_check_entries``, before any use)."""
+    name = entry.get("name") or (entry.get("config") or {}).get("name")
     if not isinstance(name, str) or not name:
         raise ConfigError(f"a {_short(entry.get('class_name'))} layer has no name")
-    return _checked_name(name, "a layer")
+    return name
 
 
 def _checked_name(name: Any, what: str) -> str:
@@ -430,6 +430,7 @@ def _check_entries(entries: Any, name_path: tuple[str, ...]) -> None:
             raise ConfigError(f"layer {index}{where} has class_name {_short(entry.get('class_name'))}")
         if entry.get("config") is not None and not isinstance(entry.get("config"), dict):
             raise ConfigError(f"layer {index}{where}: its config is not an object")
+        _checked_name(_layer_name(entry), "a layer")
 
 
 def _inbound(entry: dict[str, Any]) -> list[Any]:

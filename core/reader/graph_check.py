@@ -33,10 +33,12 @@ def _level_problems(graph: ModelGraph, prefix: str, limit: int) -> list[str]:
     problems: list[str] = []
     calls: dict[str, int] = {}
     outputs: dict[str, int] = {}
-    for layer in graph.layers:
+    position: dict[str, int] = {}
+    for at, layer in enumerate(graph.layers):
         if layer.name in calls:
             problems.append(f"two layers are named {prefix + layer.name!r}")
         calls[layer.name] = len(layer.nodes)
+        position[layer.name] = at
         outputs[layer.name] = len(layer.subgraph.outputs) if layer.subgraph is not None else MAX_OUTPUTS_PER_CALL
     if problems:
         return problems[:limit]
@@ -52,19 +54,31 @@ def _level_problems(graph: ModelGraph, prefix: str, limit: int) -> list[str]:
         elif ref.tensor_index >= outputs[ref.layer]:
             problems.append(f"{reader} reads output {ref.tensor_index} of {prefix + ref.layer!r}, which has fewer")
 
+    # the common case costs a few lookups and comparisons per input; words only on a
+    # problem. ``in_order``: every call reads only calls earlier in (layer, call) order,
+    # so the calls cannot form a cycle and Kahn's method need not run.
     in_order = True
-    done: set[tuple[str, int]] = set()
-    for layer in graph.layers:
+    for at, layer in enumerate(graph.layers):
+        name = layer.name
         for node in layer.nodes:
+            index = node.index
             for ref in node.inputs:
-                if ref.layer == layer.name and ref.node_index == node.index:
-                    problems.append(f"layer {prefix + layer.name!r} (call {node.index}) feeds itself")
-                else:
-                    check(ref, f"layer {prefix + layer.name!r} (call {node.index})")
-                in_order = in_order and (ref.layer, ref.node_index) in done
-            done.add((layer.name, node.index))
-            if len(problems) >= limit:
-                return problems[:limit]
+                source = ref.layer
+                count = calls.get(source)
+                if (
+                    count is None
+                    or not 0 <= ref.node_index < count
+                    or ref.tensor_index >= outputs[source]
+                    or (source == name and ref.node_index == index)
+                ):
+                    if source == name and ref.node_index == index:
+                        problems.append(f"layer {prefix + name!r} (call {index}) feeds itself")
+                    else:
+                        check(ref, f"layer {prefix + name!r} (call {index})")
+                elif in_order and (position[source] > at or (source == name and ref.node_index > index)):
+                    in_order = False
+        if len(problems) >= limit:
+            return problems[:limit]
     for ref in graph.inputs:
         check(ref, "the model's inputs")
     for ref in graph.outputs:

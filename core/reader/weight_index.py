@@ -122,19 +122,20 @@ class UnsafeWeightsError(OSError):
 def links(gid: Any, where: str = "") -> list[bytes]:
     """The link names of one group, refusing soft and external links (following an
     external link opens another file, which may be a FIFO that blocks for ever)."""
-    names: list[bytes] = []
-    odd: list[tuple[bytes, int]] = []
+    return list(link_types(gid, where))
 
-    def visit(name: bytes, info: Any) -> None:
-        names.append(name)
-        if info.type != _HARD:
-            odd.append((name, info.type))
 
-    gid.links.iterate(visit, info=True)
-    if odd:
-        name, kind = odd[0]
-        raise UnsafeWeightsError(f"{_join(where, name)} is {_LINK_KINDS.get(kind, 'a non-hard link')}; not followed")
-    return names
+def link_types(gid: Any, where: str = "") -> dict[bytes, int]:
+    """Name -> link type of one group's links, in one HDF5 call; soft and external
+    links refused."""
+    found: dict[bytes, int] = {}
+    gid.links.iterate(lambda name, info: found.__setitem__(name, info.type), info=True)
+    for name, kind in found.items():
+        if kind != _HARD:
+            raise UnsafeWeightsError(
+                f"{_join(where, name)} is {_LINK_KINDS.get(kind, 'a non-hard link')}; not followed"
+            )
+    return found
 
 
 def open_hard(gid: Any, path: str) -> Any:
@@ -209,28 +210,46 @@ class KerasWeightIndex:
         self._file = h5
         self._root = h5.id
         self._groups: dict[str, Any] = {}
+        self._children: dict[str, dict[bytes, int]] = {}
         limit_metadata_cache(h5)
 
     def _group(self, path: str) -> Any:
-        """The group at ``path`` (parents cached: ``layers`` is looked up once)."""
+        """The group at ``path``. Parents (``layers``) are opened once and their links
+        listed once, so each layer's group is opened with no further check."""
         parent, _, last = path.rpartition("/")
+        if parent.count("/") >= MAX_GROUP_DEPTH:
+            return None
         base = self._root if not parent else self._groups.get(parent)
-        if base is None and parent:
-            base = self._group(parent) if parent.count("/") < MAX_GROUP_DEPTH else None
+        if base is None:
+            base = self._group(parent)
             if base is None:
                 return None
             self._groups[parent] = base
-        gid = open_hard(base, last)
-        return gid if isinstance(gid, h5py.h5g.GroupID) else None
+        children = self._children.get(parent)
+        if children is None:
+            children = self._children[parent] = link_types(base, parent)
+        try:
+            raw = last.encode("utf8")
+        except UnicodeEncodeError:
+            return None
+        if raw not in children:
+            return None
+        try:
+            return h5py.h5g.open(base, raw)
+        except (KeyError, ValueError, TypeError, RuntimeError):
+            return None  # a dataset where a group belongs
 
     def _owned(self, group: str) -> list[tuple[str, tuple[int, ...], str]]:
         gid = self._group(group)
         if gid is None:
             return []
-        children = links(gid, group)
-        if children == [b"vars"] and "seed_generator" not in group:
-            vars_gid = open_hard(gid, "vars")
-            if isinstance(vars_gid, h5py.h5g.GroupID):
+        children = link_types(gid, group)
+        if len(children) == 1 and b"vars" in children and "seed_generator" not in group:
+            try:
+                vars_gid = h5py.h5g.open(gid, b"vars")
+            except (KeyError, ValueError, TypeError, RuntimeError):
+                vars_gid = None
+            if vars_gid is not None:
                 fast = _plain_vars(vars_gid, f"{group}/vars")
                 if fast is not None:
                     return fast
