@@ -11,6 +11,7 @@ import argparse
 import sys
 import textwrap
 
+from cli.quiet import keras_quiet
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -114,16 +115,17 @@ def run(args: argparse.Namespace) -> int:
 
     progress = _Progress(args.progress or sys.stderr.isatty(), in_place=not args.progress and sys.stderr.isatty())
     try:
-        result = run_apply(
-            args.model,
-            edits,
-            args.output,
-            fmt=fmt,
-            verify=args.verify,
-            force=args.force,
-            progress=progress,
-            original=graph,
-        )
+        with keras_quiet():
+            result = run_apply(
+                args.model,
+                edits,
+                args.output,
+                fmt=fmt,
+                verify=args.verify,
+                force=args.force,
+                progress=progress,
+                original=graph,
+            )
     except ResectError:
         progress.clear()
         raise

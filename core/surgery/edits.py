@@ -279,7 +279,7 @@ def _tensor(obj: Mapping[str, Any], key: str, required: bool = True) -> str | No
     try:
         TensorRef.parse(value)
     except ValueError:
-        raise RecipeError(f"{key!r}: not a tensor name: {value!r}") from None
+        raise RecipeError(f"{key!r}: not a tensor name: {_cut(value)}") from None
     return value
 
 
@@ -297,8 +297,14 @@ def _tensor_list(obj: Mapping[str, Any], key: str, required: bool = False) -> tu
         try:
             TensorRef.parse(text)
         except ValueError:
-            raise RecipeError(f"{key!r}: not a tensor name: {text!r}") from None
+            raise RecipeError(f"{key!r}: not a tensor name: {_cut(text)}") from None
     return tuple(value)
+
+
+def _cut(text: str) -> str:
+    """A name for an error line: escaped (one line, no control characters), at most 60."""
+    shown = ascii(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _name(obj: Mapping[str, Any], key: str) -> str:
@@ -306,6 +312,9 @@ def _name(obj: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise RecipeError(f"{key!r} must be a layer name")
     return value
+
+
+MAX_DIM = 1 << 31  # a dimension or batch size Keras (int32 shapes) can hold
 
 
 def _shape(obj: Mapping[str, Any]) -> tuple[int | None, ...]:
@@ -316,10 +325,11 @@ def _shape(obj: Mapping[str, Any]) -> tuple[int | None, ...]:
     for dim in value:
         if dim is None:
             dims.append(None)
-        elif isinstance(dim, int) and not isinstance(dim, bool) and dim > 0:
+        elif isinstance(dim, int) and not isinstance(dim, bool) and 0 < dim < MAX_DIM:
             dims.append(dim)
         else:
-            raise RecipeError(f"'shape' has a bad dimension {dim!r} (positive integers or null)")
+            shown = repr(dim) if len(repr(dim)) <= 40 else repr(dim)[:37] + "..."
+            raise RecipeError(f"'shape' has a bad dimension {shown} (positive integers below 2**31, or null)")
     return tuple(dims)
 
 
@@ -335,11 +345,14 @@ def edit_from_json(obj: Any) -> Edit:
     if not isinstance(obj, Mapping):
         raise RecipeError("an edit must be an object with an 'op'")
     op = obj.get("op")
-    if op not in EDIT_CLASSES:
+    if not isinstance(op, str) or op not in EDIT_CLASSES:
         known = ", ".join(sorted(EDIT_CLASSES))
         raise RecipeError(f"unknown op {op!r} (known: {known})")
     if op == "cut":
-        return Cut(_tensor_list(obj, "inputs"), _tensor_list(obj, "outputs"), _bool(obj, "complete", False))
+        cut = Cut(_tensor_list(obj, "inputs"), _tensor_list(obj, "outputs"), _bool(obj, "complete", False))
+        if cut.inputs and {TensorRef.parse(t) for t in cut.inputs} == {TensorRef.parse(t) for t in cut.outputs}:
+            raise RecipeError("its inputs are its outputs: the cut model would compute nothing")
+        return cut
     if op == "add_outputs":
         tensors = _tensor_list(obj, "tensors", required=True)
         if not tensors:
@@ -347,7 +360,7 @@ def edit_from_json(obj: Any) -> Edit:
         return AddOutputs(tensors)
     if op == "set_input_shape":
         batch = obj.get("batch_size")
-        if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or batch <= 0):
+        if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or not 0 < batch < MAX_DIM):
             raise RecipeError("'batch_size' must be a positive integer or null")
         reinit = obj.get("reinitialize", [])
         if reinit is True:
