@@ -31,6 +31,7 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check core app cli tests bench resources packaging
 	$(VENV)/bin/ruff format --check core app cli tests bench resources packaging
+	$(VENV)/bin/lint-imports
 
 # One-folder PyInstaller bundle in dist/resect/ (slow; not part of `make test`), then smoke-test and measure it.
 bundle: setup

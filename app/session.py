@@ -35,8 +35,6 @@ from core.shape_table import apply_shape_table
 
 log = logging.getLogger(__name__)
 
-LARGE_MODEL_LAYERS = 300  # above this, a model opens with its blocks collapsed
-
 
 def settle_heap() -> None:
     """Move everything alive now (a graph, its rows, a prepared scene: hundreds of thousands
@@ -124,16 +122,6 @@ class RemoteModel:
 
     client: KerasClient
     path: str
-
-
-def default_collapsed(graph: ModelGraph, blocks: list[Any]) -> frozenset[str]:
-    """Large models open with their innermost blocks (a residual block, an inception
-    module, a ``block_3_`` group) collapsed, so the structure reads at a glance; small
-    ones open flat."""
-    if len(graph.layers) <= LARGE_MODEL_LAYERS:
-        return frozenset()
-    parents = {getattr(block, "parent", None) for block in blocks}
-    return frozenset(block.name for block in blocks if block.name not in parents and block.kind != "nested")
 
 
 class ModelSession(QObject):
@@ -224,7 +212,9 @@ class ModelSession(QObject):
         def done(result: tuple[ModelGraph, list[Any]]) -> None:
             graph, blocks = result
             self.keras_model = None
-            self.document.collapsed = default_collapsed(graph, blocks)
+            from core.analysis.blocks import default_collapsed
+
+            self.document.collapsed = default_collapsed(blocks, len(graph.layers))
             self.document.set_graph(graph, path=path, blocks=blocks)
             # after the tree's layout slice (queued by set_graph): a worker running Python
             # meanwhile would make each of the tree's per-row calls wait for the GIL

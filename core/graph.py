@@ -88,6 +88,8 @@ class Layer:
     # Provenance, so an edited graph can be rebuilt from the original Keras objects:
     origin: tuple[str, ...] | None = None  # path of the original layer (nested models first); None if new
     source_tensor: TensorRef | None = None  # for an input made by a cut: the original tensor it stands for
+    fresh_weights: bool = False  # a reinitialize edit: rebuilt from its config, its own initializers
+    fresh_seed: int | None = None  # that edit's seed (reproducible initial weights), if it gave one
 
     @property
     def is_input(self) -> bool:

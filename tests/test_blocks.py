@@ -123,3 +123,24 @@ def test_models_without_blocks(zoo):
     graph, blocks = _blocks(zoo, "siamese")
     assert blocks == {}  # the shared tower is one chain; Subtract is not a block join
     assert default_collapsed([]) == frozenset()
+
+
+@pytest.mark.parametrize("name", ["resnet50", "inception_v3", "mobilenet_v2", "efficientnet_b0", "densenet121"])
+def test_app_and_render_auto_collapse_agree(zoo, tmp_path, name):
+    """The app's first view and ``render --collapse auto`` draw the same boxes (one rule)."""
+    import xml.etree.ElementTree as ET
+
+    from app.session import read_and_analyse
+    from cli.main import main
+
+    graph, blocks = read_and_analyse(str(zoo.path(name, "keras")))
+    expected = default_collapsed(blocks, len(graph.layers))
+    assert bool(expected) == (len(graph.layers) > 300)
+    out = tmp_path / "auto.svg"
+    assert main(["render", str(zoo.path(name, "keras")), "-o", str(out), "--collapse"]) == 0
+    keys = {g.get("data-key") for g in ET.parse(out).getroot().iter() if g.get("data-key")}
+    assert expected <= keys  # every block the app collapses is one box in the picture
+    assert not any(key.startswith(tuple(f"{b}/" for b in expected)) for key in keys)
+    hidden = {layer for block in blocks if block.name in expected for layer in block.layers}
+    assert not (keys - expected) & hidden  # a collapsed block's layers are not drawn on their own
+    assert {layer.name for layer in graph.layers} - hidden <= keys  # every other layer is

@@ -204,6 +204,7 @@ class EditorController(QObject):
             self._started = time.perf_counter()
         graph = self.shown_graph()
         self.strip.show_preview(self._preview_of(self.doc), len(self.doc.edits))
+        self._ask_exact_counts()
         self._update_title()
         current = self.viewer.graph
         if current is not None and self.canvas.prepared is not None and drawing_key(current) == drawing_key(graph):
@@ -260,6 +261,30 @@ class EditorController(QObject):
         o.show("picked", self.picked, margin=4.0)
         o.show_layers("cutpoints", self.cut_point_layers() if (self.show_cut_points or self.picked) else (), 5.0)
         o.show_tensors(self.crossing)
+
+    def _ask_exact_counts(self) -> None:
+        """Ask the Keras worker for the new layers' exact shapes and counts; until it
+        answers, the strip shows the proved estimates marked (or "?")."""
+        from core.surgery import exact
+
+        doc = self.doc
+        if doc is None or not doc.edits or not self.session.use_keras:
+            return
+        jobs = exact.pending_jobs(doc.edited)
+        if not jobs:
+            return
+        exact.mark_asked(jobs)
+
+        def done(result: Any) -> None:
+            for job, answer in zip(jobs, (result or {}).get("answers", []), strict=False):
+                exact.remember(job, answer)
+            if doc is self.doc:
+                doc.refresh()
+
+        def failed(message: str) -> None:
+            log.info("exact layer counts unavailable: %s", message)
+
+        self.session.keras.request("layer_answers", {"jobs": jobs}, on_done=done, on_error=failed, owner=self.window)
 
     # --- the unedited state's preview, off the UI thread ----------------------------------
     def _preview_of(self, doc: Document) -> Preview | None:

@@ -11,81 +11,95 @@ from typing import Any
 from PySide6.QtWidgets import QMenu
 
 from app.editor import prompts
+from app.editor.selection import boundary
 from core.errors import ResectError
 from core.surgery.apply import apply_edit
-from core.surgery.edits import (
-    AddOutputs,
-    Cut,
-    DeleteLayer,
-    InsertLayer,
-    LayerSpec,
-    Rename,
-    ReplaceLayer,
-    SetTrainable,
-)
+from core.surgery.edits import Cut, DeleteLayer, Edit, InsertLayer, LayerSpec, Rename, ReplaceLayer
+from core.surgery.registry import MenuContext, MenuEntry, Target, menu_entries
 from core.tensor_ref import TensorRef
 
 
 def build(editor: Any, target: Any) -> QMenu | None:
-    """The menu for a canvas key (layer or collapsed block) or a tensor (edge)."""
+    """The menu for a canvas key (layer or collapsed block) or a tensor (edge); its edit
+    entries come from the op registry (``core.surgery.registry``)."""
     menu = QMenu(editor.window)
     menu.setObjectName("editorContextMenu")
     prepared = editor.canvas.prepared
+    graph = editor.edited
     if isinstance(target, TensorRef):
         menu.setTitle(str(target))
-        _tensor_entries(editor, menu, str(target))
+        _add_entries(editor, menu, "tensor", MenuContext(graph, tensor=str(target)))
         return menu
     key = str(target)
     box = prepared.box(key) if prepared is not None and key in prepared.index else None
     if box is not None and box.block:
-        _block_entries(editor, menu, box.block)
-        return menu
-    graph = editor.shown_graph()
-    name = key.split("/", 1)[0]
-    if not graph.has_layer(name):
-        return None
-    layer = graph.layer(name)
-    tensor = key
-    if layer.is_input:
-        menu.addAction("Change input shape…", lambda: change_input(editor, name))
+        block = editor.viewer.block_named(box.block)
+        menu.setTitle(box.block)
+        if block is not None:
+            _add_entries(editor, menu, "block", MenuContext(graph, block=block))
+        _pick_entries(editor, menu, graph)
         menu.addSeparator()
-    _tensor_entries(editor, menu, tensor)
+        menu.addAction("Expand block", lambda: editor.window.toggle_collapse(box.block))
+        menu.addAction("Pick block", lambda: editor.pick((box.block,), True))
+        return menu
+    shown = editor.shown_graph()
+    name = key.split("/", 1)[0]
+    if not shown.has_layer(name):
+        return None
+    layer = shown.layer(name)
+    if layer.is_input:
+        _add_entries(editor, menu, "input", MenuContext(graph, tensor=key, layer=name))
+        menu.addSeparator()
+    _add_entries(editor, menu, "tensor", MenuContext(graph, tensor=key, layer=key))
     menu.addSeparator()
-    if not layer.is_input:
-        menu.addAction("Delete layer", lambda: editor.apply(DeleteLayer(key)))
-        menu.addAction("Replace layer…", lambda: replace_layer(editor, key))
-    menu.addAction("Rename…", lambda: rename(editor, key))
+    entries = [e for e in menu_entries("layer") if not layer.is_input or e.dialog == "rename"]
+    _add_entries(editor, menu, entries, MenuContext(graph, tensor=key, layer=key))
+    _pick_entries(editor, menu, graph)
     menu.addSeparator()
     picked = key in editor.picked
     menu.addAction("Unpick" if picked else "Pick (Shift+click)", lambda: editor.pick((key,), True))
     return menu
 
 
-def _tensor_entries(editor: Any, menu: QMenu, tensor: str) -> None:
-    menu.addAction("Start model here", lambda: editor.cut([tensor], []))
-    menu.addAction("End model here", lambda: editor.cut([], [tensor]))
-    menu.addAction("Add as output", lambda: editor.apply(AddOutputs((tensor,))))
+def _pick_entries(editor: Any, menu: QMenu, graph: Any) -> None:
+    """Entries on the current pick (when there is one)."""
+    if not editor.picked:
+        return
     menu.addSeparator()
-    menu.addAction("Freeze everything below", lambda: editor.apply(SetTrainable(False, below=tensor)))
-    menu.addAction("Unfreeze everything above", lambda: editor.apply(SetTrainable(True, above=tensor)))
-    menu.addSeparator()
-    menu.addAction("Replace head from here…", lambda: replace_head(editor, tensor))
-    menu.addAction("Insert layer after…", lambda: insert_layer(editor, tensor))
+    names = editor.picked_layer_names()
+    ctx = MenuContext(graph, boundary=boundary(graph, names), picked=tuple(names))
+    _add_entries(editor, menu, "pick", ctx)
 
 
-def _block_entries(editor: Any, menu: QMenu, block_name: str) -> None:
-    block = editor.viewer.block_named(block_name)
-    menu.setTitle(block_name)
-    if block is not None and block.exit is not None:
-        exit_ = str(block.exit)
-        menu.addAction("Start model after this block", lambda: editor.cut([exit_], []))
-        menu.addAction("End model after this block", lambda: editor.cut([], [exit_]))
-        menu.addAction("Add block output as output", lambda: editor.apply(AddOutputs((exit_,))))
-        menu.addAction("Freeze this block and everything below", lambda: editor.apply(SetTrainable(False, below=exit_)))
-    menu.addAction("Remove block", lambda: remove_block(editor, block_name))
-    menu.addSeparator()
-    menu.addAction("Expand block", lambda: editor.window.toggle_collapse(block_name))
-    menu.addAction("Pick block", lambda: editor.pick((block_name,), True))
+def _add_entries(editor: Any, menu: QMenu, on: Target | list[MenuEntry], ctx: MenuContext) -> None:
+    """Add the registry's entries for ``on`` (or the given ones), a separator between groups."""
+    entries = menu_entries(on) if isinstance(on, str) else on
+    group = None
+    for entry in entries:
+        if entry.when is not None and not entry.when(ctx):
+            continue
+        if group is not None and entry.group != group:
+            menu.addSeparator()
+        group = entry.group
+        menu.addAction(entry.label, lambda entry=entry: run_entry(editor, entry, ctx))
+
+
+def run_entry(editor: Any, entry: MenuEntry, ctx: MenuContext) -> bool:
+    """Do what a registry menu entry says: open its dialog, or build its edit and push it
+    (a cut goes through the editor's crossing check; a refusal is shown in words)."""
+    if entry.dialog is not None:
+        return DIALOGS[entry.dialog](editor, ctx)
+    assert entry.make is not None
+    try:
+        edit: Edit = entry.make(ctx)
+    except ResectError as error:
+        why = str(error)
+        prompts.show_info(editor.window, entry.label, why)
+        editor.window.statusBar().showMessage(why, 10000)
+        return False
+    if isinstance(edit, Cut):
+        return editor.cut(list(edit.inputs), list(edit.outputs))
+    return editor.apply(edit)
 
 
 # --- dialog-backed actions ---------------------------------------------------------------
@@ -180,45 +194,22 @@ def rename(editor: Any, name: str) -> bool:
 
 
 def remove_block(editor: Any, block_name: str) -> bool:
-    """Reconnect around a block when shapes allow; say why not otherwise.
-
-    Possible here with the engine's cut: a block at the start (its entry is a model
-    input) or at the end (its exit is a model output) of the model."""
-    graph = editor.edited
+    """ "Remove block": the registry's entry run on the named block."""
     block = editor.viewer.block_named(block_name)
-    why = None
-    if block is None or block.entry is None or block.exit is None:
-        why = f"{block_name} has no single entry and exit tensor, so nothing can be reconnected around it."
-    else:
-        try:
-            entry, exit_ = graph.resolve(block.entry), graph.resolve(block.exit)
-        except ResectError:
-            why = f"{block_name} is not part of the edited model any more."
-        else:
-            before, after = graph.shape(entry), graph.shape(exit_)
-            if before != after:
-                why = (
-                    f"{block_name} changes the tensor shape ({_dims(before)} → {_dims(after)}): the layers after it "
-                    "cannot read its input, so it cannot be bypassed."
-                )
-            elif graph.layer(entry.layer).is_input and entry in graph.inputs:
-                return editor.cut([str(exit_)], [])
-            elif exit_ in graph.outputs:
-                return editor.cut([], [str(entry)])
-            else:
-                why = (
-                    f"{block_name} keeps the shape ({_dims(before)}), but it sits in the middle of the model and "
-                    "the surgery engine has no edit that reconnects its consumers to its input yet. "
-                    "Use 'Start model after this block' / 'End model after this block' to drop leading or "
-                    "trailing blocks."
-                )
-    prompts.show_info(editor.window, "Remove block", why)
-    editor.window.statusBar().showMessage(why, 10000)
-    return False
+    entry = next(e for e in menu_entries("block") if e.label == "Remove block")
+    if block is None:
+        editor.window.statusBar().showMessage(f"{block_name} is not a block of the model", 10000)
+        return False
+    return run_entry(editor, entry, MenuContext(editor.edited, block=block))
 
 
-def _dims(shape: Any) -> str:
-    return "?" if shape is None else "×".join("?" if d is None else str(d) for d in shape[1:])
+DIALOGS = {
+    "head": lambda editor, ctx: replace_head(editor, str(ctx.tensor)),
+    "insert": lambda editor, ctx: insert_layer(editor, str(ctx.tensor)),
+    "replace": lambda editor, ctx: replace_layer(editor, str(ctx.layer)),
+    "rename": lambda editor, ctx: rename(editor, str(ctx.layer)),
+    "input": lambda editor, ctx: change_input(editor, ctx.layer),
+}
 
 
 __all__ = ["Cut", "build", "change_input", "head_from_selection", "remove_block"]

@@ -81,18 +81,28 @@ class PreviewStrip(QFrame):
             self.io_label.setText("")
             self.edits_label.setText("")
             return
+        mark = "≈" if preview.estimated and not preview.needs_keras else ""  # proved rules, not Keras' yet
         self.params_label.setText(
-            f"<b>Params</b> {_count(preview.total_params)}{_delta(preview.delta_total)} · "
-            f"trainable {_count(preview.trainable_params)}{_delta(preview.delta_trainable)} · "
-            f"non-trainable {_count(preview.non_trainable_params)}{_delta(preview.delta_non_trainable)}"
+            f"<b>Params</b> {mark}{_count(preview.total_params)}{_delta(preview.delta_total)} · "
+            f"trainable {mark}{_count(preview.trainable_params)}{_delta(preview.delta_trainable)} · "
+            f"non-trainable {mark}{_count(preview.non_trainable_params)}{_delta(preview.delta_non_trainable)}"
         )
+        if preview.needs_keras:
+            why = f"? : Keras is counting {', '.join(preview.needs_keras)}"
+        elif preview.estimated:
+            why = f"≈ estimated (proved rules) until Keras confirms {', '.join(preview.estimated)}"
+        else:
+            why = "Exact: counts from the file and Keras"
+        self.params_label.setToolTip(why)
         ins = ", ".join(map(str, preview.inputs))
         outs = ", ".join(map(str, preview.outputs))
         self.io_label.setText(f"<b>In</b> {ins} &nbsp; <b>Out</b> {outs}")
         self.io_label.setToolTip(f"Inputs: {ins}\nOutputs: {outs}")
         extra = []
         if preview.needs_keras:
-            extra.append(f"{len(preview.needs_keras)} new layer(s) counted by Keras at export")
+            extra.append(f"{len(preview.needs_keras)} new layer(s) not counted yet (Keras)")
+        if preview.reinitialized:
+            extra.append(f"{len(preview.reinitialized)} layer(s) re-initialised")
         if preview.weights_not_fitting:
             extra.append(f"{len(preview.weights_not_fitting)} layer(s) get fresh weights")
         changes = f"{edit_count} edit{'s' if edit_count != 1 else ''}" if edit_count else "original"

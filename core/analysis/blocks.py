@@ -290,13 +290,21 @@ def _name_and_parent(blocks: list[Block], graph: ModelGraph) -> list[Block]:
     return [Block(names[i], b.kind, b.layers, b.entry, b.exit, parents[i]) for i, b in enumerate(blocks)]
 
 
-def default_collapsed(blocks: list[Block]) -> frozenset[str]:
-    """The blocks to collapse for a readable overview of a large model.
+LARGE_MODEL_LAYERS = 300  # above this, a model opens with its blocks collapsed
+
+
+def default_collapsed(blocks: list[Block], layer_count: int | None = None) -> frozenset[str]:
+    """The blocks to collapse for a readable overview of a large model: the one rule for
+    the app's first view and ``resect render --collapse auto``.
 
     The outermost residual / inception blocks (``conv3_block2``, ``mixed5``), and name
     groups or nested models that hold no such block (``conv1``, ``pool2``, ``block_1``);
-    a group or nested model that does hold them stays open so its blocks show.
+    a group or nested model that does hold them stays open so its blocks show. Given
+    ``layer_count`` (the model's top-level layers), a model of at most
+    ``LARGE_MODEL_LAYERS`` reads well flat and gets none.
     """
+    if layer_count is not None and layer_count <= LARGE_MODEL_LAYERS:
+        return frozenset()
     by_name = {block.name: block for block in blocks}
     holds_structural: set[str] = set()
     for block in blocks:

@@ -104,12 +104,15 @@ def _build(original: Any, edited: ModelGraph, reinitialize: frozenset[str]) -> B
     flags = [(layer, bool(layer.trainable)) for layer in original._flatten_layers(include_self=True)]
     builder = _Builder(keras, original, edited)
     try:
+        builder.make_fresh()
         for node in topological_nodes(edited):
             builder.call(node)
         accept_all = "*" in reinitialize
         refused = {n: lost for n, lost in builder.reinitialized.items() if not accept_all and n not in reinitialize}
         if refused:
             raise ReinitializeError(refused)
+        for name, obj in builder.fresh.items():  # asked for by a reinitialize edit: never compared
+            builder.reinitialized[name] = [w.path for w in obj.weights]
     except BaseException:
         BuiltModel(None, {}, {}, original_flags=flags).restore_trainable()
         raise
@@ -238,6 +241,30 @@ class _Builder:
         self.objects: dict[str, Any] = {}
         self.copied: dict[str, str] = {}
         self.reinitialized: dict[str, list[str]] = {}
+        self.fresh: dict[str, Any] = {}  # layers a reinitialize edit rebuilds from their config
+
+    def make_fresh(self) -> None:
+        """Rebuild every layer a ``reinitialize`` edit marked from its config, in the
+        order Keras runs the original and before any call (as ``keras.models.clone_model``:
+        initializers draw their seeds when created, so the same seed gives the same
+        weights), after seeding Keras
+        with the edit's seed when it gave one: weights come from the layers' own
+        initializers when they are built."""
+        marked = [layer for layer in self.edited.layers if layer.fresh_weights and layer.origin is not None]
+        order = _execution_order(self.original)
+        marked.sort(key=lambda layer: order.get(layer.origin[0], len(order)))
+        seeds = sorted({layer.fresh_seed for layer in marked if layer.fresh_seed is not None})
+        if seeds:
+            self.keras.utils.set_random_seed(seeds[0])
+        for layer in marked:
+            source = original_layer(self.original, layer.origin)
+            config = {**source.get_config(), "name": layer.name}
+            try:
+                obj = source.__class__.from_config(config)
+            except Exception as error:
+                raise BuildError(layer.name, f"layer {layer.name!r} cannot be re-created: {_reason(error)}") from None
+            self.objects[layer.name] = obj
+            self.fresh[layer.name] = obj
 
     def tensor(self, ref: TensorRef) -> Any:
         try:
@@ -289,7 +316,7 @@ class _Builder:
         try:
             return obj(*args, **kwargs)
         except Exception as error:
-            if layer.origin is None or layer.name in self.copied:
+            if layer.origin is None or layer.name in self.copied or layer.name in self.fresh:
                 raise BuildError(layer.name, f"layer {layer.name!r} cannot be called: {_reason(error)}") from None
             first_error = error
         # The original object was built for other input shapes: rebuild it from its config.
@@ -343,6 +370,19 @@ class _Builder:
         if lost:
             self.reinitialized[layer.name] = lost
         return outputs
+
+
+def _execution_order(model: Any) -> dict[str, int]:
+    """Top-level layer name -> position in the order Keras runs the model (deepest
+    nodes first, as ``Function._run_through_graph``, which ``clone_model`` follows)."""
+    by_depth = getattr(model, "_nodes_by_depth", None) or {}
+    order: dict[str, int] = {}
+    for depth in sorted(by_depth, reverse=True):
+        for node in by_depth[depth]:
+            operation = getattr(node, "operation", None)
+            if operation is not None and operation.name not in order:
+                order[operation.name] = len(order)
+    return order
 
 
 def _copy_weights(source: Any, target: Any) -> list[str]:

@@ -176,6 +176,7 @@ class Service:
                 "export": self._export,
                 "activations": self._activations,
                 "activation_detail": self._activation_detail,
+                "layer_answers": self._layer_answers,
             }.get(str(request.get("op")))
             if handler is None:
                 raise ResectError(f"unknown request {request.get('op')!r}")
@@ -223,6 +224,12 @@ class Service:
         base, edit = pickle.loads(base64.b64decode(request["job"]))  # noqa: S301 - from our own parent
         _graph, _filled, model = self.loaded(str(request["path"]))
         return input_report(model, base, edit)
+
+    def _layer_answers(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
+        """Keras' output and weight shapes for new layers (the preview's exact numbers)."""
+        from core.keras_backend.layer_answers import keras_layer_answers
+
+        return {"answers": keras_layer_answers(request["jobs"])}
 
     def _export(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
         from core.keras_backend.pipeline import run_apply

@@ -12,61 +12,26 @@ lines naming the edit (index and op) and the layer or tensor at fault.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from core.errors import ResectError
 from core.graph import ModelGraph
 from core.perf import paused_gc
-from core.surgery import cut as cut_ops
-from core.surgery.edits import (
-    AddOutputs,
-    Cut,
-    DeleteLayer,
-    Edit,
-    InsertLayer,
-    Rename,
-    ReplaceHead,
-    ReplaceLayer,
-    SetInputShape,
-    SetTrainable,
-)
+from core.surgery.edits import Edit
 from core.surgery.errors import EditError
+from core.surgery.registry import spec_of
 
 __all__ = ["EditError", "apply_edit", "apply_edits"]
 
 
-def _cut(graph: ModelGraph, edit: Cut) -> ModelGraph:
-    return cut_ops.cut(graph, edit.inputs, edit.outputs, edit.complete)
-
-
-def _add_outputs(graph: ModelGraph, edit: AddOutputs) -> ModelGraph:
-    return cut_ops.add_outputs(graph, edit.tensors)
-
-
-def _handlers() -> dict[type[Edit], Callable[[ModelGraph, Edit], ModelGraph]]:
-    from core.surgery import head_ops, layer_ops
-
-    return {
-        Cut: _cut,
-        AddOutputs: _add_outputs,
-        SetInputShape: head_ops.set_input_shape,
-        ReplaceHead: head_ops.replace_head,
-        InsertLayer: layer_ops.insert_layer,
-        DeleteLayer: layer_ops.delete_layer,
-        ReplaceLayer: layer_ops.replace_layer,
-        SetTrainable: layer_ops.set_trainable,
-        Rename: layer_ops.rename,
-    }
-
-
 def apply_edit(graph: ModelGraph, edit: Edit, index: int = 0) -> ModelGraph:
     """Apply one edit; ``index`` is its position in the recipe, for the error message."""
-    handler = _handlers().get(type(edit))
-    if handler is None:
+    spec = spec_of(edit)
+    if spec is None:
         raise EditError(f"edit {index}: not an edit: {edit!r}")
     try:
         with paused_gc():
-            return handler(graph, edit)
+            return spec.apply(graph, edit)
     except ResectError as error:
         raise EditError(f"edit {index} ({edit.op}): {_strip(error)}") from None
     except (KeyError, IndexError, TypeError, ValueError) as error:

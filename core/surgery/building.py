@@ -1,22 +1,24 @@
 """Helpers edits share to add new layers and keep shapes current.
 
 New layers carry ``origin=None`` and their Keras config (``name`` filled in), plus weight
-shapes from ``core.surgery.shapes`` when the class is common (``weights=()`` otherwise,
-and ``estimated_weights`` says whether they are known).
+shapes from Keras' remembered answer or the proved rules (``core.surgery.exact``;
+``weights=()`` when neither knows, and ``weights_known`` says so).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.known_layers import KERAS_LAYER_CLASSES
 from core.naming import to_snake_case
 from core.surgery.edits import LayerSpec
 from core.surgery.errors import EditError
+from core.surgery.exact import layer_outputs, layer_weights
 from core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes, unique_name
-from core.surgery.shapes import output_shapes, weight_shapes
+from core.surgery.shape_domain import malformed
 from core.tensor_ref import TensorRef
 
 
@@ -55,7 +57,7 @@ def new_layer(
     config["name"] = name
     shapes = tuple(graph.shape(r) for r in inputs)
     args = (inputs[0],) if len(inputs) == 1 else (list(inputs),)
-    outs = output_shapes(spec.class_name, config, shapes)
+    outs = layer_outputs(spec.class_name, config, shapes)
     node = Node(name, 0, args, {}, tuple(inputs), shapes, tuple(outs) if outs else (None,), origin_index=None)
     trainable = config.get("trainable", True) is not False
     return Layer(
@@ -72,10 +74,13 @@ def new_layer(
 
 
 def estimated_weights(
-    class_name: str, config: dict, shapes: Sequence, trainable: bool = True
+    class_name: str, config: Mapping[str, Any], shapes: Sequence, trainable: bool = True
 ) -> tuple[Weight, ...] | None:
+    problem = malformed(class_name, config)
+    if problem is not None:
+        raise EditError(f"new {class_name} layer has an invalid config ({problem})")
     try:
-        found = weight_shapes(class_name, config, list(shapes))
+        found = layer_weights(class_name, config, list(shapes))
     except (KeyError, TypeError, ValueError) as error:
         raise EditError(f"new {class_name} layer has an invalid config ({type(error).__name__}: {error})") from None
     if found is None:
@@ -88,7 +93,7 @@ def weights_known(layer: Layer) -> bool:
     if layer.origin is not None or layer.is_input:
         return True
     shapes = layer.nodes[0].input_shapes if layer.nodes else ()
-    return weight_shapes(layer.class_name, dict(layer.config), list(shapes)) is not None
+    return layer_weights(layer.class_name, layer.config, list(shapes)) is not None
 
 
 def refresh_shapes(graph: ModelGraph, starts: Iterable[TensorRef]) -> ModelGraph:
@@ -110,7 +115,7 @@ def refresh_shapes(graph: ModelGraph, starts: Iterable[TensorRef]) -> ModelGraph
         ins = tuple(shapes[r] if r in shapes else graph.shape(r) for r in node.inputs)
         outs = None
         if layer.subgraph is None:
-            outs = output_shapes(layer.class_name, layer.config, ins)
+            outs = layer_outputs(layer.class_name, layer.config, ins)
         count = len(node.output_shapes)
         new_outs = tuple(outs) if outs and len(outs) == count else (None,) * count
         for i, shape in enumerate(new_outs):
@@ -131,9 +136,7 @@ def refresh_shapes(graph: ModelGraph, starts: Iterable[TensorRef]) -> ModelGraph
         new_nodes = tuple(nodes.get((layer.name, n.index), n) for n in layer.nodes)
         updated = replace(layer, nodes=new_nodes)
         if layer.origin is None and not layer.is_input:
-            weights = estimated_weights(
-                layer.class_name, dict(layer.config), new_nodes[0].input_shapes, layer.trainable
-            )
+            weights = estimated_weights(layer.class_name, layer.config, new_nodes[0].input_shapes, layer.trainable)
             updated = replace(updated, weights=weights or ())
         layers.append(updated)
     return graph.with_layers(tuple(layers))
@@ -174,7 +177,7 @@ def infer_shape(graph: ModelGraph, ref: TensorRef) -> Shape | None:
         if layer.is_input or layer.subgraph is not None:
             continue
         ins = [found.get(r) or graph.shape(r) for r in node.inputs]
-        outs = output_shapes(layer.class_name, layer.config, ins)
+        outs = layer_outputs(layer.class_name, layer.config, ins)
         if outs and len(outs) == len(node.output_shapes):
             for i, shape in enumerate(outs):
                 if node.output_shapes[i] is None:

@@ -26,9 +26,22 @@ def resolve_all(graph: ModelGraph, texts: Sequence[str | TensorRef]) -> tuple[Mo
     one; tensors resolved before an inlining are carried over to the inlined graph."""
     refs: list[TensorRef] = []
     for text in texts:
-        graph, ref, translate = resolve_tensor_mapped(graph, text if isinstance(text, TensorRef) else str(text))
+        ref = text if isinstance(text, TensorRef) else TensorRef.parse(str(text))
+        graph, ref, translate = resolve_tensor_mapped(graph, _inlined_name(graph, ref))
         refs = [translate(r) for r in refs] + [ref]
     return graph, refs
+
+
+def _inlined_name(graph: ModelGraph, ref: TensorRef) -> TensorRef:
+    """An ``outer/inner`` tensor whose model an earlier name already inlined: the
+    top-level layer that inner layer became (found by its origin path)."""
+    if "/" not in ref.layer or graph.has_layer(ref.layer) or graph.has_layer(ref.layer.split("/", 1)[0]):
+        return ref
+    path = tuple(ref.layer.split("/"))
+    for layer in graph.layers:
+        if layer.origin == path:
+            return TensorRef(layer.name, ref.node_index, ref.tensor_index)
+    return ref
 
 
 def _is_input(graph: ModelGraph, ref: TensorRef) -> bool:

@@ -21,7 +21,8 @@ from core.surgery.edits import Edit
 from core.surgery.preview import Preview, preview
 from core.surgery.recipe import dump_recipe, parse_recipe
 
-# Events: "pushed", "undone", "redone", "reset" (edit list replaced by a recipe).
+# Events: "pushed", "undone", "redone", "reset" (edit list replaced by a recipe),
+# "refreshed" (the same edits re-applied after Keras answered for new layers).
 Listener = Callable[[str], None]
 
 
@@ -99,6 +100,16 @@ class Document:
         self._previews.clear()
         self._redo.clear()
         self._emit("reset")
+
+    def refresh(self) -> None:
+        """Re-apply the edits (Keras' answers for new layers arrived: see
+        ``core.surgery.exact``), so shapes and counts become exact; the redo list stays."""
+        states = [self.original]
+        for index, edit in enumerate(self._edits):
+            states.append(apply_edit(states[-1], edit, index))
+        self._states = states
+        self._previews.clear()
+        self._emit("refreshed")
 
     # --- recipes -------------------------------------------------------------
     def to_recipe(self) -> dict[str, Any]:

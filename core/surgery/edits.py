@@ -59,9 +59,15 @@ class LayerSpec:
 
 
 class Edit:
-    """Base of all edits: ``op`` (recipe name), ``to_json()``, ``describe()``."""
+    """Base of all edits: ``op`` (recipe name), ``from_json()`` (the recipe object's
+    fields, already known to carry this op), ``to_json()`` and ``describe()`` (the History
+    panel's words). The op registry (``core.surgery.registry``) lists them."""
 
     op: ClassVar[str] = ""
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Edit:
+        raise NotImplementedError
 
     def to_json(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -82,6 +88,13 @@ class Cut(Edit):
     outputs: tuple[str, ...] = ()
     complete: bool = False
     op: ClassVar[str] = "cut"
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Cut:
+        cut = cls(_tensor_list(obj, "inputs"), _tensor_list(obj, "outputs"), _bool(obj, "complete", False))
+        if cut.inputs and {TensorRef.parse(t) for t in cut.inputs} == {TensorRef.parse(t) for t in cut.outputs}:
+            raise RecipeError("its inputs are its outputs: the cut model would compute nothing")
+        return cut
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {"op": self.op}
@@ -112,6 +125,13 @@ class AddOutputs(Edit):
     tensors: tuple[str, ...] = ()
     op: ClassVar[str] = "add_outputs"
 
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> AddOutputs:
+        tensors = _tensor_list(obj, "tensors", required=True)
+        if not tensors:
+            raise RecipeError("'tensors' is empty")
+        return cls(tensors)
+
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "tensors": list(self.tensors)}
 
@@ -129,6 +149,20 @@ class SetInputShape(Edit):
     batch_size: int | None = None
     reinitialize: tuple[str, ...] = ()
     op: ClassVar[str] = "set_input_shape"
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> SetInputShape:
+        batch = obj.get("batch_size")
+        if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or not 0 < batch < MAX_DIM):
+            raise RecipeError("'batch_size' must be a positive integer or null")
+        reinit = obj.get("reinitialize", [])
+        if reinit is True:
+            reinit = ["*"]
+        if isinstance(reinit, str):
+            reinit = [reinit]
+        if not isinstance(reinit, list) or not all(isinstance(r, str) for r in reinit):
+            raise RecipeError("'reinitialize' must be a list of layer names (or [\"*\"])")
+        return cls(_name(obj, "input"), _shape(obj), batch, tuple(reinit))
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {"op": self.op, "input": self.input, "shape": list(self.shape)}
@@ -151,6 +185,14 @@ class ReplaceHead(Edit):
     layers: tuple[LayerSpec, ...] = ()
     op: ClassVar[str] = "replace_head"
 
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> ReplaceHead:
+        layers = obj.get("layers")
+        if not isinstance(layers, list):
+            raise RecipeError("'layers' must be a list of {class_name, config}")
+        specs = tuple(LayerSpec.from_json(item, f"layers[{i}]") for i, item in enumerate(layers))
+        return cls(_tensor(obj, "at"), specs)
+
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "at": self.at, "layers": [spec.to_json() for spec in self.layers]}
 
@@ -166,6 +208,10 @@ class InsertLayer(Edit):
     layer: LayerSpec
     op: ClassVar[str] = "insert_layer"
 
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> InsertLayer:
+        return cls(_tensor(obj, "after"), LayerSpec.from_json(obj.get("layer"), "'layer'"))
+
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "after": self.after, "layer": self.layer.to_json()}
 
@@ -179,6 +225,10 @@ class DeleteLayer(Edit):
 
     layer: str
     op: ClassVar[str] = "delete_layer"
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> DeleteLayer:
+        return cls(_name(obj, "layer"))
 
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "layer": self.layer}
@@ -194,6 +244,10 @@ class ReplaceLayer(Edit):
     layer: str
     with_: LayerSpec
     op: ClassVar[str] = "replace_layer"
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> ReplaceLayer:
+        return cls(_name(obj, "layer"), LayerSpec.from_json(obj.get("with"), "'with'"))
 
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "layer": self.layer, "with": self.with_.to_json()}
@@ -212,6 +266,18 @@ class SetTrainable(Edit):
     below: str | None = None
     above: str | None = None
     op: ClassVar[str] = "set_trainable"
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> SetTrainable:
+        edit = cls(
+            _bool(obj, "trainable"),
+            _tensor_list(obj, "layers"),
+            _tensor(obj, "below", False),
+            _tensor(obj, "above", False),
+        )
+        if not edit.layers and edit.below is None and edit.above is None:
+            raise RecipeError("give 'layers', 'below' or 'above'")
+        return edit
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {"op": self.op, "trainable": self.trainable}
@@ -243,6 +309,10 @@ class Rename(Edit):
     to: str
     op: ClassVar[str] = "rename"
 
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Rename:
+        return cls(_name(obj, "layer"), _name(obj, "to"))
+
     def to_json(self) -> dict[str, Any]:
         return {"op": self.op, "layer": self.layer, "to": self.to}
 
@@ -250,22 +320,87 @@ class Rename(Edit):
         return f"Rename {self.layer} -> {self.to}"
 
 
-EDIT_CLASSES: dict[str, type[Edit]] = {
-    cls.op: cls
-    for cls in (
-        Cut,
-        AddOutputs,
-        SetInputShape,
-        ReplaceHead,
-        InsertLayer,
-        DeleteLayer,
-        ReplaceLayer,
-        SetTrainable,
-        Rename,
-    )
-}
+@dataclass(frozen=True)
+class Bypass(Edit):
+    """Remove a stretch from the middle: every reader of tensor ``to`` reads ``from_``
+    instead, and what no longer reaches an output is dropped (kerassurgeon's
+    delete-with-reconnection for whole blocks). Without a call index in ``to``, a shared
+    stretch is bypassed in every call."""
 
-# --- parsing ------------------------------------------------------------------
+    from_: str
+    to: str
+    op: ClassVar[str] = "bypass"
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Bypass:
+        return cls(_tensor(obj, "from"), _tensor(obj, "to"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op, "from": self.from_, "to": self.to}
+
+    def describe(self) -> str:
+        return f"Bypass {self.from_} -> {self.to}"
+
+
+@dataclass(frozen=True)
+class Reinitialize(Edit):
+    """Give layers fresh weights from their own initializers (Keras' ``clone_model``
+    semantics): by name, ``below`` / ``above`` a tensor (as ``set_trainable``) or
+    ``all``; ``seed`` makes the fresh weights reproducible."""
+
+    layers: tuple[str, ...] = ()
+    below: str | None = None
+    above: str | None = None
+    all: bool = False
+    seed: int | None = None
+    op: ClassVar[str] = "reinitialize"
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Reinitialize:
+        seed = obj.get("seed")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 1 << 32):
+            raise RecipeError("'seed' must be a non-negative integer below 2**32")
+        layers = obj.get("layers", [])
+        if layers in ("above", "below"):
+            raise RecipeError(f'give the tensor as {layers!r}: {{"{layers}": "TENSOR"}}')
+        edit = cls(
+            _tensor_list(obj, "layers"),
+            _tensor(obj, "below", False),
+            _tensor(obj, "above", False),
+            _bool(obj, "all", False),
+            seed,
+        )
+        if not edit.layers and edit.below is None and edit.above is None and not edit.all:
+            raise RecipeError("give 'layers', 'below', 'above' or \"all\": true")
+        return edit
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"op": self.op}
+        if self.layers:
+            obj["layers"] = list(self.layers)
+        if self.below is not None:
+            obj["below"] = self.below
+        if self.above is not None:
+            obj["above"] = self.above
+        if self.all:
+            obj["all"] = True
+        if self.seed is not None:
+            obj["seed"] = self.seed
+        return obj
+
+    def describe(self) -> str:
+        parts = ["all layers"] if self.all else []
+        if self.layers:
+            parts.append(", ".join(self.layers) if len(self.layers) <= 3 else f"{len(self.layers)} layers")
+        if self.below is not None:
+            parts.append(f"below {self.below}")
+        if self.above is not None:
+            parts.append(f"above {self.above}")
+        seed = f" (seed {self.seed})" if self.seed is not None else ""
+        return "Re-initialise " + "; ".join(parts) + seed
+
+
+# --- parsing helpers (fields shared by the ops' from_json) ----------------------
 
 
 def _tensor(obj: Mapping[str, Any], key: str, required: bool = True) -> str | None:
@@ -341,55 +476,8 @@ def _bool(obj: Mapping[str, Any], key: str, default: bool | None = None) -> bool
 
 
 def edit_from_json(obj: Any) -> Edit:
-    """One recipe edit object -> an ``Edit``; raises ``RecipeError`` (without file context)."""
-    if not isinstance(obj, Mapping):
-        raise RecipeError("an edit must be an object with an 'op'")
-    op = obj.get("op")
-    if not isinstance(op, str) or op not in EDIT_CLASSES:
-        known = ", ".join(sorted(EDIT_CLASSES))
-        raise RecipeError(f"unknown op {op!r} (known: {known})")
-    if op == "cut":
-        cut = Cut(_tensor_list(obj, "inputs"), _tensor_list(obj, "outputs"), _bool(obj, "complete", False))
-        if cut.inputs and {TensorRef.parse(t) for t in cut.inputs} == {TensorRef.parse(t) for t in cut.outputs}:
-            raise RecipeError("its inputs are its outputs: the cut model would compute nothing")
-        return cut
-    if op == "add_outputs":
-        tensors = _tensor_list(obj, "tensors", required=True)
-        if not tensors:
-            raise RecipeError("'tensors' is empty")
-        return AddOutputs(tensors)
-    if op == "set_input_shape":
-        batch = obj.get("batch_size")
-        if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or not 0 < batch < MAX_DIM):
-            raise RecipeError("'batch_size' must be a positive integer or null")
-        reinit = obj.get("reinitialize", [])
-        if reinit is True:
-            reinit = ["*"]
-        if isinstance(reinit, str):
-            reinit = [reinit]
-        if not isinstance(reinit, list) or not all(isinstance(r, str) for r in reinit):
-            raise RecipeError("'reinitialize' must be a list of layer names (or [\"*\"])")
-        return SetInputShape(_name(obj, "input"), _shape(obj), batch, tuple(reinit))
-    if op == "replace_head":
-        layers = obj.get("layers")
-        if not isinstance(layers, list):
-            raise RecipeError("'layers' must be a list of {class_name, config}")
-        specs = tuple(LayerSpec.from_json(item, f"layers[{i}]") for i, item in enumerate(layers))
-        return ReplaceHead(_tensor(obj, "at"), specs)
-    if op == "insert_layer":
-        return InsertLayer(_tensor(obj, "after"), LayerSpec.from_json(obj.get("layer"), "'layer'"))
-    if op == "delete_layer":
-        return DeleteLayer(_name(obj, "layer"))
-    if op == "replace_layer":
-        return ReplaceLayer(_name(obj, "layer"), LayerSpec.from_json(obj.get("with"), "'with'"))
-    if op == "set_trainable":
-        edit = SetTrainable(
-            _bool(obj, "trainable"),
-            _tensor_list(obj, "layers"),
-            _tensor(obj, "below", False),
-            _tensor(obj, "above", False),
-        )
-        if not edit.layers and edit.below is None and edit.above is None:
-            raise RecipeError("give 'layers', 'below' or 'above'")
-        return edit
-    return Rename(_name(obj, "layer"), _name(obj, "to"))
+    """One recipe edit object -> an ``Edit`` (through the op registry); raises
+    ``RecipeError`` (without file context)."""
+    from core.surgery.registry import parse_edit
+
+    return parse_edit(obj)

@@ -1,9 +1,12 @@
 """Pure-Python output shapes and weight shapes for common Keras layers.
 
 Used to show shapes and parameter counts of new layers (a new head, an inserted layer)
-and shapes after an input change without importing TensorFlow. Every function returns
-``None`` when it does not know: the Keras backend fills the gap later. Follows Keras 3
-defaults (``channels_last``, ``padding="valid"``, ``use_bias=True``).
+and shapes after an input change without importing TensorFlow. The rules answer only
+for configurations ``core.surgery.shape_domain`` lists, which a generated conformance
+test proves against Keras (tests/test_shape_conformance.py); for anything else every
+function returns ``None`` at once ("unknown") and the Keras worker's exact answer
+replaces it. Follows Keras 3 defaults (``channels_last``, ``padding="valid"``,
+``use_bias=True``).
 
 >>> output_shapes("Dense", {"units": 2}, [(None, 2048)])
 [(None, 2)]
@@ -16,6 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from core.surgery.shape_domain import proved, proved_inputs
 
 Shape = tuple[int | None, ...]
 # (name, shape, trainable)
@@ -77,7 +82,7 @@ def _tuple(value: Any, rank: int, default: int) -> tuple[int, ...]:
 def _spatial(size: int | None, kernel: int, stride: int, padding: str, dilation: int = 1) -> int | None:
     if size is None:
         return None
-    if padding == "same":
+    if padding in ("same", "causal"):  # causal pads (kernel - 1) * dilation on the left
         return math.ceil(size / stride)
     effective = (kernel - 1) * dilation + 1
     out = (size - effective) // stride + 1
@@ -90,7 +95,9 @@ def _channels_last(config: Mapping[str, Any]) -> bool:
 
 def output_shapes(class_name: str, config: Mapping[str, Any], inputs: Sequence[Shape | None]) -> list[Shape] | None:
     """Output shapes of one call, or ``None`` if unknown."""
-    if not inputs or any(s is None for s in inputs):
+    if not inputs or any(s is None for s in inputs) or not proved(class_name, config):
+        return None
+    if not proved_inputs(class_name, inputs):
         return None
     try:
         shape = _output_shape(class_name, config, [tuple(s) for s in inputs if s is not None])
@@ -120,7 +127,7 @@ def _output_shape(class_name: str, config: Mapping[str, Any], inputs: list[Shape
             target[target.index(-1)] = math.prod(rest) // known  # type: ignore[arg-type]
         return (first[0], *target)
     if class_name in MERGE:
-        return first
+        return _broadcast(inputs)
     if class_name == "Concatenate":
         axis = int(config.get("axis", -1))
         axis = axis if axis >= 0 else len(first) + axis
@@ -193,7 +200,7 @@ def _output_shape(class_name: str, config: Mapping[str, Any], inputs: list[Shape
         if not _channels_last(config):
             return None
         key = "padding" if class_name.startswith("Zero") else "cropping"
-        raw = config.get(key, 1)
+        raw = config.get(key, 0 if class_name == "Cropping2D" else 1)  # Keras' defaults
         pads = _pairs(raw, rank)
         sign = 1 if key == "padding" else -1
         dims = tuple(
@@ -202,6 +209,32 @@ def _output_shape(class_name: str, config: Mapping[str, Any], inputs: list[Shape
         )
         return (first[0], *dims, first[-1])
     return None
+
+
+def _broadcast(inputs: list[Shape]) -> Shape | None:
+    """Keras' merge rule: batch axes aside, shapes broadcast from the right (1 stretches,
+    an unknown dimension stays unknown)."""
+    out: list[int | None] = list(inputs[0][1:])
+    for shape in inputs[1:]:
+        rest = list(shape[1:])
+        if len(out) < len(rest):
+            out, rest = rest, out
+        if not rest:
+            continue
+        head, tail = out[: len(out) - len(rest)], out[len(out) - len(rest) :]
+        merged: list[int | None] = []
+        for i, j in zip(tail, rest, strict=True):
+            if i is None or j is None:
+                merged.append(None)
+            elif i == 1 or j == 1:
+                merged.append(j if i == 1 else i)
+            elif i != j:
+                return None
+            else:
+                merged.append(i)
+        out = head + merged
+    batches = {s[0] for s in inputs} - {None}
+    return (batches.pop() if len(batches) == 1 else None, *out)
 
 
 _RNN = {"LSTM", "GRU", "SimpleRNN"}
@@ -222,6 +255,8 @@ def weight_shapes(
     class_name: str, config: Mapping[str, Any], inputs: Sequence[Shape | None]
 ) -> list[WeightShape] | None:
     """The variables a layer creates when built on ``inputs`` (Keras' order), or ``None``."""
+    if not proved(class_name, config) or (inputs and not proved_inputs(class_name, inputs)):
+        return None
     if class_name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Flatten", "Reshape"):
         return []
     if class_name in ("Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Identity", "Concatenate", "Rescaling"):
@@ -239,7 +274,15 @@ def weight_shapes(
     if class_name.startswith(("ZeroPadding", "Cropping", "UpSampling")) or class_name in ("RepeatVector", "Permute"):
         return []
     if class_name == "Embedding":
-        return [("embeddings", (int(config["input_dim"]), int(config["output_dim"])), True)]
+        size = (int(config["input_dim"]), int(config["output_dim"]))
+        rank = config.get("lora_rank")
+        if not rank:
+            return [("embeddings", size, True)]
+        return [
+            ("embeddings", size, False),
+            ("lora_embeddings_a", (size[0], int(rank)), True),
+            ("lora_embeddings_b", (int(rank), size[1]), True),
+        ]
     if not inputs or inputs[0] is None:
         return None
     first = inputs[0]
@@ -248,7 +291,7 @@ def weight_shapes(
         if channels is None:
             return None
         units = int(config["units"])
-        return [("kernel", (channels, units), True)] + _bias(config, units)
+        return _lora(config, [("kernel", (channels, units), True)] + _bias(config, units))
     if class_name in ("BatchNormalization", "LayerNormalization"):
         axis = config.get("axis", -1)
         if isinstance(axis, list):
@@ -282,7 +325,7 @@ def weight_shapes(
                 ("pointwise_kernel", (*(1,) * rank, channels * multiplier, filters), True),
             ] + _bias(config, filters)
         groups = int(config.get("groups", 1))
-        return [("kernel", (*kernel, channels // groups, filters), True)] + _bias(config, filters)
+        return _lora(config, [("kernel", (*kernel, channels // groups, filters), True)] + _bias(config, filters))
     if class_name in _RNN:
         units = int(config["units"])
         size = units * _RNN_GATES[class_name]
@@ -298,8 +341,23 @@ def weight_shapes(
         filters = int(config["filters"])
         return [("kernel", (*kernel, filters, channels), True)] + _bias(config, filters)
     if class_name == "PReLU":
-        return [("alpha", tuple(d for d in first[1:] if d is not None), True)] if None not in first[1:] else None
+        shared = config.get("shared_axes")
+        shared = set() if shared is None else {shared} if isinstance(shared, int) else set(shared)
+        alpha = tuple(1 if axis in shared else d for axis, d in enumerate(first) if axis > 0)
+        return None if None in alpha else [("alpha", alpha, True)]  # type: ignore[list-item]
     return None
+
+
+def _lora(config: Mapping[str, Any], weights: list[WeightShape]) -> list[WeightShape]:
+    """With ``lora_rank`` the kernel is frozen and two trainable low-rank factors follow
+    (Keras' ``enable_lora``): ``a`` has the kernel's shape but its last axis is the rank."""
+    rank = config.get("lora_rank")
+    if not rank:
+        return weights
+    name, kernel, _trainable = weights[0]
+    rank = int(rank)
+    lora = [("lora_kernel_a", (*kernel[:-1], rank), True), ("lora_kernel_b", (rank, kernel[-1]), True)]
+    return [(name, kernel, False), *weights[1:], *lora]
 
 
 def _bias(config: Mapping[str, Any], size: int) -> list[WeightShape]:

@@ -287,9 +287,16 @@ def test_remove_block_explains_or_reconnects(qtbot, make_window, zoo, accept_dia
     wait_shown(qtbot, window)
     click_menu(qtbot, window, editor, "conv3_block1", "Remove block")
     assert "changes the tensor shape" in accept_dialogs.infos[-1] and "16" in accept_dialogs.infos[-1]
-    click_menu(qtbot, window, editor, "conv2_block2", "Remove block")
-    assert "middle" in accept_dialogs.infos[-1]
     assert editor.stack.count() == 0
+    click_menu(qtbot, window, editor, "conv2_block2", "Remove block")  # a middle block: a bypass
+    assert [e.to_json() for e in editor.doc.edits] == [
+        {"op": "bypass", "from": "conv2_block1_out", "to": "conv2_block2_out"}
+    ]
+    assert not any(layer.name.startswith("conv2_block2_") for layer in editor.doc.edited.layers)
+    assert editor.doc.preview.delta_total < 0
+    editor.stack.undo()
+    wait_shown(qtbot, window)
+    assert editor.stack.count() == 1 and not editor.doc.edits
     click_menu(qtbot, window, editor, "conv2_block2", "Start model after this block")
     assert editor.doc.preview.inputs[0].source == TensorRef("conv2_block2_out")
 

@@ -113,6 +113,10 @@ def test_small_resnet_new_input_and_two_class_head(qtbot, make_window, zoo, kera
     click_menu(qtbot, window, editor, "conv3_block2_out", "Replace head from here…")
     strip = editor.strip.text
     assert "128x128x3" in strip and "(2)" in strip
+    # the head is counted at once by the proved rules, then the Keras worker's answer replaces it
+    qtbot.waitUntil(lambda: editor.doc.preview.exact, timeout=120_000)
+    wait_shown(qtbot, window)
+    assert "≈" not in editor.strip.text and editor.strip.params_label.toolTip().startswith("Exact")
     dialog = export(qtbot, editor, tmp_path / "head.keras")
     assert dialog.result.verify.ok
     model = keras.models.load_model(tmp_path / "head.keras", compile=False)

@@ -1,47 +1,66 @@
-"""Edge routes of the layered layout: orthogonal polylines that bend only between ranks."""
+"""Edge routes of the layered layout: orthogonal polylines that bend only between ranks.
+
+The coordinates step hands over one ``RouteRequest`` (plain values, no callbacks): the
+placed items, each edge's chain of slots (its source, the dummy points of a long edge,
+its target), where each slot sits across the flow and where each rank and the gap after
+it sit along the flow.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import NamedTuple
 
+from core.layout.items import Direction, LayoutEdge, LayoutItem, Point
 from core.render import style
-
-if TYPE_CHECKING:
-    from core.layout import Direction, LayoutEdge, LayoutItem
-    from core.render.visible import VisibleGraph
-
-Point = tuple[float, float]
+from core.tensor_ref import TensorRef
 
 
-def route_edges(
-    items: list[LayoutItem],
-    chains: list[list[int]],
-    slot_pos: list[float],
-    slot_rank: list[int],
-    flow_center: Callable[[int], float],
-    gap_of: Callable[[int], tuple[float, float]],
-    shift: float,
-    pairs: list[tuple[str, str]],
-    flipped: set[int],
-    visible: VisibleGraph,
-    direction: Direction,
-) -> list[LayoutEdge]:
+class EdgeRoute(NamedTuple):
+    """One edge to route: its chain of slots, drawn from ``source`` to ``target`` (item
+    keys); ``flipped`` when it runs against the flow (a cycle's reversed edge)."""
+
+    chain: list[int]
+    source: str
+    target: str
+    flipped: bool
+    tensors: tuple[TensorRef, ...]
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """What ``route_edges`` needs: items are slots ``0..len(items)-1``, dummy points follow.
+
+    ``slot_cross[s]`` is slot ``s``'s centre across the flow, ``slot_rank[s]`` its rank;
+    ``rank_center[r]`` is rank ``r``'s centre along the flow and ``rank_gap[r]`` the
+    (start, end) of the free gap after it."""
+
+    items: list[LayoutItem]
+    edges: list[EdgeRoute]
+    slot_cross: list[float]
+    slot_rank: list[int]
+    rank_center: list[float]
+    rank_gap: list[tuple[float, float]]
+    direction: Direction
+
+
+def route_edges(request: RouteRequest) -> list[LayoutEdge]:
     """Orthogonal polylines: from the middle of the source's far side, through the dummy
     points of long edges, into the target's near side. Sideways moves happen in the gap
     between ranks (never across a box): near the source for a fork, so its edges share
     one trunk, near the target otherwise. Several edges into one box get spread-out
     ports, shifted towards where each comes from."""
-    from core.layout import LayoutEdge  # core.layout imports this module
-
+    items, direction = request.items, request.direction
+    slot_cross, slot_rank = request.slot_cross, request.slot_rank
+    rank_center, rank_gap = request.rank_center, request.rank_gap
+    chains = [edge.chain for edge in request.edges]
     outgoing: dict[int, int] = {}
     incoming: dict[int, list[int]] = {}
     for e, chain in enumerate(chains):
         outgoing[chain[0]] = outgoing.get(chain[0], 0) + 1
         incoming.setdefault(chain[-1], []).append(e)
 
-    def cross_of(slot: int) -> float:
-        return slot_pos[slot] + shift
+    cross_of = slot_cross.__getitem__
 
     in_ports: dict[int, float] = {}
     for v, es in incoming.items():
@@ -64,16 +83,16 @@ def route_edges(
         ia, ib = items[a], items[b]
         crosses = [cross_of(a), *(cross_of(s) for s in chain[1:-1]), in_ports[e]]
         if direction == "TB":
-            flows = [ia.y + ia.h, *(flow_center(slot_rank[s]) for s in chain[1:-1]), ib.y]
+            flows = [ia.y + ia.h, *(rank_center[slot_rank[s]] for s in chain[1:-1]), ib.y]
         else:
-            flows = [ia.x + ia.w, *(flow_center(slot_rank[s]) for s in chain[1:-1]), ib.x]
+            flows = [ia.x + ia.w, *(rank_center[slot_rank[s]] for s in chain[1:-1]), ib.x]
         path = [(crosses[0], flows[0])]
         last = len(chain) - 2
         if last == 0 and abs(crosses[1] - crosses[0]) <= 0.5:  # the common case: straight down
             path.append((crosses[1], flows[1]))
         for k in range(len(chain) - 1) if len(path) == 1 else ():
             if abs(crosses[k + 1] - crosses[k]) > 0.5:
-                low, high = gap_of(slot_rank[chain[k]])
+                low, high = rank_gap[slot_rank[chain[k]]]
                 t = 0.35 if k == 0 and outgoing[a] > 1 else 0.65 if k == last else 0.5
                 middle = low + t * (high - low)
                 path += [(crosses[k], middle), (crosses[k + 1], middle)]
@@ -81,10 +100,11 @@ def route_edges(
         if len(path) > 2:
             path = _simplify(path)
         points = tuple(path) if direction == "TB" else tuple((f, c) for c, f in path)
-        src, tgt = pairs[e]
-        if e in flipped:  # drawn against the flow: from the real source to the real target
+        edge = request.edges[e]
+        if edge.flipped:  # drawn against the flow: from the real source to the real target
             points = tuple(reversed(points))
-        result.append(LayoutEdge(f"{src}->{tgt}", src, tgt, points, tuple(visible.edges[(src, tgt)])))
+        src, tgt = edge.source, edge.target
+        result.append(LayoutEdge(f"{src}->{tgt}", src, tgt, points, edge.tensors))
     return result
 
 

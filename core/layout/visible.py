@@ -11,14 +11,17 @@ from dataclasses import dataclass
 
 from core.analysis.blocks import Block, layer_key
 from core.graph import Layer, ModelGraph
+from core.layout.items import ItemInfo
 from core.render import labels
 from core.tensor_ref import TensorRef
 
 
 @dataclass
 class VisibleGraph:
+    """Items in drawing order (``keys``), what each draws, and the tensors each edge carries."""
+
     keys: list[str]
-    items: dict[str, dict]
+    items: dict[str, ItemInfo]
     edges: dict[tuple[str, str], list[TensorRef]]
 
 
@@ -59,16 +62,17 @@ def visible_graph(
             for key in members:
                 owner[key] = block.name
     outputs = {layer_key((ref.layer,)) for ref in graph.outputs}
-    items: dict[str, dict] = {}
+    items: dict[str, ItemInfo] = {}
     for key, layer in atoms.items():
         rep = owner[key]
         if rep in items:
-            items[rep]["is_output"] |= key in outputs
+            if key in outputs and not items[rep].is_output:
+                items[rep] = items[rep]._replace(is_output=True)
             continue
         if rep in block_of:
             block = block_of[rep]
             params = sum(atoms[k].params for k in block.layers if k in atoms)
-            items[rep] = dict(
+            items[rep] = ItemInfo(
                 kind="block",
                 layers=block.layers,
                 title=rep,
@@ -78,7 +82,7 @@ def visible_graph(
                 is_output=key in outputs,
             )
         else:
-            items[rep] = dict(
+            items[rep] = ItemInfo(
                 kind="layer",
                 layers=deep.get(key, (key,)),
                 title=layer.name,
