@@ -58,14 +58,18 @@ model.save(sys.argv[1] + "/seed.h5")
 
 
 def build_seeds(folder: Path) -> dict[str, Path]:
-    """``seed.keras`` and ``seed.h5`` written by Keras (in a subprocess, once)."""
+    """``seed.keras`` and ``seed.h5`` written by Keras (in a subprocess, once), and a
+    tf.keras 2 SavedModel folder (``tests/zoo_keras2.py``'s small RNN, cached there)."""
     import subprocess
+
+    from zoo_keras2 import Keras2Zoo
 
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "seed.h5").exists():
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         subprocess.run([sys.executable, "-c", SEED_SCRIPT, str(folder)], check=True, env=env, capture_output=True)
-    return {"keras": folder / "seed.keras", "h5": folder / "seed.h5"}
+    saved = Keras2Zoo().path("rnn", "savedmodel")
+    return {"keras": folder / "seed.keras", "h5": folder / "seed.h5", "savedmodel": saved}
 
 
 def keras_config(path: Path) -> dict[str, Any]:
@@ -92,6 +96,77 @@ def write_h5_config(seed: Path, target: Path, text: str) -> Path:
     shutil.copyfile(seed, target)
     with h5py.File(target, "r+") as h5:
         h5.attrs["model_config"] = text.encode("utf8", "surrogatepass")
+    return target
+
+
+# --- keras_metadata.pb: a tiny protocol-buffer writer ------------------------------
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def encode_fields(items: list[tuple[int, int, Any]]) -> bytes:
+    """Fields as ``core.reader.protowire.fields`` yields them (varints and
+    length-delimited values only, all ``keras_metadata.pb`` holds) back to bytes."""
+    out = bytearray()
+    for number, wire, value in items:
+        out += _varint(number << 3 | wire)
+        out += _varint(value) if wire == 0 else _varint(len(value)) + bytes(value)
+    return bytes(out)
+
+
+def metadata_root(data: bytes) -> dict[str, Any]:
+    """The root node's metadata JSON (the model config) of a ``keras_metadata.pb``."""
+    from core.reader.protowire import fields
+
+    for number, _, value in fields(data):
+        inner = list(fields(value)) if number == 1 else []
+        if any(n == 3 and bytes(v) == b"root" for n, _, v in inner):
+            return json.loads(bytes(next(v for n, _, v in inner if n == 5)))
+    raise ValueError("no root node")
+
+
+def with_metadata_root(data: bytes, text: str) -> bytes:
+    """``data`` with the root node's metadata replaced by ``text``."""
+    from core.reader.protowire import fields
+
+    nodes = []
+    for number, wire, value in fields(data):
+        inner = list(fields(value)) if number == 1 else None
+        if inner is not None and any(n == 3 and bytes(v) == b"root" for n, _, v in inner):
+            payload = text.encode("utf8", "surrogatepass")
+            inner = [(n, w, payload if n == 5 else v) for n, w, v in inner]
+        nodes.append((number, wire, encode_fields(inner) if inner is not None else value))
+    return encode_fields(nodes)
+
+
+def savedmodel_case(seed: Path, target: Path, rng: random.Random) -> Path:
+    """A copy of the SavedModel folder ``seed`` whose ``keras_metadata.pb`` has a mutated
+    config, flipped bytes or a cut, or whose ``saved_model.pb`` is cut."""
+    import shutil
+
+    shutil.copytree(seed, target)
+    metadata = target / "keras_metadata.pb"
+    data = metadata.read_bytes()
+    choice = rng.random()
+    if choice < 0.6:
+        config = mutate_config(metadata_root(data), rng, rng.randrange(1, 4))
+        metadata.write_bytes(with_metadata_root(data, _dumps(config)))
+    elif choice < 0.85:
+        flipped = bytearray(data)
+        for _ in range(rng.randrange(1, 8)):
+            flipped[rng.randrange(len(flipped))] = rng.randrange(256)
+        metadata.write_bytes(bytes(flipped))
+    else:
+        victim = metadata if rng.random() < 0.5 else target / "saved_model.pb"
+        raw = victim.read_bytes()
+        victim.write_bytes(raw[: rng.randrange(len(raw))])
     return target
 
 
@@ -451,7 +526,8 @@ def run_case(
 
 def make_case(index: int, rng: random.Random, seeds: dict[str, Path], folder: Path) -> Case:
     """Case ``index``: a hostile model, recipe or output path, and the command to run."""
-    kind = rng.choices(["config", "graph", "container", "recipe", "output", "legacy"], [35, 20, 10, 15, 10, 10])[0]
+    kinds = ["config", "graph", "container", "recipe", "output", "legacy", "savedmodel"]
+    kind = rng.choices(kinds, [35, 20, 10, 15, 10, 10, 8])[0]
     model = seeds["keras"]
     recipe: Path | None = None
     if kind in ("config", "graph"):
@@ -464,6 +540,8 @@ def make_case(index: int, rng: random.Random, seeds: dict[str, Path], folder: Pa
         model = write_h5_config(seeds["h5"], folder / f"case_{index}.h5", _dumps(config))
     elif kind == "container":
         model = container_case(seeds, folder, rng)
+    elif kind == "savedmodel":
+        model = savedmodel_case(seeds["savedmodel"], folder / f"case_{index}_savedmodel", rng)
     elif kind == "recipe":
         recipe = folder / f"case_{index}.resect.json"
         choice = rng.random()

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz_engine import build_seeds
+from fuzz_engine import build_seeds, metadata_root, with_metadata_root
 from zoo_keras2 import Keras2Zoo
 
 from core.errors import ModelFileError
 from core.reader import check_weight_links, read_config, read_model
-from core.reader.protowire import LENGTH, VARINT, fields
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -53,41 +52,12 @@ def one_line(code: int, err: str, *words: str) -> str:
     return lines[0]
 
 
-# --- a tiny protobuf writer, to change the config inside keras_metadata.pb ---------------
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _encode(items: list[tuple[int, int, Any]]) -> bytes:
-    out = bytearray()
-    for number, wire, value in items:
-        out += _varint(number << 3 | wire)
-        if wire == VARINT:
-            out += _varint(value)
-        else:
-            assert wire == LENGTH
-            out += _varint(len(value)) + bytes(value)
-    return bytes(out)
-
-
 def change_root_config(folder: Path, change) -> None:
     """Rewrite the root node's metadata JSON (the model config) in ``keras_metadata.pb``."""
-    nodes = []
-    for number, wire, value in fields((folder / "keras_metadata.pb").read_bytes()):
-        inner = list(fields(value)) if number == 1 else None
-        if inner is not None and any(n == 3 and bytes(v) == b"root" for n, _, v in inner):
-            meta = json.loads(bytes(next(v for n, _, v in inner if n == 5)))
-            change(meta)
-            inner = [(n, w, json.dumps(meta).encode() if n == 5 else v) for n, w, v in inner]
-        nodes.append((number, wire, _encode(inner) if inner is not None else value))
-    (folder / "keras_metadata.pb").write_bytes(_encode(nodes))
+    data = (folder / "keras_metadata.pb").read_bytes()
+    meta = metadata_root(data)
+    change(meta)
+    (folder / "keras_metadata.pb").write_bytes(with_metadata_root(data, json.dumps(meta)))
 
 
 def second_layer(meta: dict[str, Any]) -> dict[str, Any]:
