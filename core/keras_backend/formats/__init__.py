@@ -53,6 +53,7 @@ class Format:
     runtime: str  # what --verify runs the written file in
     runner: str | None = None
     folder: bool = False
+    converted: bool = False  # a converter rewrote the graph: new outputs are checked against Keras too
     options: tuple[str, ...] = ()  # the ExportOptions fields that apply
     tolerances: dict[str, float] = field(default_factory=lambda: KERAS_TOLERANCES)  # shared: one table
     float16_tolerance: float | None = None  # relative to the output's largest magnitude
@@ -108,6 +109,7 @@ FORMATS: dict[str, Format] = {
             "core.keras_backend.formats.onnx:write_onnx",
             "onnxruntime",
             runner="core.keras_backend.formats.onnx:run_onnx",
+            converted=True,
             options=("batch_size", "opset"),
             tolerances=dict(_CONVERTED),
         ),
@@ -118,6 +120,7 @@ FORMATS: dict[str, Format] = {
             "core.keras_backend.formats.tflite:write_tflite",
             "LiteRT interpreter",
             runner="core.keras_backend.formats.tflite:run_tflite",
+            converted=True,
             options=("batch_size", "float16"),
             tolerances=dict(_CONVERTED),
             float16_tolerance=1e-2,

@@ -4,12 +4,17 @@ op, so a refusal says which layer has no equivalent in the target format."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import sys
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 from core.errors import ResectError
 
-__all__ = ["UnsupportedLayerError", "input_signature", "layer_of_op", "run_in_batches"]
+__all__ = ["UnsupportedLayerError", "input_signature", "layer_of_op", "native_stderr_silenced", "run_in_batches"]
 
 
 class UnsupportedLayerError(ResectError):
@@ -61,3 +66,24 @@ def run_in_batches(run: Any, feeds: list[Any], batch_size: int | None) -> list[A
             chunk = [np.concatenate([c, np.repeat(c[-1:], short, axis=0)]) for c in chunk]
         parts.append([np.asarray(out)[: batch_size - short] for out in run(chunk)])
     return [np.concatenate(outs) for outs in zip(*parts, strict=True)]
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Drop what native code writes on file descriptor 2 meanwhile: the TFLite converter
+    writes its MLIR diagnostics (dozens of lines per refused op) and the LiteRT
+    interpreter an XNNPACK notice there, below Python's logging. What matters reaches
+    the user as the one-line refusal or error raised from the converter's message."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

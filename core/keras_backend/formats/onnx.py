@@ -19,6 +19,7 @@ from core.keras_backend.formats.converted import (
     UnsupportedLayerError,
     input_signature,
     layer_of_op,
+    native_stderr_silenced,
     run_in_batches,
 )
 from core.keras_backend.runtime import run_deep
@@ -35,7 +36,7 @@ def check_opset(opset: int | None) -> None:
 def write_onnx(model: Any, path: str, options: ExportOptions) -> None:
     check_opset(options.opset)
     signature = input_signature(model, options.batch_size)
-    with _quiet_tf2onnx():
+    with _quiet_tf2onnx(), native_stderr_silenced():
         run_deep(
             model.export, path, format="onnx", verbose=False, input_signature=signature, opset_version=options.opset
         )

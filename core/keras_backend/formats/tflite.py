@@ -18,6 +18,7 @@ from core.keras_backend.formats.converted import (
     UnsupportedLayerError,
     input_signature,
     layer_of_op,
+    native_stderr_silenced,
     run_in_batches,
 )
 from core.keras_backend.runtime import run_deep
@@ -41,9 +42,15 @@ def converter_settings(options: ExportOptions) -> dict[str, Any]:
 def write_tflite(model: Any, path: str, options: ExportOptions) -> None:
     signature = input_signature(model, options.batch_size)
     try:
-        run_deep(
-            model.export, path, format="litert", verbose=False, input_signature=signature, **converter_settings(options)
-        )
+        with native_stderr_silenced():
+            run_deep(
+                model.export,
+                path,
+                format="litert",
+                verbose=False,
+                input_signature=signature,
+                **converter_settings(options),
+            )
     except Exception as error:
         if type(error).__name__ != "ConverterError":
             raise
@@ -77,18 +84,18 @@ def run_tflite(path: str, feeds: list[Any], input_names: list[str]) -> list[Any]
     """The outputs of the file as the LiteRT interpreter computes them. Inputs are
     matched by name (the signature keeps the Keras input names); outputs come back as
     ``output_0``, ``output_1``, ... in the model's order."""
-    interpreter = _interpreter(path)
-    runner = interpreter.get_signature_runner()
-    details = runner.get_input_details()
-    if sorted(details) != sorted(input_names):
-        raise ValueError(f"the TFLite signature has inputs {sorted(details)}, the model {sorted(input_names)}")
-    batch = int(details[input_names[0]]["shape_signature"][0]) if input_names else -1
+    with native_stderr_silenced():  # its XNNPACK notice, on the first run
+        runner = _interpreter(path).get_signature_runner()
+        details = runner.get_input_details()
+        if sorted(details) != sorted(input_names):
+            raise ValueError(f"the TFLite signature has inputs {sorted(details)}, the model {sorted(input_names)}")
+        batch = int(details[input_names[0]]["shape_signature"][0]) if input_names else -1
 
-    def run(chunk: list[Any]) -> list[Any]:
-        outputs = runner(**{name: value for name, value in zip(input_names, chunk, strict=True)})
-        return [outputs[key] for key in sorted(outputs, key=_output_position)]
+        def run(chunk: list[Any]) -> list[Any]:
+            outputs = runner(**{name: value for name, value in zip(input_names, chunk, strict=True)})
+            return [outputs[key] for key in sorted(outputs, key=_output_position)]
 
-    return run_in_batches(run, feeds, None if batch < 0 else batch)
+        return run_in_batches(run, feeds, None if batch < 0 else batch)
 
 
 def _output_position(key: str) -> tuple[int, str]:
