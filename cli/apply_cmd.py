@@ -180,10 +180,8 @@ def print_verify(result: Any, options: ExportOptions) -> None:
         return
     spec = FORMATS[result.format]
     if report.checks:
-        print(
-            f"verify ({spec.runtime}): max abs diff {report.max_abs_diff:.3g} "
-            f"(tolerance {spec.describe_tolerance(options)})"
-        )
+        runtime = f", run in {spec.runtime}" if spec.converted else ""  # Keras' own files: as before
+        print(f"verify: max abs diff {report.max_abs_diff:.3g} (tolerance {spec.describe_tolerance(options)}{runtime})")
         for check in report.checks:
             role = "output" if check.is_output else "kept tensor"
             where = "" if check.where == "reloaded" else f", {check.where}"
