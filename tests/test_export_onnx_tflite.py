@@ -273,3 +273,13 @@ def test_a_failed_verification_leaves_nothing(zoo, tmp_path, monkeypatch, fmt):
     with pytest.raises(VerifyError, match="score:0:0 differs from the original score:0:0"):
         run_apply(zoo.path("siamese", "keras"), [], out, verify=True)
     assert os.listdir(tmp_path) == []
+
+
+def test_the_format_table_imports_no_converter_or_runtime():
+    code = (
+        "import sys, core.keras_backend.formats.onnx, core.keras_backend.formats.tflite, cli.export_options;"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'onnx', 'onnxruntime', 'tf2onnx', 'ai_edge_litert')"
+        " if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]"
