@@ -11,6 +11,7 @@ import argparse
 import gc
 import sys
 
+from cli.quiet import keras_quiet
 from core.consent import Consent, add_consent_arguments, consent_from_args
 from core.errors import ResectError
 from core.graph import ModelGraph
@@ -66,7 +67,8 @@ def _with_keras_shapes(path: str, graph: ModelGraph, consent: Consent) -> ModelG
         return graph
     print("loading with Keras...", file=sys.stderr, flush=True)
     try:
-        return fill_shapes(graph, load_graph_model(path, graph, consent))
+        with keras_quiet():
+            return fill_shapes(graph, load_graph_model(path, graph, consent))
     except CustomCodeError:
         raise
     except ResectError as error:

@@ -5,9 +5,10 @@ Keras (``keras/src/saving/serialization_lib.py``, ``_retrieve_class_or_fn``) imp
 ``module`` an object names whenever that module lies in one of the packages ``keras``,
 ``keras_hub``, ``keras_cv``, ``keras_nlp``, and nothing else. Python resolves that import
 through ``sys.path``, so a stray ``keras_hub`` directory in the working folder or on
-``PYTHONPATH`` would run. Resect adds: the module must be a file of the *genuinely
-installed* distribution of that package (its ``RECORD``, in a site-packages folder of
-this interpreter), and the package Python would import must be that distribution.
+``PYTHONPATH`` would run. Resect adds: the module must be a source file of the
+*genuinely installed* distribution of that package (its folder in a site-packages folder
+of this interpreter, beside its ``.dist-info``), and the package Python would import
+must be that very folder.
 
 Decided without importing anything named by the file. This module is the one place the
 rule lives; the reader (``Layer.problem``), the Keras loader and the CLI consent flags
@@ -16,9 +17,9 @@ all call it.
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import os
+import re
 import site
 import sys
 import sysconfig
@@ -45,6 +46,7 @@ KERAS_PACKAGES: dict[str, str] = {
     "keras_nlp": "keras-nlp",
 }
 LAMBDA_CLASSES = frozenset({"Lambda", "__lambda__"})
+_MODULE = re.compile(r'"module": "([^"\\]*)"')  # as json.dumps writes it; other forms are walked
 # Keras' built-in function lookup ("module": "builtins") searches Keras' own modules only
 _BUILTIN_FUNCTION_MODULE = "builtins"
 
@@ -72,6 +74,24 @@ class TrustRule:
         self.extra_modules = tuple(extra_modules)
         self._key = _path_key()
         self._answers: dict[str, str | None] = {}
+        self._clean = False
+
+    def prescan(self, text: str) -> bool:
+        """Look at the raw JSON text of a config once: when every ``module`` it names is
+        trusted and no Lambda appears, no object in it can have a problem, and
+        ``layer_problem`` answers at once (a 20,000-layer config is not walked twice).
+        Text that could hide a key (``\\u`` escapes, a non-string module) is walked."""
+        self._clean = False
+        if "\\u" in text or '"Lambda"' in text or '"__lambda__"' in text:
+            return False
+        named = _MODULE.findall(text)
+        if len(named) + text.count('"module": null') != text.count('"module"'):
+            return False  # a module written another way (spacing, not a string): walk
+        for module in set(named):
+            if self.module_problem(module) is not None:
+                return False
+        self._clean = True
+        return True
 
     def module_problem(self, module: str) -> str | None:
         """Why importing ``module`` (named by a config) is not allowed, or ``None`` when it
@@ -119,7 +139,11 @@ class TrustRule:
     def layer_problem(self, entry: dict[str, Any]) -> str | None:
         """The first reason the layer ``entry`` (and the objects inside its own config, not
         the layers of a nested model, which have their own) must not be given to Keras."""
+        if self._clean or not self._has_problem(entry):
+            return None
         for path, obj in _objects(entry, "", skip_layers_of=entry):
+            if path.startswith("/inbound_nodes"):
+                continue
             reason = self.object_problem(obj)
             if reason is None:
                 continue
@@ -129,6 +153,29 @@ class TrustRule:
                 return reason
             return f"{path.lstrip('/')} ({_display_name(obj)}) is not loaded: {reason}"
         return None
+
+    def _has_problem(self, entry: dict[str, Any]) -> bool:
+        """Whether ``layer_problem`` has anything to say: the same walk without paths,
+        and without the calls (``inbound_nodes``, which the parser reads itself and the
+        loader's full check covers), run for every layer of every model opened."""
+        layers = entry.get("config")
+        layers = layers.get("layers") if type(layers) is dict else None
+        stack: list[Any] = [entry]
+        while stack:
+            item = stack.pop()
+            if type(item) is dict:
+                if "class_name" in item and self.object_problem(item) is not None:
+                    return True
+                for key, child in item.items():
+                    kind = type(child)
+                    if (kind is dict or kind is list) and key != "inbound_nodes" and child is not layers:
+                        stack.append(child)
+            else:
+                for child in item:
+                    kind = type(child)
+                    if kind is dict or kind is list:
+                        stack.append(child)
+        return False
 
 
 def module_problem(module: str, *, extra_modules: Iterable[str] = ()) -> str | None:
@@ -213,64 +260,53 @@ def _module_problem(module: str, _key: tuple[str, ...]) -> str | None:
     package = module.split(".", 1)[0]
     if package not in KERAS_PACKAGES:
         return f"module {module!r} is outside Keras' packages ({', '.join(KERAS_PACKAGES)})"
-    modules = _installed_modules(package)
-    if modules is None:
+    root = _installed_root(package)
+    if root is None:
         return f"module {module!r}: package {package!r} is not installed"
-    if module not in modules:
+    if not _module_file_exists(root, module):
         return f"module {module!r} is not part of the installed {package} package"
     if not _imports_installed(package):
         return f"module {module!r}: the {package!r} first on the Python path is not the installed package"
     return None
 
 
-@cache
-def _installed_modules(package: str) -> frozenset[str] | None:
-    """Dotted names of the modules the installed distribution of ``package`` ships, or
-    ``None`` when it is not installed in a site-packages folder of this interpreter."""
-    root = _installed_root(package)
-    if root is None:
-        return None
-    dist = _distribution(package)
-    assert dist is not None
-    names = set()
-    for file in dist.files or ():
-        parts = file.parts
-        if not parts or parts[0] != package or not parts[-1].endswith(".py"):
-            continue
-        stem = parts[-1][:-3]
-        dotted = parts[:-1] if stem == "__init__" else (*parts[:-1], stem)
-        names.add(".".join(dotted))
-    return frozenset(names)
-
-
-def _distribution(package: str) -> importlib.metadata.Distribution | None:
-    try:
-        return importlib.metadata.distribution(KERAS_PACKAGES[package])
-    except importlib.metadata.PackageNotFoundError:
-        return None
+def _module_file_exists(root: str, module: str) -> bool:
+    """``module`` is a source file (or a package) inside the installed folder ``root``."""
+    parts = module.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return False
+    base = os.path.join(root, *parts[1:])
+    return os.path.isfile(base + ".py") or os.path.isfile(os.path.join(base, "__init__.py"))
 
 
 @cache
 def _installed_root(package: str) -> str | None:
-    """The real folder of ``package`` inside its distribution, which must sit in one of
-    this interpreter's site-packages folders (not the working folder, not PYTHONPATH)."""
-    dist = _distribution(package)
-    if dist is None:
-        return None
-    base = os.path.realpath(str(dist.locate_file("")))
-    if base not in _site_dirs():
-        return None
-    folder = os.path.join(base, package)
-    return folder if os.path.isfile(os.path.join(folder, "__init__.py")) else None
+    """The real folder of ``package`` as its distribution installed it: in one of this
+    interpreter's site-packages folders (not the working folder, not PYTHONPATH), next
+    to the distribution's ``.dist-info`` record. Looked up without importlib.metadata,
+    whose import and directory scans cost more than the whole check."""
+    wanted = KERAS_PACKAGES[package].replace("-", "_").lower() + "-"
+    for base in _site_dirs():
+        folder = os.path.join(base, package)
+        if not os.path.isfile(os.path.join(folder, "__init__.py")):
+            continue
+        try:
+            names = os.listdir(base)
+        except OSError:
+            continue
+        if any(n.lower().startswith(wanted) and n.endswith(".dist-info") for n in names):
+            return folder
+    return None
 
 
-def _site_dirs() -> set[str]:
-    dirs = set(site.getsitepackages()) if hasattr(site, "getsitepackages") else set()
-    if site.ENABLE_USER_SITE:
-        dirs.add(site.getusersitepackages())
+def _site_dirs() -> list[str]:
+    """This interpreter's site-packages folders, real paths, in a stable order."""
+    dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
     paths = sysconfig.get_paths()
-    dirs.update(paths[k] for k in ("purelib", "platlib") if k in paths)
-    return {os.path.realpath(d) for d in dirs}
+    dirs += [paths[k] for k in ("purelib", "platlib") if k in paths]
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return list(dict.fromkeys(os.path.realpath(d) for d in dirs))
 
 
 def _imports_installed(package: str) -> bool:

@@ -40,7 +40,7 @@ def test_modules_of_installed_keras_are_trusted(module: str) -> None:
     ("module", "words"),
     [
         ("keras_hub.evil", "keras_hub"),  # not installed here: never imported, whatever is on sys.path
-        ("keras_cv.models", "keras_cv"),
+        ("keras_cv.evil", "keras_cv"),
         ("keras.evil", "not part of the installed keras"),
         ("kerasx.layers", "outside Keras' packages"),
         ("os", "outside Keras' packages"),
@@ -83,7 +83,7 @@ def _hostile_config() -> dict[str, Any]:
         "name": "dense",
         "config": {"name": "dense", "kernel_initializer": evil_init, "spec": [typespec]},
     }
-    return {"class_name": "Functional", "module": "keras_hub.no_such_models", "config": {"layers": [dense, inner]}}
+    return {"class_name": "Functional", "module": "keras_hub.evil", "config": {"layers": [dense, inner]}}
 
 
 def test_untrusted_objects_at_every_depth() -> None:
@@ -95,7 +95,7 @@ def test_untrusted_objects_at_every_depth() -> None:
         "model/config/layers/dense/config/spec/[0]",
         "model/config/layers/inner/config/layers/deep",
     }
-    assert paths["model"].module == "keras_hub.no_such_models" and "keras_hub" in paths["model"].line()
+    assert paths["model"].module == "keras_hub.evil" and "keras_hub" in paths["model"].line()
     assert paths["model/config/layers/inner/config/layers/deep"].class_name == "Dense"
 
 
@@ -205,6 +205,10 @@ def test_fake_keras_hub_first_on_sys_path_is_not_trusted(tmp_path: Path) -> None
     try:
         rule = TrustRule()
         assert rule.module_problem("keras_hub.evil") is not None
+        # a real module of keras_hub is refused too: the keras_hub Python would import
+        # is the fake one (or, where keras-hub is not installed, there is none to trust)
+        problem = rule.module_problem("keras_hub.models")
+        assert problem is not None and ("not the installed package" in problem or "not installed" in problem)
         assert rule.module_problem("keras.layers") is None
     finally:
         sys.path.remove(str(where))

@@ -46,27 +46,20 @@ def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
     return None
 
 
-def check_trusted(path: str, rule: TrustRule | None = None, upgraded: bool = False) -> None:
+def check_trusted(path: str, rule: TrustRule | None = None) -> None:
     """Refuse ``path`` unless every object of its config, at any depth (the root, every
     layer, nested models, activations, initializers, ``__typespec__`` ...), names only a
     module of a genuinely installed Keras package (core/trust.py). Runs before Keras
-    opens the file: Keras imports such modules through ``sys.path``. ``upgraded``: a
-    Keras 2 file, whose config Keras is given after the Keras 2 -> 3 rewrites
-    (core.upgrade), so that is the config checked."""
-    from core.reader import read_config
+    opens the file: Keras imports such modules through ``sys.path``. The config checked
+    is the one Keras is given (a Keras 2 file's reader returns it upgraded). Its weights
+    files must hold hard links only (Keras follows any link, even to a FIFO)."""
+    from core.reader import check_weight_links, read_config
 
-    config = read_config(path)
-    if upgraded:
-        from core.upgrade import UpgradeError, upgrade_config
-
-        try:
-            config = upgrade_config(config).config
-        except UpgradeError:
-            pass  # the reader made it the layer's problem; check what the file says
-    problems = (rule or TrustRule()).untrusted_objects(config)
+    problems = (rule or TrustRule()).untrusted_objects(read_config(path))
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ModelFileError(path, f"refusing to load {problems[0].line()}{more}")
+    check_weight_links(path)
 
 
 def load_keras_model(
@@ -98,7 +91,7 @@ def load_keras_model(
     reason = refusal(graph, consent)
     if reason is not None:  # with consent given, its code did not do what the user said: an error
         raise (CustomCodeError if consent else ModelFileError)(path, f"Keras cannot load it: {reason}")
-    check_trusted(path, rule or consent_rule(graph, consent), upgraded=is_upgraded(graph))
+    check_trusted(path, rule or consent_rule(graph, consent))
     keras = import_keras()
     try:
         loader = _load_upgraded if is_upgraded(graph) else KERAS_LOADERS.get(graph.format, _load_file)

@@ -11,18 +11,30 @@ Keras side (``core.keras_backend.code_defined``) swaps in the real graph.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
+from collections.abc import Iterator
 from typing import Any
 
 import h5py
 
 from core.errors import ModelFileError
 from core.graph import CodeDefined, ModelGraph, Weight
-from core.reader.common import first_line, guarded_read, load_json
+from core.reader.bounded import (
+    MAX_CONFIG_BYTES,
+    MAX_DIRECTORY_ENTRIES,
+    MAX_SMALL_MEMBER_BYTES,
+    describe_mode,
+    open_regular,
+    read_regular,
+)
+from core.reader.common import first_line, load_json
 from core.reader.config_parser import is_model_entry
 from core.reader.keras_archive import register_code_defined
-from core.reader.registry import Reader, register
+from core.reader.registry import Reader, guarded, register
+from core.reader.weight_index import check_all_links
 from core.trust import TrustRule
 
 __all__ = ["is_code_defined", "read_code_defined"]
@@ -97,57 +109,94 @@ register_code_defined(_from_archive)
 
 
 def sniff_preset(path: str) -> bool:
-    """A directory with a ``config.json`` naming a KerasHub-family class."""
-    config = os.path.join(path, "config.json")
-    if not os.path.isfile(config):
-        return False
+    """A directory with a ``config.json`` naming a KerasHub-family class (read bounded:
+    never opens a FIFO, never holds more than the config size limit)."""
     try:
-        with open(config, encoding="utf8") as handle:
-            return is_code_defined(json.load(handle))
-    except (OSError, ValueError):
+        return is_code_defined(json.loads(read_regular(os.path.join(path, "config.json"), MAX_CONFIG_BYTES)))
+    except (OSError, ValueError, RecursionError):  # BoundedReadError is a ValueError
         return False
 
 
 def read_preset_config(path: str) -> Any:
-    try:
-        with open(os.path.join(path, "config.json"), encoding="utf8") as handle:
-            return load_json(path, handle.read(), "config.json")
-    except OSError as error:
-        raise ModelFileError(path, f"config.json cannot be read ({first_line(error)})") from None
+    """``config.json`` as JSON values (its class and hyperparameters: what Keras gets)."""
+    return guarded(path, _preset_config)
+
+
+def _preset_config(path: str) -> Any:
+    text = read_regular(_member(path, "config.json"), MAX_CONFIG_BYTES)
+    return load_json(path, text.decode("utf8"), "config.json")
 
 
 def read_preset(path: str) -> ModelGraph:
-    return guarded_read(path, _read_preset)
+    return guarded(path, _read_preset)
+
+
+def check_preset_links(path: str) -> None:
+    """Refuse a preset whose config, metadata or weight files are not regular files inside
+    the folder (a symlink out of it, a FIFO, a device), or whose weights hold an HDF5 soft
+    or external link: keras_hub opens them all by name and h5py follows any link."""
+    for name in ("config.json", "metadata.json"):
+        if os.path.lexists(os.path.join(path, name)):
+            open_regular(_member(path, name)).close()
+    for shard in _weight_files(path):
+        with _open_h5(path, shard) as h5:
+            check_all_links(h5)
+
+
+def _member(path: str, name: str) -> str:
+    """``path/name``, refused unless it stays inside the folder (after symlinks) and is a
+    regular file; ``name`` comes from the folder itself (a shard index), so it is hostile."""
+    root = os.path.realpath(path)
+    full = os.path.realpath(os.path.join(root, name))
+    if os.path.isabs(name) or os.path.commonpath([root, full]) != root or full == root:
+        raise ModelFileError(path, f"{name!r} points outside the preset folder; refusing to read it")
+    try:
+        mode = os.stat(full).st_mode
+    except OSError as error:
+        raise ModelFileError(path, f"{name} cannot be read ({error.strerror or error})") from None
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(path, f"{name} is not a regular file (a {describe_mode(mode)}); refusing to read it")
+    return full
+
+
+@contextlib.contextmanager
+def _open_h5(path: str, name: str) -> Iterator[h5py.File]:
+    full = _member(path, name)
+    open_regular(full).close()  # never blocks, even if it was swapped for a FIFO since
+    try:
+        h5 = h5py.File(full, "r")
+    except OSError as error:
+        raise ModelFileError(path, f"has an unreadable {name} ({first_line(error)})") from None
+    with h5:
+        yield h5
 
 
 def _read_preset(path: str) -> ModelGraph:
-    root = read_preset_config(path)
+    root = _preset_config(path)
     shards = _weight_files(path)
-    files = [h5py.File(os.path.join(path, shard), "r") for shard in shards]
-    try:
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(_open_h5(path, shard)) for shard in shards]
         known = {"config.json", "metadata.json", WEIGHTS, SHARDED_INDEX, *shards}
         assets = tuple(sorted(_relative_files(path) - known))
         return read_code_defined(root, files, "preset", path, assets)
-    finally:
-        for handle in files:
-            handle.close()
 
 
 def _weight_files(path: str) -> list[str]:
-    """``model.weights.h5``, or the shards a ``model.weights.json`` index lists."""
-    if os.path.isfile(os.path.join(path, WEIGHTS)):
+    """``model.weights.h5``, or the shards a ``model.weights.json`` index lists (each one
+    a regular file inside the folder)."""
+    if os.path.lexists(os.path.join(path, WEIGHTS)):
+        _member(path, WEIGHTS)
         return [WEIGHTS]
-    index = os.path.join(path, SHARDED_INDEX)
-    if os.path.isfile(index):
-        try:
-            with open(index, encoding="utf8") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError) as error:
-            raise ModelFileError(path, f"has an unreadable {SHARDED_INDEX} ({first_line(error)})") from None
+    if os.path.lexists(os.path.join(path, SHARDED_INDEX)):
+        text = read_regular(_member(path, SHARDED_INDEX), MAX_SMALL_MEMBER_BYTES)
+        data = load_json(path, text.decode("utf8"), SHARDED_INDEX)
+        if not isinstance(data, dict):
+            raise ModelFileError(path, f"{SHARDED_INDEX} is not a JSON object")
         shards = sorted({str(v) for v in _leaves(data.get("weight_map", data)) if str(v).endswith(".h5")})
-        missing = [s for s in shards if not os.path.isfile(os.path.join(path, s))]
-        if not shards or missing:
-            raise ModelFileError(path, f"{SHARDED_INDEX} names missing weight shards {missing[:3]}")
+        if not shards:
+            raise ModelFileError(path, f"{SHARDED_INDEX} names no weight shards")
+        for shard in shards:
+            _member(path, shard)
         return shards
     raise ModelFileError(path, f"has no {WEIGHTS} (nor a sharded {SHARDED_INDEX}): an incomplete KerasHub preset")
 
@@ -162,12 +211,22 @@ def _leaves(value: Any) -> list[Any]:
 
 def _relative_files(path: str) -> set[str]:
     found = set()
-    for folder, _dirs, files in os.walk(path):
+    for count, (folder, _dirs, files) in enumerate(os.walk(path)):  # symlinked folders are not followed
+        if count + len(found) > MAX_DIRECTORY_ENTRIES:
+            raise ModelFileError(path, f"holds more than {MAX_DIRECTORY_ENTRIES} files")
         for name in files:
             found.add(os.path.relpath(os.path.join(folder, name), path))
     return found
 
 
 READER = register(
-    Reader("preset", "a KerasHub preset directory", "directory", sniff_preset, read_preset, read_preset_config)
+    Reader(
+        "preset",
+        "a KerasHub preset directory",
+        "directory",
+        sniff_preset,
+        read_preset,
+        read_config=read_preset_config,
+        check_links=check_preset_links,
+    )
 )
