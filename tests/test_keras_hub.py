@@ -241,3 +241,51 @@ def test_a_1b_gemma_config_shows_its_graph_without_allocating_weights() -> None:
     # its float32 weights alone would take 4,000 MB (load_model of it: 4,125 MB peak in the bench);
     # measured 0.5-1.9 GB here depending on the machine's load and allocator
     assert result["peak_mb"] < 3000
+
+
+def _preset_copy(hub, tmp_path: Path, name: str = "preset") -> Path:
+    copy = tmp_path / name
+    shutil.copytree(_path(hub, "bert_preset"), copy)
+    return copy
+
+
+def test_preset_config_and_links_checked_through_the_registry(hub, tmp_path) -> None:
+    from core.reader import check_weight_links, read_config
+
+    preset = _preset_copy(hub, tmp_path)
+    assert read_config(str(preset))["class_name"] == "BertBackbone"
+    check_weight_links(str(preset))  # a clean preset passes
+    assert load_keras_model(str(preset)).count_params() == hub[1]["bert_preset"]["params"]
+
+
+def test_preset_weights_symlinked_out_of_the_folder_are_refused(hub, tmp_path) -> None:
+    from core.errors import ModelFileError
+
+    preset = _preset_copy(hub, tmp_path)
+    outside = tmp_path / "elsewhere.h5"
+    (preset / "model.weights.h5").rename(outside)
+    (preset / "model.weights.h5").symlink_to(outside)
+    with pytest.raises(ModelFileError, match="outside the preset folder"):
+        read_model(str(preset))
+    with pytest.raises(ModelFileError, match="outside the preset folder"):
+        load_keras_model(str(preset))
+
+
+def test_preset_shard_index_escaping_the_folder_is_refused(hub, tmp_path) -> None:
+    from core.errors import ModelFileError
+
+    preset = _preset_copy(hub, tmp_path)
+    (preset / "model.weights.h5").rename(tmp_path / "model_00000.h5")
+    (preset / "model.weights.json").write_text(json.dumps({"weight_map": {"a": "../model_00000.h5"}}))
+    with pytest.raises(ModelFileError, match="outside the preset folder"):
+        read_model(str(preset))
+
+
+def test_preset_weights_fifo_is_one_line_exit_2_without_blocking(hub, tmp_path) -> None:
+    preset = _preset_copy(hub, tmp_path)
+    (preset / "model.weights.h5").unlink()
+    os.mkfifo(preset / "model.weights.h5")
+    started = time.perf_counter()
+    run = _cli("inspect", str(preset), "--fast")
+    assert run.returncode == 2 and time.perf_counter() - started < 60
+    assert run.stderr.count("\n") == 1 and "model.weights.h5" in run.stderr and "not a regular file" in run.stderr
