@@ -78,6 +78,17 @@ class ViewerDocument(QObject):
         if new_file:
             self.selection_changed.emit()
 
+    def clear(self) -> None:
+        """No model (File > Close): every panel shows its empty state."""
+        self.path, self.graph, self.blocks, self.scene = "", None, [], None
+        self.collapsed = frozenset()
+        self.generation += 1
+        self.selection = Selection()
+        self.search_matches = ()
+        self.graph_changed.emit()
+        self.selection_changed.emit()
+        self.search_changed.emit()
+
     def set_collapsed(self, collapsed: frozenset[str]) -> None:
         if collapsed != self.collapsed:
             self.collapsed = frozenset(collapsed)

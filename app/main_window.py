@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,9 @@ class MainWindow(QMainWindow):
         self.tree.collapse_requested.connect(self.toggle_collapse)
         self._announce_paint = False
         self._selected_block: str | None = None
+        # asked before the current model (and its edits) is dropped; False from any stops it
+        self.discard_checks: list[Callable[[str], bool]] = []
+        self.edit_count: Callable[[], int] = lambda: 0  # the editor's edits on the shown model
         self._update_title()
         # TensorFlow starts importing once the first graph is drawn, or after a moment when
         # nothing is being opened (see ModelSession.start_deferred_keras)
@@ -175,6 +179,7 @@ class MainWindow(QMainWindow):
         self.open_action = a("&Open…", self.ask_open, QKeySequence.StandardKey.Open, "open")
         self.export_picture_action = a("Export &picture…", self.ask_export_picture, "Ctrl+E", "export")
         self.export_summary_action = a("Export &summary…", self.ask_export_summary, "Ctrl+Shift+E")
+        self.close_action = a("&Close", self.close_model, QKeySequence.StandardKey.Close)
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.fit_action = a("&Fit graph", self.canvas.fit, "F", "fit")
         self.zoom_selection_action = a("&Zoom to selection", lambda: self.canvas.zoom_to_keys(), "Z", "zoom-selection")
@@ -200,6 +205,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_picture_action)
         file_menu.addAction(self.export_summary_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
         file_menu.addAction(self.quit_action)
         view = bar.addMenu("&View")
         for action in (self.fit_action, self.zoom_selection_action, self.readable_action, self.direction_action):
@@ -251,18 +257,42 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.keras_label)
 
     # --- files -----------------------------------------------------------------
-    def open_path(self, path: str | os.PathLike[str]) -> None:
-        """Open a model in the background; the graph replaces the current one when read."""
-        path = os.fspath(path)
+    def may_discard(self, action: str) -> bool:
+        """Ask every discard check (the editor's unsaved-edits question) before ``action``."""
+        return all(check(action) for check in list(self.discard_checks))
+
+    def open_path(self, path: str | os.PathLike[str]) -> bool:
+        """Open a model in the background (after the unsaved-edits question); the graph
+        replaces the current one when read. ``False`` when the user cancelled."""
+        if not self.may_discard("open another model"):
+            return False
+        self._start_open(os.fspath(path))
+        return True
+
+    def _start_open(self, path: str) -> None:
         self.statusBar().showMessage(f"Opening {os.path.basename(path)}…")
         self._open_started = time.perf_counter()
         self.session.open(path)
 
     def ask_open(self) -> None:
+        if not self.may_discard("open another model"):
+            return
         recent = self.recent.paths()
         path = dialogs.ask_open_path(self, os.path.dirname(recent[0]) if recent else "")
         if path:
-            self.open_path(path)
+            self._start_open(path)
+
+    def close_model(self) -> bool:
+        """File > Close: back to the empty window (after the unsaved-edits question)."""
+        if self.document.graph is None or not self.may_discard("close it"):
+            return False
+        self.session.close_model()
+        self.canvas.clear()
+        self.banner.hide()
+        self.model_label.setText("")
+        self.search_edit.clear()
+        self._update_title()
+        return True
 
     def _opened(self, path: str) -> None:
         self.recent.add(path)
@@ -303,7 +333,8 @@ class MainWindow(QMainWindow):
         path = self._dropped_path(event)
         if path is not None:
             event.acceptProposedAction()
-            self.open_path(path)
+            # after the drop returns: a question asked inside it would hold the drag source
+            QTimer.singleShot(0, self, lambda: self.open_path(path))
 
     @staticmethod
     def _dropped_path(event: Any) -> str | None:
@@ -312,8 +343,11 @@ class MainWindow(QMainWindow):
         return local[0] if local else None
 
     def _update_title(self) -> None:
+        """The one place the title is written: file name, and the edit count the editor reports."""
         name = os.path.basename(self.document.path) if self.document.path else ""
-        self.setWindowTitle(f"{name} — Resect" if name else "Resect")
+        count = self.edit_count() if name else 0
+        title = f"{name} — Resect" if name else "Resect"
+        self.setWindowTitle(f"{title} (edited: {count})" if count else title)
 
     # --- canvas ----------------------------------------------------------------
     def _show_prepared(self, prepared: PreparedScene, keep_view: bool) -> None:
@@ -516,6 +550,10 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.tree_dock, self.properties_dock], [side, side - 10], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.may_discard("quit"):
+            event.ignore()
+            return
+        self.session.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from app import keras_client
@@ -137,6 +137,7 @@ class ModelSession(QObject):
     prepared_ready = Signal(object, bool)  # PreparedScene, keep_view
     keras_note = Signal(str)  # non-modal: why Keras could not load the model
     shapes_filled = Signal()
+    closed = Signal()  # File > Close: the document holds no model now
 
     def __init__(self, document: ViewerDocument, runner: TaskRunner, use_keras: bool = True) -> None:
         super().__init__(document)
@@ -156,20 +157,12 @@ class ModelSession(QObject):
         self.keras.ready.connect(self._keras_ready)
         self.keras.import_failed.connect(self._keras_import_failed)
         self.keras.died.connect(self._keras_died)
-        window = document.parent()
-        if window is not None and window.isWidgetType():
-            window.installEventFilter(self)  # shut the worker down when the window closes
         application = QApplication.instance()
         if application is not None:
             application.aboutToQuit.connect(self.shutdown)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close and watched is self.document.parent():
-            self.shutdown()
-        return False
-
     def shutdown(self) -> None:
-        """This window is closing: let go of the Keras worker (the last window stops it)."""
+        """This window closes (called once the close is accepted): let go of the Keras worker (the last window stops it)."""
         if self._released:
             return
         self._released = True
@@ -230,6 +223,15 @@ class ModelSession(QObject):
             self.open_failed.emit(path, message.splitlines()[0] if message else path)
 
         self.runner.submit(read_and_analyse, path, on_done=done, on_error=failed, name="read")
+
+    def close_model(self) -> None:
+        """Drop the current model: late answers about it (read, scene, shapes) are ignored."""
+        self.keras_model = None
+        self._deferred_load = None
+        self._scene_request += 1
+        self.scene_pending = False
+        self.document.clear()
+        self.closed.emit()
 
     def start_deferred_keras(self) -> None:
         """Start TensorFlow work once the graph is on screen: importing it holds the GIL for

@@ -154,6 +154,17 @@ class GraphCanvas(QWidget):
             self.open_view()
         self._refresh_overlays()
 
+    def clear(self) -> None:
+        """Show nothing (File > Close)."""
+        self._remove_items()
+        self._show_frames(())
+        self.prepared = None
+        self.overview.prepared = None
+        self.overview.hide()
+        self.selected_keys, self._search_keys = (), ()
+        self.hover_item.show_polyline([])
+        self._refresh_overlays()
+
     def _show_frames(self, groups: tuple) -> None:
         if self.frames_item is not None and self.frames_item.groups == groups:
             return

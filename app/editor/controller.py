@@ -21,7 +21,7 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QMenu
 
 import app.dialogs
-from app.editor import menus, prompts
+from app.editor import menus, prompts, unsaved
 from app.editor.commands import EditCommand, ResetCommand
 from app.editor.overlays import EditOverlays
 from app.editor.panels import HistoryPanel, PreviewStrip
@@ -91,6 +91,9 @@ class EditorController(QObject):
         self._make_actions()
 
         self.session.opened.connect(self._opened)
+        self.session.closed.connect(self._closed)
+        window.discard_checks.append(lambda action: unsaved.confirm_discard(self, action))
+        window.edit_count = lambda: len(self.doc.edits) if self.doc is not None else 0
         self.session.shapes_filled.connect(self._shapes_filled)
         self.session.prepared_ready.connect(self._scene_ready)
         self.canvas.first_paint.connect(self._first_paint)
@@ -125,6 +128,24 @@ class EditorController(QObject):
         self.original_action.setChecked(False)
         self.strip.show_preview(None)
         self._preview_waiting = self.doc  # computed once the graph is on screen (see _preview_of)
+        self._update_title()
+
+    def _closed(self) -> None:
+        """File > Close: no document, no history, nothing marked."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.doc = None
+        self.stack.clear()
+        self._blocks.clear()
+        self._cut_points.clear()
+        self._base_preview = self._preview_waiting = None
+        self.picked, self.crossing = (), ()
+        self.mode = "edited"
+        self.original_action.setChecked(False)
+        self.strip.show_preview(None)
+        self.overlays.clear()
+        self._update_title()
 
     def _shapes_filled(self) -> None:
         """Keras filled the shapes the file leaves out: re-base the document on the filled graph."""
@@ -329,9 +350,7 @@ class EditorController(QObject):
             self._update_title()
 
     def _update_title(self) -> None:
-        self.window._update_title()
-        if self.doc is not None and self.doc.edits:
-            self.window.setWindowTitle(f"{self.window.windowTitle()} (edited: {len(self.doc.edits)})")
+        self.window._update_title()  # reads ``edit_count`` below
 
     # --- picking ---------------------------------------------------------------------------
     def pick(self, keys: tuple[str, ...], additive: bool) -> None:
