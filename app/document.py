@@ -41,6 +41,7 @@ class KerasStatus:
 class ViewerDocument(QObject):
     """The observable state of one window."""
 
+    model_replaced = Signal()  # another file (or none): per-model view state (filters, scroll) resets
     graph_changed = Signal()  # a new graph (new file, shapes filled, or an edit)
     scene_changed = Signal()  # a new drawing of the current graph is ready
     collapsed_changed = Signal()
@@ -71,6 +72,7 @@ class ViewerDocument(QObject):
             self.generation += 1
             self.selection = Selection()
             self.search_matches = ()
+            self.model_replaced.emit()  # before the rows are built: a stale filter costs a pass
         self.graph = graph
         if blocks is not None:
             self.blocks = list(blocks)
@@ -85,6 +87,7 @@ class ViewerDocument(QObject):
         self.generation += 1
         self.selection = Selection()
         self.search_matches = ()
+        self.model_replaced.emit()
         self.graph_changed.emit()
         self.selection_changed.emit()
         self.search_changed.emit()

@@ -319,8 +319,14 @@ class LayerTreePanel(QWidget):
         layout.addWidget(self.totals)
 
         self._syncing = False
+        document.model_replaced.connect(self.reset_view_state)
         document.graph_changed.connect(self._graph_changed)
         document.selection_changed.connect(self._selection_changed)
+
+    def reset_view_state(self) -> None:
+        """Another model: its filter and scroll position were about the old one."""
+        self.filter_edit.clear()
+        self.view.scrollToTop()
 
     # --- document -> view ------------------------------------------------------
     def _graph_changed(self) -> None:

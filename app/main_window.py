@@ -130,7 +130,9 @@ class MainWindow(QMainWindow):
         self._make_status_bar()
 
         self.document.selection_changed.connect(self._selection_to_canvas)
+        self.document.model_replaced.connect(self._reset_view_state)
         self.document.graph_changed.connect(self._update_title)
+        self.document.graph_changed.connect(self._update_summary)
         self.document.keras_status_changed.connect(self._keras_status)
         self.document.search_changed.connect(self._search_to_canvas)
         self.session.prepared_ready.connect(self._show_prepared)
@@ -289,25 +291,36 @@ class MainWindow(QMainWindow):
         self.session.close_model()
         self.canvas.clear()
         self.banner.hide()
-        self.model_label.setText("")
-        self.search_edit.clear()
         self._update_title()
         return True
 
     def _opened(self, path: str) -> None:
         self.recent.add(path)
         self._announce_paint = True
-        graph = self.document.graph
         elapsed = time.perf_counter() - getattr(self, "_open_started", time.perf_counter())
         self.statusBar().showMessage(f"Read {os.path.basename(path)} in {elapsed * 1000:.0f} ms", 5000)
         self.banner.hide()
-        if graph is not None:
-            self.model_label.setText(
-                f"{graph.name} · {len(graph.layers)} layers · {graph_totals(graph).total:,} params · "
-                f"inputs {', '.join(str(r.layer) for r in graph.inputs)} → outputs "
-                f"{', '.join(str(r.layer) for r in graph.outputs)}"
-            )
         self.model_opened.emit(path)
+
+    def _update_summary(self) -> None:
+        """The status bar's line about the graph shown now (after every edit, not only on open)."""
+        graph = self.document.graph
+        if graph is None:
+            self.model_label.setText("")
+            return
+        self.model_label.setText(
+            f"{graph.name} · {len(graph.layers)} layers · {graph_totals(graph).total:,} params · "
+            f"inputs {', '.join(str(r.layer) for r in graph.inputs)} → outputs "
+            f"{', '.join(str(r.layer) for r in graph.outputs)}"
+        )
+
+    def _reset_view_state(self) -> None:
+        """Another model: the toolbar search (and its "n of m") belonged to the old one."""
+        self.search_edit.blockSignals(True)
+        self.search_edit.clear()
+        self.search_edit.blockSignals(False)
+        self.match_label.setText("")
+        self._match_index = -1
 
     def _open_failed(self, path: str, message: str) -> None:
         self.session.start_deferred_keras()
