@@ -150,8 +150,11 @@ class GraphCanvas(QWidget):
         self._awaiting_paint = True
         if old_range is not None:
             self.viewbox.setRange(old_range, padding=0)
+            if not self.keys_in_rect(self.viewbox.viewRect()):  # a new layout left the view blank
+                self.open_view()
         else:
             self.open_view()
+        self.overview.set_viewport(self.viewbox.viewRect())
         self._refresh_overlays()
 
     def clear(self) -> None:
@@ -251,6 +254,36 @@ class GraphCanvas(QWidget):
                 top = min(max(cy - view_h / 2, bounds.top()), bounds.bottom() - view_h)
             rect = QRectF(bounds.left(), top, view_w, view_h)
         self.viewbox.setRange(rect, padding=0)
+
+    def follow(self, keys: tuple[str, ...]) -> None:
+        """After an edit: keep the user's focus on what changed. The whole graph when it
+        fits readably; else the region of ``keys`` (new inputs / outputs / layers) when it
+        does, else the first of them at a readable scale; never a blank view."""
+        prepared = self.prepared
+        if prepared is None:
+            return
+        keys = tuple(k for k in keys if k in prepared.index)
+        bounds = prepared.bounds
+        width, height = max(self.viewbox.width(), 200.0), max(self.viewbox.height(), 200.0)
+        if min(width / max(bounds.width(), 1.0), height / max(bounds.height(), 1.0)) >= MIN_FIT_SCALE or not keys:
+            if not keys or not self.keys_in_rect(self.viewbox.viewRect()):
+                self.open_view()
+            else:
+                self.fit()
+            return
+        region = QRectF()
+        for key in keys:
+            region = region.united(prepared.rect_of(key))
+        region = region.adjusted(-40, -40, 40, 40)
+        if min(width / region.width(), height / region.height()) >= MIN_FIT_SCALE:
+            scale = min(READABLE_SCALE, width / region.width(), height / region.height())
+            target = QRectF(0, 0, width / scale, height / scale)
+            target.moveCenter(region.center())
+        else:
+            scale = min(max(self.scale(), MIN_FIT_SCALE), READABLE_SCALE)
+            target = QRectF(0, 0, width / scale, height / scale)
+            target.moveCenter(prepared.rect_of(keys[0]).center())
+        self.viewbox.setRange(target, padding=0)
 
     def center_on(self, point: QPointF) -> None:
         rect = self.viewbox.viewRect()

@@ -79,6 +79,7 @@ class EditorController(QObject):
         self._base_preview: tuple[Document, Preview] | None = None  # the unedited state's, from a worker
         self._preview_waiting: Document | None = None  # opened; its preview starts after the first paint
         self._preview_job = 0
+        self._follow = False
 
         self.overlays = EditOverlays(self.canvas)
         self.strip = PreviewStrip(window)
@@ -205,6 +206,7 @@ class EditorController(QObject):
         if self.crossing:
             self.window.banner.hide()
         self.crossing = ()
+        self._follow = True  # the next drawing shows what this edit changed
         self.picked = tuple(k for k in self.picked if self._layer_exists(k))
         self._render()
 
@@ -229,6 +231,7 @@ class EditorController(QObject):
         current = self.viewer.graph
         if current is not None and self.canvas.prepared is not None and drawing_key(current) == drawing_key(graph):
             # same drawing (a freeze, or its undo): keep the scene, refresh tree and overlays only
+            self._follow = False
             self.viewer.set_graph(graph, blocks=self.viewer.blocks)
             self._scene_ready()
             return
@@ -249,11 +252,27 @@ class EditorController(QObject):
         return blocks
 
     def _scene_ready(self, *_: Any) -> None:
+        if self._follow:
+            self._follow = False
+            self.canvas.follow(self.overlays.box_keys(self.changed_layers()))
         self.refresh_overlays()
         if self._started is not None:
             self.last_edit_seconds = time.perf_counter() - self._started
             self._started = None
         self.shown.emit()
+
+    def changed_layers(self) -> list[str]:
+        """What the last edit is about, for the view to follow: the new inputs and outputs,
+        else the new layers (an insert or a new head)."""
+        doc = self.doc
+        if doc is None or self.mode != "edited":
+            return []
+        inputs = [r.layer for r in doc.edited.inputs if r not in doc.original.inputs]
+        outputs = [r.layer for r in doc.edited.outputs if r not in doc.original.outputs]
+        if inputs or outputs:
+            return [*inputs, *outputs]
+        preview = self._preview_of(doc)
+        return list(preview.new) if preview is not None else []
 
     def refresh_overlays(self) -> None:
         if self.doc is None or self.canvas.prepared is None:
