@@ -15,6 +15,7 @@ import gc
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +111,23 @@ def fill_from_table(graph: ModelGraph, table: dict[str, Any]) -> ModelGraph:
     return filled
 
 
+def drawing_key(graph: ModelGraph) -> tuple:
+    """What the canvas draws of a graph (names, classes, calls, shapes, parameter badges):
+    two graphs with the same key share one scene, so a freeze needs no new layout."""
+    return (
+        graph.inputs,
+        graph.outputs,
+        tuple(
+            (layer.name, layer.class_name, layer.params, tuple((n.inputs, n.output_shapes) for n in layer.nodes))
+            for layer in graph.layers
+        ),
+    )
+
+
+def _as_read(graph: ModelGraph) -> tuple[ModelGraph, list[Any] | None]:
+    return graph, None
+
+
 @dataclass(frozen=True)
 class RemoteModel:
     """The model as loaded by the Keras worker process: what ``session.keras_model`` is
@@ -130,7 +148,9 @@ def default_collapsed(graph: ModelGraph, blocks: list[Any]) -> frozenset[str]:
 
 
 class ModelSession(QObject):
-    """Drives the document: open files, lay out scenes, run the Keras load."""
+    """Drives the document: open files, lay out scenes, run the Keras load. The one writer
+    of what the window shows (``show``): the file's graph as read, as Keras filled it, or
+    what the ``presenter`` (the editor) makes of it - edited, or the original view."""
 
     opened = Signal(str)  # path, once the graph is in the document
     open_failed = Signal(str, str)  # path, one-line reason
@@ -152,6 +172,9 @@ class ModelSession(QObject):
         self._deferred_load: tuple[str, ModelGraph, int] | None = None
         self._scene_request = 0
         self.scene_pending = False
+        self.file_graph: ModelGraph | None = None  # as read, then as Keras filled it: what edits apply to
+        # the file's graph -> (graph to show, its blocks or None to keep them); the editor installs its own
+        self.presenter: Callable[[ModelGraph], tuple[ModelGraph, list[Any] | None]] = _as_read
         document.collapsed_changed.connect(lambda: self.request_scene(keep_view=True))
         document.direction_changed.connect(lambda: self.request_scene(keep_view=False))
         self.keras.ready.connect(self._keras_ready)
@@ -210,6 +233,7 @@ class ModelSession(QObject):
         def done(result: tuple[ModelGraph, list[Any]]) -> None:
             graph, blocks = result
             self.keras_model = None
+            self.file_graph = graph
             self.document.collapsed = default_collapsed(graph, blocks)
             self.document.set_graph(graph, path=path, blocks=blocks)
             # after the tree's layout slice (queued by set_graph): a worker running Python
@@ -226,7 +250,7 @@ class ModelSession(QObject):
 
     def close_model(self) -> None:
         """Drop the current model: late answers about it (read, scene, shapes) are ignored."""
-        self.keras_model = None
+        self.keras_model = self.file_graph = None
         self._deferred_load = None
         self._scene_request += 1
         self.scene_pending = False
@@ -255,9 +279,10 @@ class ModelSession(QObject):
             self.document.set_keras_status("ready", "Shapes from Keras")
             if result is graph:  # the file recorded everything Keras knows: nothing to redraw
                 return
-            self.document.set_graph(result)
-            self.request_scene(keep_view=True, defer=True)  # after the UI has taken the new shapes
-            self.shapes_filled.emit()
+            self.file_graph = result
+            self.shapes_filled.emit()  # the editor re-bases its edits on the filled graph
+            shown, blocks = self.presenter(result)
+            self.show(shown, blocks, defer=True)  # drawn after the UI has taken the new shapes
 
         def done(result: dict[str, Any]) -> None:
             if generation == self.document.generation:
@@ -273,6 +298,22 @@ class ModelSession(QObject):
             self.keras_note.emit(message)
 
         self.keras.request("shapes", {"path": path}, on_done=done, on_error=failed, owner=self.document.parent())
+
+    # --- what is shown -----------------------------------------------------------
+    def same_drawing(self, graph: ModelGraph) -> bool:
+        """``graph`` draws exactly as the scene on screen (a freeze): no new layout needed."""
+        current = self.document.graph
+        return current is not None and self.document.scene is not None and drawing_key(current) == drawing_key(graph)
+
+    def show(self, graph: ModelGraph, blocks: list[Any] | None = None, defer: bool = False) -> bool:
+        """The one way a graph of the open file reaches the window after it opens (Keras'
+        shapes, an edit, undo, the original view). Lays out a new scene unless ``graph``
+        draws as the current one; ``True`` when a new scene is on its way."""
+        redraw = not self.same_drawing(graph)
+        self.document.set_graph(graph, blocks=blocks)
+        if redraw:
+            self.request_scene(keep_view=True, defer=defer)
+        return redraw
 
     # --- scenes ----------------------------------------------------------------
     def request_scene(self, keep_view: bool = True, defer: bool = False) -> None:
