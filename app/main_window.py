@@ -36,6 +36,7 @@ from app.recent import RecentFiles
 from app.search import find_layers
 from app.session import ModelSession
 from app.workers import TaskRunner
+from core.render.visible import layer_of_box
 
 SEPARATOR = "/"
 KERAS_START_DELAY_MS = 1500
@@ -384,7 +385,10 @@ class MainWindow(QMainWindow):
         prepared = self.canvas.prepared
         if prepared is None or not path:
             return ()
-        for depth in range(len(path), 0, -1):
+        calls = prepared.calls_of(SEPARATOR.join(path))  # every call of a shared layer
+        if calls:
+            return calls
+        for depth in range(len(path) - 1, 0, -1):
             key = prepared.owner.get(SEPARATOR.join(path[:depth]))
             if key is not None:
                 return (key,)
@@ -407,7 +411,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Block {box.block}: {size} layers. Double-click or Space to expand.", 8000)
             return
         self._selected_block = None
-        self.document.select_layer(*key.split(SEPARATOR))
+        self.document.select_layer(*layer_of_box(key).split(SEPARATOR))  # a call box selects its layer
 
     def _selection_to_canvas(self) -> None:
         selection = self.document.selection

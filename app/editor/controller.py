@@ -31,6 +31,7 @@ from app.editor.panels import HistoryPanel, PreviewStrip
 from app.editor.selection import boundary, output_tensors, picked_layers
 from core.errors import ResectError
 from core.graph import ModelGraph
+from core.render.visible import layer_of_box
 from core.surgery.document import Document
 from core.surgery.edits import Cut, Edit
 from core.surgery.preview import Preview
@@ -206,7 +207,7 @@ class EditorController(QObject):
         self._render()
 
     def _layer_exists(self, key: str) -> bool:
-        return self.doc is not None and self.doc.edited.has_layer(key.split("/", 1)[0])
+        return self.doc is not None and self.doc.edited.has_layer(layer_of_box(key).split("/", 1)[0])
 
     # --- drawing -------------------------------------------------------------------------
     def shown_graph(self) -> ModelGraph:
@@ -430,9 +431,17 @@ class EditorController(QObject):
 
     # --- context menu --------------------------------------------------------------------
     def _context_requested(self, target: Any, position: Any) -> None:
+        self.select_target(target)
         menu = self.context_menu(target)
         if menu is not None:
             prompts.run_menu(menu, position)
+
+    def select_target(self, target: Any) -> None:
+        """A right-click selects what its menu acts on (the properties show that layer or tensor)."""
+        if isinstance(target, TensorRef):
+            self.viewer.select_tensor(target)
+        elif target is not None:
+            self.window._canvas_box_clicked(str(target))
 
     def context_menu(self, target: Any) -> QMenu | None:
         if self.doc is None or target is None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QMenu
 
 from app.editor import prompts
 from core.errors import ResectError
+from core.render.visible import layer_of_box
 from core.surgery.apply import apply_edit
 from core.surgery.edits import (
     AddOutputs,
@@ -41,11 +42,14 @@ def build(editor: Any, target: Any) -> QMenu | None:
         _block_entries(editor, menu, box.block)
         return menu
     graph = editor.shown_graph()
+    tensor = key  # a call box's key ("enc2:1") names that call's output: entries act on that call
+    key = layer_of_box(key)
     name = key.split("/", 1)[0]
     if not graph.has_layer(name):
         return None
     layer = graph.layer(name)
-    tensor = key
+    if box is not None and len(layer.nodes) > 1:
+        menu.setTitle(box.title)
     if layer.is_input:
         menu.addAction("Change input shape…", lambda: change_input(editor, name))
         menu.addSeparator()

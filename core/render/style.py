@@ -37,6 +37,14 @@ CORNER_RADIUS = 6.0
 STROKE_WIDTH = 1.2
 EDGE_WIDTH = 1.2
 STACK_OFFSET = 4.0  # px: the card drawn behind a collapsed block
+CALL_BAND_WIDTH = 6.0  # px: the colour band on the left of every call box of a shared layer
+# one colour per shared layer: its calls carry the same band, so they read as one layer's
+CALL_BANDS = ("#e8590c", "#1971c2", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c2255c", "#5f3dc4")
+
+
+def call_band(layer_key: str) -> str:
+    """The band colour tying the calls of one shared layer (stable across runs: no hash())."""
+    return CALL_BANDS[sum(layer_key.encode()) % len(CALL_BANDS)]
 
 
 @dataclass(frozen=True)
