@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QProgressBar,
+    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -60,6 +61,11 @@ class NoteBanner(QWidget):
         self.label = QLabel(self)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action_button = QPushButton(self)
+        self.action_button.setObjectName("bannerAction")
+        self.action_button.hide()
+        self.action_button.clicked.connect(self._act)
+        self._action: Callable[[], Any] | None = None
         close = QToolButton(self)
         close.setText("✕")
         close.setAutoRaise(True)
@@ -67,13 +73,24 @@ class NoteBanner(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 4, 4)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button)
         layout.addWidget(close)
         self.setStyleSheet("#noteBanner { background: #fff4cc; border-bottom: 1px solid #e0c75a; }")
         self.hide()
 
-    def show_note(self, text: str) -> None:
+    def show_note(self, text: str, action_text: str = "", action: Callable[[], Any] | None = None) -> None:
+        """Show ``text``; with ``action``, a button that does what the note proposes (any time later)."""
         self.label.setText(text)
+        self._action = action
+        self.action_button.setText(action_text)
+        self.action_button.setVisible(action is not None)
         self.show()
+
+    def _act(self) -> None:
+        action, self._action = self._action, None
+        self.hide()
+        if action is not None:
+            action()
 
 
 class MainWindow(QMainWindow):

@@ -419,12 +419,24 @@ class EditorController(QObject):
             self.window.banner.show_note(
                 "<b>This cut lies inside a branch.</b> Skip tensor(s) crossing it (red): "
                 + "; ".join(parts)
-                + ". Complete it as a multi-input cut to keep them as extra inputs."
+                + ". Complete it as a multi-input cut to keep them as extra inputs.",
+                "Complete as multi-input cut",
+                lambda: self._complete_cut(inputs, outputs, graph),
             )
             if not prompts.ask_yes_no(self.window, "Skip connection crosses the cut", text):
-                return False
+                return False  # the banner keeps the offer: its button completes the cut later
             complete = True
         done = self.apply(Cut(tuple(inputs), tuple(outputs), complete))
+        if done:
+            self.picked = ()
+        return done
+
+    def _complete_cut(self, inputs: list[str], outputs: list[str], graph: ModelGraph) -> bool:
+        """The banner's "complete" button: the refused cut, completed (if nothing changed since)."""
+        if self.doc is None or self.doc.edited is not graph:
+            self.window.statusBar().showMessage("The model changed since: choose the cut again", 6000)
+            return False
+        done = self.apply(Cut(tuple(inputs), tuple(outputs), True))
         if done:
             self.picked = ()
         return done

@@ -53,7 +53,7 @@ def build(editor: Any, target: Any) -> QMenu | None:
     if layer.is_input:
         menu.addAction("Change input shape…", lambda: change_input(editor, name))
         menu.addSeparator()
-    _tensor_entries(editor, menu, tensor)
+    _tensor_entries(editor, menu, tensor, layer_inputs=_call_inputs(layer, tensor))
     menu.addSeparator()
     if not layer.is_input:
         menu.addAction("Delete layer", lambda: editor.apply(DeleteLayer(key)))
@@ -65,13 +65,26 @@ def build(editor: Any, target: Any) -> QMenu | None:
     return menu
 
 
-def _tensor_entries(editor: Any, menu: QMenu, tensor: str) -> None:
-    menu.addAction("Start model here", lambda: editor.cut([tensor], []))
+def _call_inputs(layer: Any, key: str) -> list[str]:
+    """The tensors the clicked call of ``layer`` reads (``key`` names the call: ``enc2:1``)."""
+    node_index = TensorRef.parse(key.rsplit("/", 1)[-1]).node_index
+    node = next((n for n in layer.nodes if n.index == node_index), None)
+    return [str(ref) for ref in node.inputs] if node is not None else []
+
+
+def _tensor_entries(editor: Any, menu: QMenu, tensor: str, layer_inputs: list[str] | None = None) -> None:
+    """Entries about a tensor; on a layer (``layer_inputs`` given) the words say which side."""
+    if layer_inputs is None:  # an edge: one tensor, no sides
+        menu.addAction("Start model here", lambda: editor.cut([tensor], []))
+    else:  # a layer: keep it (start at what it reads) or drop it (start at what it makes)
+        if layer_inputs:
+            menu.addAction("Start model at this layer's input", lambda: editor.cut(list(layer_inputs), []))
+        menu.addAction("Start model at its output", lambda: editor.cut([tensor], []))
     menu.addAction("End model here", lambda: editor.cut([], [tensor]))
     menu.addAction("Add as output", lambda: editor.apply(AddOutputs((tensor,))))
     menu.addSeparator()
-    menu.addAction("Freeze everything below", lambda: editor.apply(SetTrainable(False, below=tensor)))
-    menu.addAction("Unfreeze everything above", lambda: editor.apply(SetTrainable(True, above=tensor)))
+    menu.addAction("Freeze this and everything before it", lambda: editor.apply(SetTrainable(False, below=tensor)))
+    menu.addAction("Unfreeze everything after it", lambda: editor.apply(SetTrainable(True, above=tensor)))
     menu.addSeparator()
     menu.addAction("Replace head from here…", lambda: replace_head(editor, tensor))
     menu.addAction("Insert layer after…", lambda: insert_layer(editor, tensor))
@@ -85,7 +98,9 @@ def _block_entries(editor: Any, menu: QMenu, block_name: str) -> None:
         menu.addAction("Start model after this block", lambda: editor.cut([exit_], []))
         menu.addAction("End model after this block", lambda: editor.cut([], [exit_]))
         menu.addAction("Add block output as output", lambda: editor.apply(AddOutputs((exit_,))))
-        menu.addAction("Freeze this block and everything below", lambda: editor.apply(SetTrainable(False, below=exit_)))
+        menu.addAction(
+            "Freeze this block and everything before it", lambda: editor.apply(SetTrainable(False, below=exit_))
+        )
     menu.addAction("Remove block", lambda: remove_block(editor, block_name))
     menu.addSeparator()
     menu.addAction("Expand block", lambda: editor.window.toggle_collapse(block_name))

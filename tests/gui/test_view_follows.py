@@ -31,7 +31,7 @@ def test_start_inside_a_branch_of_keras2_resnet50_shows_the_new_inputs(qtbot, ma
     qtbot.wait(50)
     accept_dialogs.answers.append(True)  # complete it as a multi-input cut
     # the activation_46 case: inside a stage-5 residual branch, the skip tensor crosses
-    click_menu(qtbot, window, editor, "conv5_block2_1_relu", "Start model here")
+    click_menu(qtbot, window, editor, "conv5_block2_1_relu", "Start model at its output")
     inputs = [r.layer for r in editor.doc.edited.inputs]
     assert len(inputs) == 2
     keys = editor.overlays.box_keys(inputs)
