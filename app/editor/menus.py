@@ -172,7 +172,8 @@ def _layer_dialog(editor: Any, title: str, make: Any, spec: LayerSpec | None = N
     from app.editor.layer_dialog import LayerDialog
 
     graph = editor.edited
-    dialog = LayerDialog(title, make, lambda edit: apply_edit(graph, edit), spec, editor.window)
+    keras = editor.session.keras if editor.session.use_keras else None  # the form and check come from Keras
+    dialog = LayerDialog(title, make, lambda edit: apply_edit(graph, edit), spec, editor.window, keras=keras)
     return _run_edit_dialog(editor, dialog)
 
 
