@@ -22,7 +22,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
 
 from app.document import ViewerDocument
-from app.formatting import count_text, graph_totals, layer_shape_text, mb_text
+from app.formatting import count_text, graph_totals, layer_shape_text, size_text
 from core.graph import Layer, ModelGraph
 
 COLUMNS = ("Name", "Class", "Output shape", "Params", "Trainable")
@@ -352,7 +352,7 @@ class LayerTreePanel(QWidget):
             f"<b>Total params:</b> {count_text(totals.total)}<br>"
             f"Trainable: {count_text(totals.trainable)} · "
             f"Non-trainable: {count_text(totals.non_trainable)}<br>"
-            f"Size: {mb_text(totals.nbytes)} · {len(graph.layers)} layers"
+            f"Size: {size_text(totals.nbytes)} · {len(graph.layers)} layers"
         )
         self._selection_changed()
 

@@ -41,6 +41,7 @@ from core.render.visible import layer_of_box
 
 SEPARATOR = "/"
 KERAS_START_DELAY_MS = 1500
+COMPACT_WIDTH = 1400  # px: below this the main toolbar shows icons only
 
 
 def icon(name: str) -> QIcon:
@@ -131,8 +132,10 @@ class MainWindow(QMainWindow):
         self.properties_dock = self._dock(
             "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea, "propertiesDock"
         )
-        self.tree.setMinimumWidth(340)  # name, class and shape columns readable from the start
-        self.properties.setMinimumWidth(300)
+        # small minimums: at 1024 px the side panels must give way to the canvas (they kept
+        # 340 + 300 px and left it 250); their first width is a share of the window instead
+        self.tree.setMinimumWidth(180)
+        self.properties.setMinimumWidth(180)
 
         self.search_edit = QLineEdit(self)
         self.search_edit.setObjectName("searchEdit")
@@ -151,6 +154,7 @@ class MainWindow(QMainWindow):
         self.document.model_replaced.connect(self._reset_view_state)
         self.document.graph_changed.connect(self._update_title)
         self.document.graph_changed.connect(self._update_summary)
+        self.document.graph_changed.connect(self._update_enabled)
         self.document.keras_status_changed.connect(self._keras_status)
         self.document.search_changed.connect(self._search_to_canvas)
         self.session.prepared_ready.connect(self._show_prepared)
@@ -167,7 +171,9 @@ class MainWindow(QMainWindow):
         # asked before the current model (and its edits) is dropped; False from any stops it
         self.discard_checks: list[Callable[[str], bool]] = []
         self.edit_count: Callable[[], int] = lambda: 0  # the editor's edits on the shown model
+        self.exporter: Callable[[], Any] | None = None  # File > Export model: the editor's export dialog
         self._update_title()
+        self._update_enabled()
         # TensorFlow starts importing once the first graph is drawn, or after a moment when
         # nothing is being opened (see ModelSession.start_deferred_keras)
         QTimer.singleShot(KERAS_START_DELAY_MS, self._start_keras_if_idle)
@@ -197,8 +203,10 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         a = self._action
         self.open_action = a("&Open…", self.ask_open, QKeySequence.StandardKey.Open, "open")
-        self.export_picture_action = a("Export &picture…", self.ask_export_picture, "Ctrl+E", "export")
-        self.export_summary_action = a("Export &summary…", self.ask_export_summary, "Ctrl+Shift+E")
+        self.export_model_action = a("&Export model…", self.export_model, "Ctrl+E", "export")
+        self.export_model_action.setIconText("Export model")
+        self.export_picture_action = a("Export &picture…", self.ask_export_picture, "Ctrl+Shift+E")
+        self.export_summary_action = a("Export s&ummary…", self.ask_export_summary, "Ctrl+Alt+E")
         self.close_action = a("&Close", self.close_model, QKeySequence.StandardKey.Close)
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.fit_action = a("&Fit graph", self.canvas.fit, "F", "fit")
@@ -221,12 +229,14 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open &recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addMenu(self.recent_menu)
-        file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
+        self.file_recipes_anchor = file_menu.addSeparator()  # the editor puts Open / Save recipe above
+        file_menu.addAction(self.export_model_action)
         file_menu.addAction(self.export_picture_action)
         file_menu.addAction(self.export_summary_action)
         file_menu.addSeparator()
-        file_menu.addAction(self.close_action)
         file_menu.addAction(self.quit_action)
+        self.file_menu = file_menu
         view = bar.addMenu("&View")
         for action in (self.fit_action, self.zoom_selection_action, self.readable_action, self.direction_action):
             view.addAction(action)
@@ -242,11 +252,11 @@ class MainWindow(QMainWindow):
         view.addAction(self.properties_dock.toggleViewAction())
         bar.addMenu("&Help").addAction(self.about_action)
 
-        toolbar = self.addToolBar("Main")
+        self.main_toolbar = toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.open_action, self.export_picture_action):
+        for action in (self.open_action, self.export_model_action):
             toolbar.addAction(action)
         toolbar.addSeparator()
         for action in (self.fit_action, self.zoom_selection_action, self.direction_action):
@@ -260,6 +270,20 @@ class MainWindow(QMainWindow):
         self.match_label.setObjectName("matchLabel")
         self.match_label.setContentsMargins(6, 0, 6, 0)
         toolbar.addWidget(self.match_label)
+
+    def export_model(self) -> Any:
+        """File > Export model (Ctrl+E): the edited model to a file, through the editor."""
+        if self.document.graph is None or self.exporter is None:
+            return None
+        return self.exporter()
+
+    def _update_enabled(self) -> None:
+        """What needs a model is off in the empty window (Export did nothing there)."""
+        has_model = self.document.graph is not None
+        for action in (self.export_picture_action, self.export_summary_action, self.close_action):
+            action.setEnabled(has_model)
+        self.export_model_action.setEnabled(has_model and self.exporter is not None)
+        self.canvas.set_empty_hint(not has_model)
 
     def _make_status_bar(self) -> None:
         status = self.statusBar()
@@ -290,6 +314,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _start_open(self, path: str) -> None:
+        self.canvas.set_empty_hint(False)
         self.statusBar().showMessage(f"Opening {os.path.basename(path)}…")
         self._open_started = time.perf_counter()
         self.session.open(path)
@@ -342,14 +367,16 @@ class MainWindow(QMainWindow):
 
     def _open_failed(self, path: str, message: str) -> None:
         self.session.start_deferred_keras()
+        self._update_enabled()
         self.statusBar().showMessage("Could not open the model", 5000)
         dialogs.show_error(self, "Cannot open model", message)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         paths = self.recent.paths()
-        for path in paths:
-            self.recent_menu.addAction(os.path.basename(path), lambda p=path: self.open_path(p)).setToolTip(path)
+        for path in paths:  # name, then where it is: two "resnet50.keras" read apart
+            label = f"{os.path.basename(path)}  —  {os.path.dirname(path)}"
+            self.recent_menu.addAction(label, lambda p=path: self.open_path(p)).setToolTip(path)
         if paths:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear list", self.recent.clear)
@@ -580,8 +607,23 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
             if self.restoreState(state):
                 return
-        side = max(330, min(430, self.width() // 4))
+        self._fit_docks()
+
+    def _fit_docks(self) -> None:
+        """Side panels as a share of the window (about a fifth each, 200-430 px)."""
+        side = max(200, min(430, int(self.width() * 0.21)))
         self.resizeDocks([self.tree_dock, self.properties_dock], [side, side - 10], Qt.Orientation.Horizontal)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        compact = self.width() < COMPACT_WIDTH  # icons only, so no action hides behind the overflow
+        style = Qt.ToolButtonStyle.ToolButtonIconOnly if compact else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        if self.main_toolbar.toolButtonStyle() != style:
+            self.main_toolbar.setToolButtonStyle(style)
+            self.search_edit.setMaximumWidth(170 if compact else 320)
+        central = self.centralWidget().width()
+        if self._docks_sized and self.isVisible() and central < 0.5 * self.width():
+            self._fit_docks()  # the canvas keeps at least about half the window
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.may_discard("quit"):

@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
 from app.canvas.items import ChunkItem, EdgeChunkItem, GroupFramesItem, OverlayItem
 from app.canvas.overview import OverviewMap
@@ -105,6 +105,15 @@ class GraphCanvas(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+        self.empty_hint = QLabel(
+            "<div align='center' style='color:#6b7280'><span style='font-size:16pt'><b>Open a model</b></span>"
+            "<br><br>File › Open (Ctrl+O), a recent file,<br>or drop a .keras / .h5 file here</div>",
+            self,
+        )
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self.empty_hint.hide()
 
         self.prepared: PreparedScene | None = None
         self.chunk_items: list[ChunkItem] = []
@@ -414,9 +423,17 @@ class GraphCanvas(QWidget):
         scene_point = self.viewbox.mapViewToScene(QPointF(x, y))
         return self.view.mapFromScene(scene_point)
 
+    def set_empty_hint(self, visible: bool) -> None:
+        """The empty window says what to do first."""
+        self.empty_hint.setGeometry(self.rect())
+        self.empty_hint.setVisible(visible)
+        if visible:
+            self.empty_hint.raise_()
+
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self.overview.place()
+        self.empty_hint.setGeometry(self.rect())
 
 
 def _same_colours(old: PreparedScene | None, new: PreparedScene) -> bool:

@@ -38,17 +38,21 @@ def make_actions(editor: Any) -> None:
     editor.rename_action = act("Re&name selected layer…", lambda: menus.on_selected(editor, "rename"), "F2")
     editor.input_action = act("Change &input shape…", lambda: menus.change_input(editor, None))
     editor.head_action = act("Replace &head from selection…", lambda: menus.head_from_selection(editor))
-    editor.save_recipe_action = act("&Save edits as recipe…", lambda: editor.save_recipe(), "Ctrl+S")
-    editor.open_recipe_action = act("Open &recipe…", lambda: editor.open_recipe(), "Ctrl+R")
-    editor.export_action = act("E&xport edited model…", lambda: editor.export(), "Ctrl+Shift+S")
+    editor.save_recipe_action = act("&Save recipe (edits)…", lambda: editor.save_recipe(), "Ctrl+S")
+    editor.open_recipe_action = act("Open r&ecipe…", lambda: editor.open_recipe(), "Ctrl+R")
+    editor.export_action = w.export_model_action  # File > Export model (Ctrl+E): the window's, enabled here
+    w.exporter = editor.export
     editor.history_dock.toggleViewAction().setText("&History")
+    # files live under File (they were under Edit): recipes beside Open, export with the exports
+    w.file_menu.insertAction(w.file_recipes_anchor, editor.open_recipe_action)
+    w.file_menu.insertAction(w.file_recipes_anchor, editor.save_recipe_action)
 
     bar = w.menuBar()
     menu = QMenu("&Edit", w)
     for item in (editor.undo_action, editor.redo_action, None, editor.extract_action, editor.outputs_action,
                  editor.clear_pick_action, None, editor.delete_action, editor.rename_action, editor.input_action, editor.head_action, None,
-                 editor.cut_points_action, editor.original_action, None, editor.open_recipe_action,
-                 editor.save_recipe_action, editor.export_action, None, editor.history_dock.toggleViewAction()):  # fmt: skip
+                 editor.cut_points_action, editor.original_action, None,
+                 editor.history_dock.toggleViewAction()):  # fmt: skip
         menu.addSeparator() if item is None else menu.addAction(item)
     actions = bar.actions()
     bar.insertMenu(actions[1] if len(actions) > 1 else None, menu)
@@ -56,7 +60,7 @@ def make_actions(editor: Any) -> None:
     toolbar = w.addToolBar("Edit")
     toolbar.setObjectName("editToolbar")
     toolbar.setMovable(False)
-    short = {editor.extract_action: "Extract", editor.original_action: "Original", editor.export_action: "Export model"}
+    short = {editor.extract_action: "Extract", editor.original_action: "Original"}
     for action, text in short.items():
         action.setIconText(text)
         action.setToolTip(action.text().replace("&", ""))
@@ -69,6 +73,6 @@ def make_actions(editor: Any) -> None:
     redo.setEnabled(False)
     editor.stack.canUndoChanged.connect(undo.setEnabled)
     editor.stack.canRedoChanged.connect(redo.setEnabled)
-    for action in (undo, redo, editor.extract_action, editor.original_action, editor.export_action):
+    for action in (undo, redo, editor.extract_action, editor.original_action):
         toolbar.addAction(action)
     editor.toolbar = toolbar

@@ -94,8 +94,10 @@ def node_subtitle(layer: Layer, node: Any, level: ModelGraph | None = None) -> s
 
 
 def layer_badge(layer: Layer) -> str:
-    """Parameter count (a nested model's layer already holds all its inner weights)."""
-    return format_count(layer.params) if layer.params else ""
+    """Parameter count (a nested model's layer already holds all its inner weights); a ⚠
+    in front for a layer Keras cannot load as is (a Lambda's code, a custom class)."""
+    count = format_count(layer.params) if layer.params else ""
+    return f"⚠ {count}".strip() if layer.problem else count
 
 
 TITLE_GAP = 6.0  # px between subtitle and badge on the second line

@@ -145,9 +145,11 @@ def _dress(graph: ModelGraph, placed: Layout, marked: set[str]) -> Scene:
             stroke, width = style.OUTPUT_STROKE, 2.0
         if item.kind == "block":
             width = 2.0
+        shared = _layer_at(graph, layer_of_box(item.layers[0])) if item.kind == "layer" and item.layers else None
+        if shared is not None and shared.problem:
+            stroke, width = style.PROBLEM_STROKE, 2.5
         if lit:
             stroke, width = style.HIGHLIGHT_STROKE, 3.0
-        shared = _layer_at(graph, layer_of_box(item.layers[0])) if item.kind == "layer" and item.layers else None
         band = style.call_band(layer_of_box(item.layers[0])) if shared is not None and len(shared.nodes) > 1 else ""
         boxes.append(
             Box(

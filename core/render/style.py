@@ -22,6 +22,7 @@ EDGE_COLOUR = "#8a94a6"
 EDGE_HIGHLIGHT_COLOUR = "#e0472b"
 HIGHLIGHT_STROKE = "#e0472b"
 OUTPUT_STROKE = "#111111"
+PROBLEM_STROKE = "#b3261e"  # a layer Keras cannot load as is (the tree shows it in this red too)
 BACKGROUND = "#ffffff"
 GROUP_FILL = "#fffaf0"  # frame behind an expanded nested model
 GROUP_STROKE = "#d9c27a"

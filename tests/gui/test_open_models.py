@@ -55,7 +55,8 @@ def test_open_model_shows_every_layer_and_totals(qtbot, make_window, zoo, name, 
     totals = window.tree.totals.text()
     assert f"{graph.total_params:,}" in totals
     assert f"{graph.trainable_params:,}" in totals and f"{graph.non_trainable_params:,}" in totals
-    assert f"{graph.weight_bytes / 2**20:,.2f} MB" in totals
+    mib = graph.weight_bytes / 2**20
+    assert (f"{mib:,.1f} MB" if mib >= 1 else f"{graph.weight_bytes / 1024:,.1f} KB") in totals
     assert window.windowTitle() == f"{path.name} — Resect"
 
     # every layer is drawn: as its own box, or inside exactly the collapsed block box that owns it
