@@ -613,6 +613,19 @@ class MainWindow(QMainWindow):
         """Side panels as a share of the window (about a fifth each, 200-430 px)."""
         side = max(200, min(430, int(self.width() * 0.21)))
         self.resizeDocks([self.tree_dock, self.properties_dock], [side, side - 10], Qt.Orientation.Horizontal)
+        right = [
+            dock
+            for dock in self.findChildren(QDockWidget)
+            if self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+            and dock.isVisible()
+            and not self.tabifiedDockWidgets(dock)
+        ]
+        if len(right) == 2 and self.properties_dock in right:  # Properties above a small History
+            other = right[1] if right[0] is self.properties_dock else right[0]
+            height = self.properties_dock.height() + other.height()
+            self.resizeDocks(
+                [self.properties_dock, other], [int(height * 0.74), int(height * 0.26)], Qt.Orientation.Vertical
+            )
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)

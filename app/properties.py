@@ -171,11 +171,14 @@ class PropertiesPanel(QWidget):
             label = QLabel(f"<b>{title}</b>")
             inner.addWidget(label)
             inner.addWidget(widget, 1)
+            widget.setMinimumHeight(24)  # a short window (1024x640) squeezes the sections, not the window
             splitter.addWidget(box)
         row = self.weights.verticalHeader().defaultSectionSize()
         header = self.weights.horizontalHeader().sizeHint().height()
-        self.weights.setMinimumHeight(header + 3 * row + 4)  # three weights readable (1.5 rows before)
-        splitter.setSizes([80, header + 4 * row + 30, 200, 200])
+        self.weights_rows_shown = 3  # the weights section starts with three rows readable (1.5 before)
+        splitter.setSizes([80, header + self.weights_rows_shown * row + 30, 200, 200])
+        for index, stretch in enumerate((0, 0, 1, 1)):  # a short window takes from Values and Config first
+            splitter.setStretchFactor(index, stretch)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -187,6 +190,7 @@ class PropertiesPanel(QWidget):
         self._request = 0
         document.selection_changed.connect(self.refresh)
         document.graph_changed.connect(self.refresh)
+        self.refresh()  # the empty window: its hint, not four empty tables
 
     # --- display ---------------------------------------------------------------
     def refresh(self) -> None:

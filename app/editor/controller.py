@@ -38,6 +38,7 @@ from core.surgery.preview import Preview
 from core.tensor_ref import TensorRef
 
 log = logging.getLogger(__name__)
+SHORT_WINDOW = 760  # px
 
 
 class EditorController(QObject):
@@ -77,6 +78,9 @@ class EditorController(QObject):
         self.history_dock.setObjectName("historyDock")
         self.history_dock.setWidget(self.history)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
+        if window.height() < SHORT_WINDOW:  # a short screen: History a tab beside Properties, not below it
+            window.tabifyDockWidget(window.properties_dock, self.history_dock)
+            window.properties_dock.raise_()
         make_actions(self)
 
         self.session.opened.connect(self._opened)

@@ -45,7 +45,7 @@ def test_properties_panel_reads_cleanly(qtbot, make_window, zoo):
     assert "func_block / inner_dense<br>Params" in properties.header.text()  # not run together
     weights = properties.weights
     row = weights.verticalHeader().defaultSectionSize()
-    assert weights.minimumHeight() >= 3 * row
+    assert weights.viewport().height() >= 2.5 * row, weights.viewport().height()  # rows readable, not 1.5
     sizes = [weights.item(r, 3).text() for r in range(weights.rowCount())]
     assert sizes == ["96 (384 B)", "8 (32 B)"]  # not "(0.00 MB)"
     config = properties.config
