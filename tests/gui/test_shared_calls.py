@@ -5,7 +5,9 @@ its edges, its tooltip and its menu; the calls of one layer share a colour band.
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QPointF
 
+import app.editor.prompts as prompts
 from core.tensor_ref import TensorRef
 from tests.gui import test_editor, test_editor_export
 from tests.gui.test_editor import click_menu, open_editor
@@ -48,14 +50,22 @@ def test_siamese_draws_each_call_with_its_own_edges(qtbot, make_window, zoo):
     assert window.canvas.selected_keys == ("tower_dense", "tower_dense:1")
 
 
-def test_menus_act_on_the_call_right_clicked(qtbot, make_window, zoo, accept_dialogs):
+def test_menus_act_on_the_call_right_clicked(qtbot, make_window, zoo, accept_dialogs, monkeypatch):
     window, editor = open_editor(qtbot, make_window, zoo.path("siamese", "keras"))
-    # right-click selects its target (Properties shows the layer the menu acts on)
+    menus = []
+    monkeypatch.setattr(prompts, "run_menu", lambda menu, position: menus.append(menu))  # no blocking exec()
+    # a right-click on the canvas (the view's own handler) selects its target before the menu opens
     window.document.select_layer("score")
-    editor.select_target("tower_dense:1")  # what a right-click on that box does before its menu opens
+    canvas = window.canvas
+    x, y = (float(v) for v in canvas.prepared.rect_of("tower_dense:1").center().toTuple())
+    canvas._context(x, y, QPointF(10, 10))
+    assert menus and menus[-1].title() == "tower_dense (call 2 of 2)"
     assert window.document.selection.layer_path == ("tower_dense",)
-    assert window.properties.header.text().find("tower_dense") >= 0
-    editor.select_target(TensorRef("tower_pool", 1, 0))
+    assert "tower_dense" in window.properties.header.text()
+    edge = edge_between(canvas.prepared, "tower_pool:1", "tower_dense:1")
+    points = canvas.prepared.scene.edges[edge].points
+    middle = ((points[0][0] + points[-1][0]) / 2, (points[0][1] + points[-1][1]) / 2)
+    canvas._context(*middle, QPointF(10, 10))
     assert window.document.selection.tensor == TensorRef("tower_pool", 1, 0)
     # "End model here" on call 2 ends at call 2's output, not call 0's
     click_menu(qtbot, window, editor, "tower_dense:1", "End model here")
