@@ -185,7 +185,8 @@ class ModelSession(QObject):
             application.aboutToQuit.connect(self.shutdown)
 
     def shutdown(self) -> None:
-        """This window closes (called once the close is accepted): let go of the Keras worker (the last window stops it)."""
+        """This window closes (called once its close is accepted, so a Cancel keeps Keras):
+        let go of the Keras worker (the last window stops it)."""
         if self._released:
             return
         self._released = True
