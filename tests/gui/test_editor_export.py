@@ -162,7 +162,7 @@ def test_siamese_cut_completes_to_two_inputs(qtbot, make_window, zoo, keras, tmp
     calls = [node.output_tensors[0] for node in tower._inbound_nodes]  # Keras 3: one node per call
     probe = keras.Model(original.inputs, [*calls, original.outputs[0]])
     e_left, e_right, score = probe.predict([left, right], verbose=0)
-    by_source = dict(zip(sources, (e_left, e_right), strict=False))
+    by_source = {"tower_dense:0:0": e_left, "tower_dense:1:0": e_right}  # call 0 reads left, call 1 right
     feed = [by_source[str(editor.doc.edited.layer(r.layer).source_tensor)] for r in editor.doc.edited.inputs]
     np.testing.assert_allclose(model.predict(feed, verbose=0), score, atol=1e-5)
 
