@@ -42,8 +42,11 @@ class ActivationOverlay:
     def show(self, values: dict[tuple[str, ...], float], label: str) -> None:
         by_key: dict[str, float] = {}
         for path, value in values.items():
-            key = self.window.visible_key(path)
-            if key is not None:
+            # a shared layer has one box per call (``enc2:1``): each shows the layer's value
+            prepared = self.window.canvas.prepared
+            calls = prepared.calls_of("/".join(path)) if prepared is not None else ()
+            shown = self.window.visible_key(path)
+            for key in calls or ((shown,) if shown is not None else ()):
                 by_key[key] = max(by_key.get(key, value), value)
         if not by_key:
             self.clear()

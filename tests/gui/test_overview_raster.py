@@ -14,7 +14,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from app.canvas.overview import OverviewMap
-from app.session import build_prepared, default_collapsed, find_blocks_safely
+from app.session import build_prepared, find_blocks_safely
+from core.analysis.blocks import default_collapsed
 from core.reader import read_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -57,7 +58,7 @@ def _model(zoo, tmp_path: Path, name: str) -> str:
 def test_overview_pixels_match_qpainter(qtbot, zoo, tmp_path: Path, name: str, collapse: bool) -> None:
     graph = read_model(_model(zoo, tmp_path, name))
     blocks = find_blocks_safely(graph)
-    collapsed = default_collapsed(graph, blocks) if collapse else frozenset()
+    collapsed = default_collapsed(blocks, len(graph.layers)) if collapse else frozenset()
     prepared = build_prepared(graph, collapsed, "TB", blocks)
     parent = QWidget()
     qtbot.addWidget(parent)
