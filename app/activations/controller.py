@@ -239,4 +239,4 @@ class ActivationsController(QObject):
             self.overlay.clear()
             self.window.statusBar().showMessage("No edits: nothing differs from the original", 5000)
             return
-        self.overlay.show(results.layer_values(side, self.statistic), STATISTICS[self.statistic])
+        self.overlay.show(results.call_values(side, self.statistic), STATISTICS[self.statistic])
