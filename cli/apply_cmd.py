@@ -11,6 +11,7 @@ import argparse
 import sys
 import textwrap
 
+from cli.export_options import add_format_arguments, export_options, print_verify
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -24,9 +25,14 @@ EPILOG = textwrap.dedent(
     or accept it for every layer with "reinitialize": ["*"].
 
     --verify runs the same random input through the original (up to the tensors the
-    recipe keeps) and through OUT reloaded from disk, and fails above 1e-5 (float32).
+    recipe keeps) and through OUT in the runtime that will serve it: Keras reloading a
+    .keras / .h5 (fails above 1e-5, float32), TensorFlow for a SavedModel, onnxruntime for
+    .onnx and the LiteRT interpreter for .tflite (fails above 1e-4, float32; with
+    --float16, above 1e-2 x the output's largest magnitude, at least 1e-2). A converted
+    file's outputs that are new layers are compared with the Keras model it came from.
     OUT is written to a temporary file beside it and renamed only when complete (and
-    verified); an existing OUT is never replaced without --force.
+    verified); an existing OUT is never replaced without --force. A layer ONNX or TFLite
+    has no equivalent for is refused, named, and nothing is written.
     """
 )
 
@@ -73,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "apply",
         help="apply a recipe to a model and write the edited model",
-        description="Apply the edits of RECIPE to MODEL and write OUT (.keras, .h5, or a SavedModel folder).",
+        description="Apply the edits of RECIPE to MODEL and write OUT (.keras, .h5, a SavedModel folder, .onnx, .tflite).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -84,27 +90,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--output",
         metavar="OUT",
         required=True,
-        help="output: NAME.keras, NAME.h5, or a folder path ending in / for a SavedModel",
+        help="output: NAME.keras, NAME.h5, NAME.onnx, NAME.tflite, or a folder path ending in / for a SavedModel",
     )
     parser.add_argument(
         "--verify", action="store_true", help="check OUT (reloaded from disk) against the original on random input"
     )
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    parser.add_argument(
-        "--format", choices=("keras", "h5", "savedmodel"), help="output format (default: from the name of OUT)"
-    )
+    add_format_arguments(parser)
     parser.add_argument("--progress", action="store_true", help="print a line per step on stderr")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.keras_backend.export import check_target, resolve_format
+    from core.keras_backend.export import check_options, check_target, resolve_format
     from core.reader import read_model
     from core.surgery.apply import apply_edits
     from core.surgery.recipe import load_recipe
 
     # Everything that needs no TensorFlow is checked first: bad input fails in well under a second.
     fmt = resolve_format(args.output, args.format)
+    options = export_options(args)
+    check_options(args.output, fmt, options)
     check_target(args.output, args.force)
     edits = load_recipe(args.recipe)
     graph = read_model(args.model)
@@ -123,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             progress=progress,
             original=graph,
+            options=options,
         )
     except ResectError:
         progress.clear()
@@ -133,18 +140,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"params after:  {after.total:,} (trainable {after.trainable:,}, non-trainable {after.non_trainable:,})")
     for layer, variables in result.reinitialized.items():
         print(f"re-initialised: {layer} ({', '.join(v.rsplit('/', 1)[-1] for v in variables)})")
-    report = result.verify
-    if report is not None:
-        if report.checks:
-            print(f"verify: max abs diff {report.max_abs_diff:.3g} (tolerance {report.checks[0].tolerance:g})")
-            for check in report.checks:
-                role = "output" if check.is_output else "kept tensor"
-                where = "" if check.where == "reloaded" else f", {check.where}"
-                print(f"  {check.tensor}  vs original {check.original}: {check.max_abs_diff:.3g} ({role}{where})")
-        else:
-            print("verify: nothing to compare (no tensor of the export is computed as in the original)")
-        for ref in report.unchecked_outputs:
-            print(f"  {ref}: new computation, not compared")
+    print_verify(result, options)
     return 0
 
 

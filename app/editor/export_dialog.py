@@ -1,5 +1,9 @@
-"""Export dialog: format, path, verify; progress bar with cancel; the result (file size,
-parameters, largest difference per output) and "open the exported model".
+"""Export dialog: format, path, verify, the deployment formats' options (batch size, ONNX
+opset, float16 weights) with the tolerance verification holds them to; progress bar with
+cancel; the result (file size, parameters, largest difference per output, and the runtime
+that computed it) and "open the exported model".
+
+The formats and their options come from ``core.keras_backend.formats`` (the one table).
 
 The work is ``core.keras_backend.pipeline.run_apply`` in the Keras worker process (see
 ``app.keras_client``: the UI thread never waits for Keras): it re-reads the file, applies
@@ -24,14 +28,18 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 import app.dialogs
 from core.errors import ResectError
+from core.keras_backend.formats import FORMATS as FORMAT_TABLE
+from core.keras_backend.formats import ExportOptions
 
-FORMATS = ((".keras", "keras"), (".h5 (legacy)", "h5"), ("SavedModel (folder)", "savedmodel"))
+FORMATS = tuple((spec.label, spec.name) for spec in FORMAT_TABLE.values())
+OPENABLE = ("keras", "h5", "savedmodel")  # what Resect itself can open again
 STAGE_TEXT = {
     "reading": "Reading the file…",
     "loading": "Loading the model in Keras…",
@@ -62,6 +70,7 @@ class ExportWorker(QObject):
         force: bool,
         client: Any = None,
         owner: object = None,
+        options: ExportOptions | None = None,
     ) -> None:
         super().__init__()
         self.job = {
@@ -71,6 +80,7 @@ class ExportWorker(QObject):
             "format": fmt,
             "verify": verify,
             "force": force,
+            "options": (options or ExportOptions()).to_json(),
         }
         self.client = client
         self.owner = owner  # the window: its closing drops this export (KerasClient.forget)
@@ -121,7 +131,7 @@ class ExportWorker(QObject):
             result = run_apply(
                 job["model"], parse_recipe(job["edits"]), job["out"], fmt=job["format"], verify=job["verify"],
                 force=job["force"], progress=lambda stage, done, total: self.progress.emit(stage, done, total),
-                cancel=self.cancel_event,
+                cancel=self.cancel_event, options=ExportOptions.from_json(job["options"]),
             )  # fmt: skip
         except Cancelled:
             self.cancelled.emit()
@@ -174,6 +184,33 @@ class ExportDialog(QDialog):
         path_row.addWidget(browse)
         self.verify_box = QCheckBox("Verify against the original on random input", self)
         self.verify_box.setChecked(True)
+        self.dynamic_batch_box = QCheckBox("Dynamic batch size", self)
+        self.dynamic_batch_box.setChecked(True)
+        self.batch_spin = QSpinBox(self)
+        self.batch_spin.setRange(1, 4096)
+        self.batch_spin.setValue(1)
+        self.batch_spin.setPrefix("fixed batch ")
+        self.dynamic_batch_box.toggled.connect(lambda dynamic: self.batch_spin.setEnabled(not dynamic))
+        self.batch_spin.setEnabled(False)
+        batch_row = QHBoxLayout()
+        batch_row.addWidget(self.dynamic_batch_box)
+        batch_row.addWidget(self.batch_spin)
+        batch_row.addStretch(1)
+        self.batch_widget = QWidget(self)
+        self.batch_widget.setLayout(batch_row)
+        batch_row.setContentsMargins(0, 0, 0, 0)
+        from core.keras_backend.formats.onnx import MAX_OPSET, MIN_OPSET
+
+        self.opset_spin = QSpinBox(self)
+        self.opset_spin.setRange(MIN_OPSET - 1, MAX_OPSET)
+        self.opset_spin.setSpecialValueText("converter default (15)")
+        self.opset_spin.setValue(MIN_OPSET - 1)
+        self.float16_box = QCheckBox("Store weights as float16 (half the size)", self)
+        self.tolerance_label = QLabel("", self)
+        self.tolerance_label.setObjectName("exportTolerance")
+        self.tolerance_label.setWordWrap(True)
+        self.float16_box.toggled.connect(self._show_tolerance)
+        self.verify_box.toggled.connect(self._show_tolerance)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -199,6 +236,12 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format_box)
         form.addRow("Save to", path_row)
         form.addRow("", self.verify_box)
+        self.option_rows = {"batch_size": self.batch_widget, "opset": self.opset_spin, "float16": self.float16_box}
+        form.addRow("Batch", self.batch_widget)
+        form.addRow("ONNX opset", self.opset_spin)
+        form.addRow("", self.float16_box)
+        form.addRow("", self.tolerance_label)
+        self.form = form
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addStretch(1)
@@ -211,11 +254,40 @@ class ExportDialog(QDialog):
         layout.addWidget(self.result_label, 1)
         layout.addLayout(buttons)
         self._suggest()
+        self._show_options()
 
     # --- form --------------------------------------------------------------------
     @property
     def fmt(self) -> str:
         return str(self.format_box.currentData())
+
+    @property
+    def options(self) -> ExportOptions:
+        """The options the chosen format takes (the others are hidden and not sent)."""
+        spec = FORMAT_TABLE[self.fmt]
+        batch = None if self.dynamic_batch_box.isChecked() else self.batch_spin.value()
+        opset = self.opset_spin.value() if self.opset_spin.value() >= self.opset_spin.minimum() + 1 else None
+        return ExportOptions(
+            batch if "batch_size" in spec.options else None,
+            opset if "opset" in spec.options else None,
+            self.float16_box.isChecked() and "float16" in spec.options,
+        )
+
+    def _show_options(self) -> None:
+        spec = FORMAT_TABLE[self.fmt]
+        for name, widget in self.option_rows.items():
+            self.form.setRowVisible(widget, name in spec.options)
+        self._show_tolerance()
+
+    def _show_tolerance(self) -> None:
+        spec = FORMAT_TABLE[self.fmt]
+        if not self.verify_box.isChecked():
+            self.tolerance_label.setText("")
+            return
+        self.tolerance_label.setText(
+            f"Verification runs the written file in {spec.runtime}; largest difference allowed "
+            f"(float32): {spec.describe_tolerance(self.options)}"
+        )
 
     def _suggest(self) -> None:
         base, _ = os.path.splitext(self.model_path)
@@ -223,18 +295,20 @@ class ExportDialog(QDialog):
 
     def _with_suffix(self, path: str) -> str:
         stem = path.rstrip("/")
-        for suffix in (".keras", ".h5", ".hdf5"):
-            if stem.endswith(suffix):
+        for suffix in (s for spec in FORMAT_TABLE.values() for s in spec.suffixes):
+            if stem.lower().endswith(suffix):
                 stem = stem[: -len(suffix)]
-        return {"keras": stem + ".keras", "h5": stem + ".h5", "savedmodel": stem + "_savedmodel/"}[self.fmt]
+        spec = FORMAT_TABLE[self.fmt]
+        return stem + "_savedmodel/" if spec.folder else stem + spec.suffix
 
     def _format_changed(self) -> None:
+        self._show_options()
         if self.path_edit.text():
             self.path_edit.setText(self._with_suffix(self.path_edit.text()))
 
     def _browse(self) -> None:
         path = app.dialogs.ask_save_path(
-            self, "Export edited model", self.path_edit.text(), "Keras model (*.keras *.h5);;All files (*)"
+            self, "Export edited model", self.path_edit.text(), "Models (*.keras *.h5 *.onnx *.tflite);;All files (*)"
         )
         if path:
             self.path_edit.setText(path)
@@ -257,7 +331,15 @@ class ExportDialog(QDialog):
                 force = True
         self.result = None
         self.worker = ExportWorker(
-            self.model_path, self.edits, out, self.fmt, self.verify_box.isChecked(), force, self.client, self.parent()
+            self.model_path,
+            self.edits,
+            out,
+            self.fmt,
+            self.verify_box.isChecked(),
+            force,
+            self.client,
+            self.parent(),
+            self.options,
         )
         queued = Qt.ConnectionType.QueuedConnection  # the worker emits from its own thread
         self.worker.progress.connect(self._progress, queued)
@@ -293,7 +375,7 @@ class ExportDialog(QDialog):
         self.progress.setValue(1)
         self._set_state("done", "Done")
         self.result_label.setText(self.result_html(result))
-        self.open_button.setEnabled(True)
+        self.open_button.setEnabled(result.format in OPENABLE)
 
     @staticmethod
     def result_html(result: Any) -> str:
@@ -307,6 +389,8 @@ class ExportDialog(QDialog):
         if report is None:
             lines.append("Not verified.")
         else:
+            spec = FORMAT_TABLE[result.format]
+            lines.append(f"Verified in <b>{spec.runtime}</b>")
             checks = [c for c in report.checks if c.is_output]
             title = "Largest difference from the original, per output"
             if not checks and report.checks:  # every output is new: show the deepest faithful tensors
@@ -314,16 +398,18 @@ class ExportDialog(QDialog):
                 title = "Outputs are new layers; largest difference on the kept tensors feeding them"
             rows = "".join(
                 f"<tr><td>{c.tensor}</td><td>{c.original}</td><td>{c.max_abs_diff:.3g}</td>"
-                f"<td>{'✔' if c.ok else '✘'}</td></tr>"
+                f"<td>{c.tolerance:.3g}</td><td>{'✔' if c.ok else '✘'}</td></tr>"
                 for c in checks
             )
             lines.append(
                 f"<b>{title}</b> ({len(report.checks)} tensors compared, max {report.max_abs_diff:.3g})"
                 "<table cellspacing=6><tr><th align=left>tensor</th><th align=left>original tensor</th>"
-                f"<th align=left>max |diff|</th><th></th></tr>{rows}</table>"
+                f"<th align=left>max |diff|</th><th align=left>tolerance</th><th></th></tr>{rows}</table>"
             )
-            if report.unchecked_outputs:
-                lines.append("New (untrained) outputs, not compared: " + ", ".join(report.unchecked_outputs))
+            compared = {c.tensor for c in report.checks}
+            unchecked = [ref for ref in report.unchecked_outputs if ref not in compared]
+            if unchecked:
+                lines.append("New (untrained) outputs, not compared: " + ", ".join(unchecked))
         if result.reinitialized:
             lines.append("Fresh weights: " + ", ".join(result.reinitialized))
         return "<br>".join(lines)
@@ -335,6 +421,8 @@ class ExportDialog(QDialog):
         self.cancel_button.setEnabled(running)
         self.format_box.setEnabled(not running)
         self.path_edit.setEnabled(not running)
+        for widget in self.option_rows.values():
+            widget.setEnabled(not running)
         if state in ("failed", "cancelled"):
             self.progress.setRange(0, 1)
             self.progress.setValue(0)

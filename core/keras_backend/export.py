@@ -1,4 +1,5 @@
-"""Write a Keras model to disk atomically: ``.keras``, legacy ``.h5`` or a SavedModel.
+"""Write a Keras model to disk atomically in any format of ``core.keras_backend.formats``
+(``.keras``, legacy ``.h5``, a SavedModel, ``.onnx``, ``.tflite``).
 
 Keras writes to a temporary name beside the target (same folder, so the final rename
 never crosses file systems); only a complete file is renamed onto the target. An
@@ -23,13 +24,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from core.errors import ResectError
-from core.keras_backend.runtime import run_deep
+from core.keras_backend.formats import FORMATS as _REGISTRY
+from core.keras_backend.formats import ExportOptions, format_for_path
 
 __all__ = [
     "FORMATS",
     "AtomicTarget",
     "Cancelled",
     "ExportError",
+    "ExportOptions",
+    "check_options",
     "is_cancelled",
     "output_size",
     "resolve_format",
@@ -37,8 +41,7 @@ __all__ = [
     "write_model",
 ]
 
-FORMATS = ("keras", "h5", "savedmodel")
-_SUFFIX = {"keras": ".keras", "h5": ".h5", "savedmodel": ""}
+FORMATS = tuple(_REGISTRY)
 
 
 class ExportError(ResectError):
@@ -50,23 +53,46 @@ class Cancelled(ResectError):
 
 
 def resolve_format(out: str, fmt: str | None = None) -> str:
-    """The format for ``out``: ``fmt`` if given, else from the name (``.keras``,
-    ``.h5`` / ``.hdf5``, or a trailing ``/`` or an existing folder for a SavedModel)."""
+    """The format for ``out``: ``fmt`` if given, else from the name (``.keras``, ``.h5`` /
+    ``.hdf5``, ``.onnx``, ``.tflite``, or a trailing ``/`` or an existing folder for a
+    SavedModel)."""
     if fmt is not None:
         fmt = fmt.lower().replace("_", "")
         if fmt not in FORMATS:
-            raise ExportError(f"{out}: unknown format {fmt!r} (use keras, h5 or savedmodel)")
+            raise ExportError(f"{out}: unknown format {fmt!r} (use {', '.join(FORMATS)})")
         return fmt
-    lower = out.lower()
-    if out.endswith(("/", os.sep)) or os.path.isdir(out):
-        return "savedmodel"
-    if lower.endswith(".keras"):
-        return "keras"
-    if lower.endswith((".h5", ".hdf5")):
-        return "h5"
-    raise ExportError(
-        f"{out}: cannot tell the format; end the name with .keras or .h5, end it with / for a SavedModel, or give --format"
-    )
+    found = format_for_path(out)
+    if found is None:
+        suffixes = ", ".join(s for spec in _REGISTRY.values() for s in spec.suffixes[:1])
+        raise ExportError(
+            f"{out}: cannot tell the format; end the name with {suffixes}, end it with / for a SavedModel, or give --format"
+        )
+    return found
+
+
+def check_options(out: str, fmt: str, options: ExportOptions) -> None:
+    """Refuse an option the format does not take (``--opset`` for a .tflite) or a value
+    its converter cannot write, before any slow work."""
+    spec = _REGISTRY[fmt]
+    given = {
+        "batch_size": options.batch_size is not None,
+        "opset": options.opset is not None,
+        "float16": options.float16,
+    }
+    flags = {"batch_size": "--batch-size", "opset": "--opset", "float16": "--float16"}
+    for name, used in given.items():
+        if used and name not in spec.options:
+            takers = [f.name for f in _REGISTRY.values() if name in f.options]
+            raise ExportError(f"{out}: {flags[name]} applies to {' and '.join(takers)} output only, not {fmt}")
+    if options.batch_size is not None and options.batch_size < 1:
+        raise ExportError(f"{out}: --batch-size must be at least 1 (leave it out for a dynamic batch)")
+    if options.opset is not None:
+        from core.keras_backend.formats.onnx import MAX_OPSET, MIN_OPSET
+
+        if not MIN_OPSET <= options.opset <= MAX_OPSET:
+            raise ExportError(
+                f"{out}: ONNX opset {options.opset} cannot be written (tf2onnx writes {MIN_OPSET} to {MAX_OPSET})"
+            )
 
 
 class AtomicTarget:
@@ -82,7 +108,7 @@ class AtomicTarget:
         self.force = force
         check_target(self.out, force)
         folder, name = os.path.split(os.path.abspath(self.out))
-        self.path = os.path.join(folder, f".{name}.resect-{os.getpid()}-{uuid.uuid4().hex[:8]}{_SUFFIX[fmt]}")
+        self.path = os.path.join(folder, f".{name}.resect-{os.getpid()}-{uuid.uuid4().hex[:8]}{_REGISTRY[fmt].suffix}")
         self.committed = False
 
     def __enter__(self) -> AtomicTarget:
@@ -97,7 +123,7 @@ class AtomicTarget:
         if not os.path.exists(self.path):
             raise ExportError(f"{self.out}: nothing was written")
         try:
-            if self.fmt == "savedmodel" or os.path.isdir(self.path):
+            if _REGISTRY[self.fmt].folder or os.path.isdir(self.path):
                 self._commit_dir()
             elif self.force:
                 if os.path.isdir(self.out):
@@ -154,16 +180,16 @@ def check_target(out: str, force: bool) -> None:
         raise ExportError(f"{out}: folder {folder} is not writable")
 
 
-def save_model(model: Any, path: str, fmt: str, label: str | None = None) -> None:
-    """Keras' own writers: ``model.save`` for .keras / .h5, ``model.export`` for a SavedModel.
-    Errors name ``label`` (the final output) rather than the temporary ``path``."""
+def save_model(model: Any, path: str, fmt: str, label: str | None = None, options: ExportOptions | None = None) -> None:
+    """The format's writer (Keras' own ``model.save`` / ``model.export``, see
+    ``core.keras_backend.formats``). Errors name ``label`` (the final output) rather than
+    the temporary ``path``; a layer the format cannot hold is named."""
     label = label or path
     try:
         with _quiet_keras():  # Keras warns that .h5 is a legacy format: the user asked for it
-            if fmt == "savedmodel":
-                run_deep(model.export, path, format="tf_saved_model", verbose=False)
-            else:
-                model.save(path)  # not in a helper thread: an interrupt must not leave it writing
+            _REGISTRY[fmt].write(model, path, options or ExportOptions())
+    except ResectError as error:  # a layer the converter cannot translate
+        raise ExportError(f"{label}: {error}") from None
     except OSError as error:
         raise ExportError(f"{label}: cannot be written ({_os_reason(error)})") from None
     except Exception as error:  # Keras raises ValueError / TypeError for what it cannot serialise
@@ -171,7 +197,7 @@ def save_model(model: Any, path: str, fmt: str, label: str | None = None) -> Non
         if isinstance(cause, OSError):
             raise ExportError(f"{label}: cannot be written ({_os_reason(cause)})") from None
         text = " ".join(str(error).split()) or type(error).__name__
-        raise ExportError(f"{label}: Keras cannot save the model: {text[:240]}") from None
+        raise ExportError(f"{label}: Keras cannot save the model as {fmt}: {text[:240]}") from None
 
 
 @contextlib.contextmanager
@@ -189,14 +215,19 @@ def _quiet_keras() -> Iterator[None]:
 
 
 def write_model(
-    model: Any, out: str | os.PathLike[str], fmt: str | None = None, force: bool = False, cancel: Any = None
+    model: Any,
+    out: str | os.PathLike[str],
+    fmt: str | None = None,
+    force: bool = False,
+    cancel: Any = None,
+    options: ExportOptions | None = None,
 ) -> int:
     """Write ``model`` to ``out`` atomically; return the size in bytes written.
     ``cancel`` (a callable or an object with ``is_set()``) is checked before the rename."""
     out = os.fspath(out)
     fmt = resolve_format(out, fmt)
     with AtomicTarget(out, fmt, force) as target:
-        save_model(model, target.path, fmt, target.out)
+        save_model(model, target.path, fmt, target.out, options)
         if is_cancelled(cancel):
             raise Cancelled(f"{target.out}: cancelled; nothing was written")
         target.commit()

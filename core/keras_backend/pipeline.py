@@ -21,6 +21,8 @@ from core.keras_backend.build import BuildError, BuiltModel, ReinitializeError, 
 from core.keras_backend.export import (
     AtomicTarget,
     Cancelled,
+    ExportOptions,
+    check_options,
     check_target,
     is_cancelled,
     output_size,
@@ -67,6 +69,7 @@ def run_apply(
     cancel: Any = None,
     original: ModelGraph | None = None,
     check: Callable[[str, str], Any] | None = None,
+    options: ExportOptions | None = None,
 ) -> ApplyResult:
     """Apply ``edits`` to the model at ``model_path`` and write the result to ``out``.
 
@@ -76,6 +79,7 @@ def run_apply(
     is our reading of ``model_path`` when the caller already has it (CLI, GUI document).
     ``check(written_path, fmt)``, when given, runs on the written file before it is
     published (``convert`` compares it with tf.keras 2 there); raising stops the publish.
+    ``options`` are the deployment formats' choices (batch size, ONNX opset, float16).
     """
     from core.keras_backend.loading import load_keras_model
     from core.reader import read_model
@@ -83,6 +87,8 @@ def run_apply(
 
     model_path, out = os.fspath(model_path), os.fspath(out)
     fmt = resolve_format(out, fmt)
+    options = options or ExportOptions()
+    check_options(out, fmt, options)
     check_target(out, force)  # before any slow work
     stages = [s for s in STAGES if verify or s != "verifying"]
     clock = _Clock(stages, progress, cancel)
@@ -105,7 +111,7 @@ def run_apply(
         after = _counts(built.model)
         shapes = _new_input_shapes(original, edited, edits)
         report, target, checked = _write(
-            keras_model, original, edited, built, out, fmt, force, verify, shapes, clock, check
+            keras_model, original, edited, built, out, fmt, force, verify, shapes, clock, check, options
         )
     finally:
         built.restore_trainable()  # the loaded model may be reused (the GUI caches it)
@@ -135,17 +141,19 @@ def _write(
     input_shapes: dict[str, tuple[int | None, ...]],
     clock: _Clock,
     check: Callable[[str, str], Any] | None = None,
+    options: ExportOptions | None = None,
 ) -> tuple[VerifyReport | None, AtomicTarget, Any]:
     """Save to a temporary file, verify that file, then publish it under ``out``."""
+    options = options or ExportOptions()
     report = checked = None
     with AtomicTarget(out, fmt, force) as target:
         clock.step("writing")
-        save_model(built.model, target.path, fmt, target.out)
+        save_model(built.model, target.path, fmt, target.out, options)
         if verify:
             clock.step("verifying")
             try:
                 report = verify_export(
-                    keras_model, original, edited, built, target.path, fmt, input_shapes=input_shapes
+                    keras_model, original, edited, built, target.path, fmt, input_shapes=input_shapes, options=options
                 )
             except ResectError:
                 raise

@@ -14,7 +14,8 @@ Protocol, one JSON object per line. Requests on stdin, answered in order of arri
   "outputs"}``: Keras builds the graph at a new input shape (``job`` is a base64 pickle of
   ``(base graph, SetInputShape)`` from the app, this server's own parent).
 - ``{"id": N, "op": "export", "job": {"model", "edits", "out", "format", "verify",
-  "force"}}`` -> the pipeline's ``ApplyResult`` as JSON, with ``progress`` events.
+  "force", "options"}}`` (``options``: ``ExportOptions.to_json``, optional) -> the
+  pipeline's ``ApplyResult`` as JSON, with ``progress`` events.
 - ``{"id": N, "op": "activations", "job": {"model", "edits", "sources", "preprocess", "seed"}}``
   -> tensor names, inputs and kept tensors' differences; each tensor's summary arrives in
   ``progress`` events with ``data`` (``core.keras_backend.activation_jobs``), the arrays
@@ -244,6 +245,7 @@ class Service:
         return validate_layer(str(request["class_name"]), dict(request["config"]))
 
     def _export(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
+        from core.keras_backend.formats import ExportOptions
         from core.keras_backend.pipeline import run_apply
         from core.surgery.recipe import parse_recipe
 
@@ -254,7 +256,7 @@ class Service:
 
         result = run_apply(
             job["model"], parse_recipe(job["edits"]), job["out"], fmt=job["format"], verify=job["verify"],
-            force=job["force"], progress=progress, cancel=cancel,
+            force=job["force"], progress=progress, cancel=cancel, options=ExportOptions.from_json(job.get("options")),
         )  # fmt: skip
         return result_to_json(result)
 

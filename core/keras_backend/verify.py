@@ -23,14 +23,16 @@ import numpy as np
 from core.errors import ResectError
 from core.graph import ModelGraph, Node
 from core.keras_backend.build import BuiltModel, keras_tensor, local_ref, nested_place, topological_nodes
+from core.keras_backend.formats import FORMATS, KERAS_TOLERANCES, ExportOptions
 from core.keras_backend.runtime import import_keras, run_deep
 from core.tensor_ref import TensorRef
 
 __all__ = ["TOLERANCES", "Check", "VerifyError", "VerifyReport", "faithful_tensors", "verify_export"]
 
-TOLERANCES = {"float32": 1e-5, "float64": 1e-10, "float16": 1e-2, "bfloat16": 5e-2}
+TOLERANCES = KERAS_TOLERANCES  # Keras' own files; converted formats: core.keras_backend.formats
 BATCH = 2
 FREE_DIM = 32  # for dimensions the model leaves open (None)
+KERAS_MODEL = "the Keras model before conversion"  # Check.original of a converted file's new output
 
 
 class VerifyError(ResectError):
@@ -191,16 +193,19 @@ def verify_export(
     fmt: str,
     seed: int = 0,
     input_shapes: dict[str, tuple[int | None, ...]] | None = None,
+    options: ExportOptions | None = None,
 ) -> VerifyReport:
     """Compare the model written at ``path`` with the original; raise ``VerifyError``
     naming the first tensor that differs by more than its dtype's tolerance.
     ``input_shapes`` gives the new batch shape of original inputs whose shape the recipe
     changed (needed when a later cut removed that input from the edited graph)."""
-    report = run_deep(_verify, original_model, original, edited, built, path, fmt, seed, input_shapes or {})
+    options = options or ExportOptions()
+    report = run_deep(_verify, original_model, original, edited, built, path, fmt, seed, input_shapes or {}, options)
     for check in report.checks:
         if not check.ok:
+            against = check.original if check.original == KERAS_MODEL else f"the original {check.original}"
             raise VerifyError(
-                f"verification failed: {check.tensor} differs from the original {check.original} "
+                f"verification failed: {check.tensor} differs from {against} "
                 f"by {check.max_abs_diff:.3g} (tolerance {check.tolerance:g})"
             )
     return report
@@ -215,12 +220,17 @@ def _verify(
     fmt: str,
     seed: int,
     input_shapes: dict[str, tuple[int | None, ...]],
+    options: ExportOptions,
 ) -> VerifyReport:
     keras = import_keras()
     faithful = faithful_tensors(original, edited, set(built.reinitialized))
     targets = compared_tensors(edited, faithful)
     report = VerifyReport(unchecked_outputs=[str(ref) for ref in edited.outputs if ref not in faithful])
-    if not targets:
+    spec = FORMATS[fmt]
+    # A converted file is also held to the Keras model it was converted from, on the
+    # outputs the original cannot vouch for (a new head): the converter's own check.
+    new_outputs = [ref for ref in edited.outputs if ref not in faithful] if spec.converted else []
+    if not targets and not new_outputs:
         return report
     rng = np.random.default_rng(seed)
 
@@ -229,24 +239,31 @@ def _verify(
     needed = list(dict.fromkeys(faithful[ref] for ref in input_refs + targets))
     values = _original_values(keras, original_model, original, edited, built, needed, rng, input_shapes)
 
-    # --- the exported side: reloaded from disk, fed the original's activations --------
+    # --- the exported side: run by its runtime, fed the original's activations --------
     edited_feed = [
         values[faithful[ref]]
         if ref in faithful
         else _random(rng, tuple(built.tensors[ref].shape), str(built.tensors[ref].dtype), edited, ref)
         for ref in edited.inputs
     ]
-    outputs = _exported_values(keras, built, edited, path, fmt, targets, edited_feed)
-    for ref in targets:
+    outputs = _exported_values(keras, built, edited, path, fmt, targets + new_outputs, edited_feed)
+    expected_values = {ref: (values[faithful[ref]], str(faithful[ref])) for ref in targets}
+    if new_outputs:
+        probe = keras.Model(built.model.inputs, [built.tensors[ref] for ref in new_outputs])
+        in_memory = _as_list(probe(_structure(probe, edited_feed), training=False))
+        for ref, value in zip(new_outputs, in_memory, strict=True):
+            expected_values[ref] = (value, KERAS_MODEL)
+    for ref, (expected, original_name) in expected_values.items():
         got, where = outputs[ref]
-        expected = np.asarray(values[faithful[ref]])
+        expected = np.asarray(expected)
         got = np.asarray(got)
         dtype = str(built.tensors[ref].dtype)
-        tolerance = TOLERANCES.get(dtype, 0.0)
+        scale = float(np.max(np.abs(expected[np.isfinite(expected)]), initial=0.0)) if expected.size else 0.0
+        tolerance = spec.tolerance(dtype, options, scale)
         if got.shape != expected.shape:
             raise VerifyError(f"verification failed: {ref} has shape {got.shape}, the original {expected.shape}")
         diff = max_abs_diff(got, expected)
-        report.checks.append(Check(str(ref), str(faithful[ref]), diff, tolerance, ref in edited.outputs, where))
+        report.checks.append(Check(str(ref), original_name, diff, tolerance, ref in edited.outputs, where))
     return report
 
 
@@ -352,9 +369,11 @@ def _original_tensor(model: Any, graph: ModelGraph, ref: TensorRef) -> Any:
 def _exported_values(
     keras: Any, built: BuiltModel, edited: ModelGraph, path: str, fmt: str, targets: list[TensorRef], feed: list[Any]
 ) -> dict[TensorRef, tuple[Any, str]]:
-    """Each target's value in the exported model (reloaded from ``path``)."""
-    if fmt == "savedmodel":
-        return _saved_model_values(keras, built, edited, path, targets, feed)
+    """Each target's value in the exported model: the file reloaded by Keras, or for a
+    served format its outputs from its runtime and any inner tensor from memory."""
+    spec = FORMATS[fmt]
+    if spec.runner is not None:
+        return _served_values(keras, spec, built, edited, path, targets, feed)
     reloaded = run_deep(keras.models.load_model, path, compile=False, safe_mode=True)
     refs = [local_ref(built.model, built.tensors[ref]) for ref in targets]
     probe = keras.Model(reloaded.inputs, [keras_tensor(reloaded, ref) for ref in refs])
@@ -362,14 +381,18 @@ def _exported_values(
     return {ref: (value, "reloaded") for ref, value in zip(targets, values, strict=True)}
 
 
-def _saved_model_values(
-    keras: Any, built: BuiltModel, edited: ModelGraph, path: str, targets: list[TensorRef], feed: list[Any]
+def _served_values(
+    keras: Any, spec: Any, built: BuiltModel, edited: ModelGraph, path: str, targets: list[TensorRef], feed: list[Any]
 ) -> dict[TensorRef, tuple[Any, str]]:
-    """A SavedModel only exposes its outputs: those come from the reloaded file, any
-    inner tensor from the built model in memory (the same graph that was exported)."""
+    """A SavedModel, ONNX or TFLite file only exposes its outputs: those come from its
+    runtime, any inner tensor from the built model in memory (the graph that was exported)."""
     found: dict[TensorRef, tuple[Any, str]] = {}
-    layer = keras.layers.TFSMLayer(path, call_endpoint="serve")
-    outputs = _as_list(layer(feed[0] if len(feed) == 1 else feed))
+    names = [str(tensor.name) for tensor in built.model.inputs]
+    outputs = spec.run(path, [np.asarray(value) for value in feed], names)
+    if len(outputs) != len(edited.outputs):
+        raise VerifyError(
+            f"verification failed: {path} has {len(outputs)} outputs in {spec.runtime}, the model {len(edited.outputs)}"
+        )
     for ref, value in zip(edited.outputs, outputs, strict=True):
         if ref in targets:
             found[ref] = (value, "reloaded")
