@@ -13,6 +13,7 @@ import textwrap
 
 import numpy as np
 
+from cli.quiet import keras_quiet
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -98,10 +99,11 @@ def run(args: argparse.Namespace) -> int:
 
     from core.keras_backend.activation_run import feeds, open_probes
 
-    probes = open_probes(args.model, edits, graph=graph)
-    probe = probes.edited or probes.original
-    names = probe.resolve(args.layers.split(",")) if args.layers else None
-    values = probe.run(feeds(probe, sources, args.preprocess, args.seed), only=names)
+    with keras_quiet():  # Keras' warnings and TensorFlow's logs would add stderr lines
+        probes = open_probes(args.model, edits, graph=graph)
+        probe = probes.edited or probes.original
+        names = probe.resolve(args.layers.split(",")) if args.layers else None
+        values = probe.run(feeds(probe, sources, args.preprocess, args.seed), only=names)
     _write(args.output, values, args.force)
     print(f"wrote {args.output} ({len(values)} tensors, batch {_batch(values)})")
     if args.stats:

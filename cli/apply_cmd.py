@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 from cli.export_options import add_format_arguments, export_options, print_verify
+from cli.quiet import keras_quiet
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -120,17 +121,18 @@ def run(args: argparse.Namespace) -> int:
 
     progress = _Progress(args.progress or sys.stderr.isatty(), in_place=not args.progress and sys.stderr.isatty())
     try:
-        result = run_apply(
-            args.model,
-            edits,
-            args.output,
-            fmt=fmt,
-            verify=args.verify,
-            force=args.force,
-            progress=progress,
-            original=graph,
-            options=options,
-        )
+        with keras_quiet():
+            result = run_apply(
+                args.model,
+                edits,
+                args.output,
+                fmt=fmt,
+                verify=args.verify,
+                force=args.force,
+                progress=progress,
+                original=graph,
+                options=options,
+            )
     except ResectError:
         progress.clear()
         raise

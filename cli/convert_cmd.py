@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from cli.apply_cmd import _Progress, _size
+from cli.quiet import keras_quiet
 from core.errors import ResectError
 from core.upgrade import summarize
 
@@ -61,17 +62,18 @@ def run(args: argparse.Namespace) -> int:
 
     progress = _Progress(args.progress or sys.stderr.isatty(), in_place=not args.progress and sys.stderr.isatty())
     try:
-        result = run_apply(
-            args.model,
-            [],
-            args.output,
-            fmt=fmt,
-            verify=args.verify,
-            force=args.force,
-            progress=progress,
-            original=graph,
-            check=check if args.verify and graph.upgrades else None,
-        )
+        with keras_quiet():
+            result = run_apply(
+                args.model,
+                [],
+                args.output,
+                fmt=fmt,
+                verify=args.verify,
+                force=args.force,
+                progress=progress,
+                original=graph,
+                check=check if args.verify and graph.upgrades else None,
+            )
     except ResectError:
         progress.clear()
         raise

@@ -11,6 +11,7 @@ import argparse
 import gc
 import sys
 
+from cli.quiet import keras_quiet
 from core.errors import ResectError
 from core.graph import ModelGraph
 from core.reader import read_model
@@ -62,7 +63,8 @@ def _with_keras_shapes(path: str, graph: ModelGraph) -> ModelGraph:
         return graph
     print("loading with Keras...", file=sys.stderr, flush=True)
     try:
-        return fill_shapes(graph, load_keras_model(path, graph))
+        with keras_quiet():
+            return fill_shapes(graph, load_keras_model(path, graph))
     except ResectError as error:
         _warn(f"{error}; showing what the file records")
     except Exception as error:  # a Keras bug while reading shapes must not hide the model

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from core.atomic import check_output
 from core.errors import ResectError
 from core.render.output import PICTURE_SUFFIXES as FORMATS
 
@@ -52,13 +53,7 @@ def run(args: argparse.Namespace) -> int:
     extension = os.path.splitext(output)[1].lower()
     if extension not in FORMATS:
         raise RenderError(f"{output}: the output must end in .svg or .png")
-    if os.path.isdir(output):
-        raise RenderError(f"{output}: is a directory")
-    if os.path.exists(output) and not args.force:
-        raise RenderError(f"{output}: already exists (use --force to overwrite)")
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise RenderError(f"{output}: folder {folder} does not exist")
+    check_output(output, args.force)
     if not args.scale > 0:
         raise RenderError(f"--scale must be positive, not {args.scale}")
 
@@ -77,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if not _has_layer_key(graph, name):
             raise RenderError(f"--highlight: no layer named {name!r} in model {graph.name!r}")
     scene = build_scene(graph, collapsed, args.direction, highlight=highlight, blocks=blocks)
-    size = _write(scene, output, args.scale)
+    size = _write(scene, output, args.scale, args.force)
     print(f"wrote {output} ({len(scene.boxes)} boxes, {len(scene.edges)} edges{size})")
     return 0
 
@@ -126,11 +121,11 @@ def _apply_recipe(graph, recipe_path: str):
     return edited, changed
 
 
-def _write(scene, output: str, scale: float) -> str:
+def _write(scene, output: str, scale: float, force: bool) -> str:
     """Write the picture; for a PNG, its size and whether it had to shrink."""
     from core.render.output import write_scene
 
-    pixels = write_scene(scene, output, scale)
+    pixels = write_scene(scene, output, scale, replace=force)
     if pixels is None:
         return ""
     from core.render import style

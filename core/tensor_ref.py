@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_INDEX_DIGITS = 9
+
 
 @dataclass(frozen=True, order=True)
 class TensorRef:
@@ -35,6 +37,9 @@ class TensorRef:
         parts = text.rsplit(":", 2)
         numbers: list[int] = []
         while len(parts) > 1 and parts[-1].isdigit() and len(numbers) < 2:
+            if not parts[-1].isascii() or len(parts[-1]) > MAX_INDEX_DIGITS:
+                # "enc2:١:0" is not "enc2:1:0": int() reads any Unicode digit; we read 0-9
+                raise ValueError(f"not a tensor name: {text!r} (indices are 0-9 digits, at most 9)")
             numbers.insert(0, int(parts.pop()))
         layer = ":".join(parts)
         if not layer:

@@ -19,8 +19,9 @@ from typing import Any
 from core.errors import ModelFileError
 from core.graph import Layer, ModelGraph, Node, Shape, Weight
 from core.keras_backend.runtime import import_keras, run_deep
+from core.trust import TrustRule
 
-__all__ = ["first_problem", "fill_shapes", "keras_layers", "load_keras_model", "load_with_shapes"]
+__all__ = ["check_trusted", "first_problem", "fill_shapes", "keras_layers", "load_keras_model", "load_with_shapes"]
 
 
 def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
@@ -31,12 +32,31 @@ def first_problem(graph: ModelGraph) -> tuple[str, str] | None:
     return None
 
 
-def load_keras_model(path: str | os.PathLike[str], graph: ModelGraph | None = None) -> Any:
+def check_trusted(path: str, rule: TrustRule | None = None) -> None:
+    """Refuse ``path`` unless every object of its config, at any depth (the root, every
+    layer, nested models, activations, initializers, ``__typespec__`` ...), names only a
+    module of a genuinely installed Keras package (core/trust.py). Runs before Keras
+    opens the file: Keras imports such modules through ``sys.path``. Its weights file
+    must hold hard links only (Keras follows any link, even to a FIFO)."""
+    from core.reader import check_weight_links, read_config
+
+    problems = (rule or TrustRule()).untrusted_objects(read_config(path))
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ModelFileError(path, f"refusing to load {problems[0].line()}{more}")
+    check_weight_links(path)
+
+
+def load_keras_model(
+    path: str | os.PathLike[str], graph: ModelGraph | None = None, rule: TrustRule | None = None
+) -> Any:
     """``keras.models.load_model(path, compile=False, safe_mode=True)``, run with a deep
     stack; raises ``ModelFileError`` naming the layer at fault instead of Keras' error.
 
     ``graph`` (our reading of the same file) is read here when not given: it is how we
-    refuse a Lambda or an unknown class before Keras looks at the file.
+    refuse a Lambda or an unknown class before Keras looks at the file. ``rule`` is the
+    trust rule with the user's consent (default: none given); every object of the config
+    is checked against it, at any depth, before Keras sees the file.
     """
     path = os.fspath(path)
     if graph is None:
@@ -46,6 +66,7 @@ def load_keras_model(path: str | os.PathLike[str], graph: ModelGraph | None = No
     problem = first_problem(graph)
     if problem is not None:
         raise ModelFileError(path, f"Keras cannot load layer {problem[0]!r}: {problem[1]}")
+    check_trusted(path, rule)
     keras = import_keras()
     try:
         if graph.upgrades:  # a Keras 2 file: through the upgraded config (core.upgrade)

@@ -1,4 +1,4 @@
-"""Small helpers the format readers share: JSON with one-line errors, error wrapping."""
+"""Small helpers the format readers share: JSON with one-line errors, bounded heads."""
 
 from __future__ import annotations
 
@@ -8,24 +8,16 @@ from typing import Any
 
 from core.errors import ModelFileError
 from core.graph import ModelGraph
-from core.perf import paused_gc
-from core.reader.config_parser import ConfigError
+from core.reader.bounded import open_regular
+from core.reader.registry import guarded
 from core.reader.sliced_json import loads_sliced
+from core.trust import TrustRule
 
 
 def guarded_read(path: str, read: Callable[[str], ModelGraph]) -> ModelGraph:
-    """Run ``read(path)`` turning every parse failure into a one-line ``ModelFileError``."""
-    try:
-        with paused_gc():
-            return read(path)
-    except ModelFileError:
-        raise
-    except ConfigError as error:
-        raise ModelFileError(path, f"unreadable model config: {error}") from None
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-        raise ModelFileError(path, f"unreadable model config: {type(error).__name__}: {error}") from None
-    except OSError as error:
-        raise ModelFileError(path, f"is corrupt or truncated ({error})") from None
+    """``registry.guarded`` (kept for readers that wrap their own ``read``; wrapping
+    twice is harmless: a ``ModelFileError`` passes through)."""
+    return guarded(path, read)
 
 
 def load_json(path: str, text: str, what: str) -> Any:
@@ -33,6 +25,18 @@ def load_json(path: str, text: str, what: str) -> Any:
         return loads_sliced(text)
     except json.JSONDecodeError as error:
         raise ModelFileError(path, f"{what} is not valid JSON (line {error.lineno}, column {error.colno})") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise ModelFileError(path, f"{what} is not a valid model config ({first_line(error)})") from None
+    except RecursionError:
+        raise ModelFileError(path, f"{what} nests too deeply to be a model config") from None
+
+
+def load_config(path: str, text: str, what: str) -> tuple[Any, TrustRule]:
+    """The config JSON of ``text`` and a trust rule that has prescanned it (so a clean
+    config is not walked a second time by ``parse_model_config``)."""
+    rule = TrustRule()
+    rule.prescan(text)
+    return load_json(path, text, what), rule
 
 
 def first_line(error: BaseException) -> str:
@@ -41,9 +45,10 @@ def first_line(error: BaseException) -> str:
 
 
 def read_head(path: str, count: int = 8) -> bytes:
-    """The first ``count`` bytes of a file (``b""`` if it cannot be read)."""
+    """The first ``count`` bytes of a regular file (``b""`` for anything else; never
+    blocks on a FIFO or device)."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             return handle.read(count)
-    except OSError:
+    except (OSError, ValueError):
         return b""

@@ -18,11 +18,18 @@ from typing import Any
 from core.graph import Layer, ModelGraph, Node, Shape, Weight, is_operation_module
 from core.known_layers import KERAS_LAYER_CLASSES
 from core.naming import to_snake_case
+from core.reader.graph_check import MAX_OUTPUTS_PER_CALL, graph_problems
 from core.tensor_ref import TensorRef
+from core.trust import TrustRule
 from core.upgrade.tf_ops import tf_op_mapping
 
 MODEL_CLASSES = {"Functional", "Model", "Sequential"}
 TF_OP_CLASSES = {"TFOpLambda", "SlicingOpLambda"}  # tf.keras 2's record of a TensorFlow function call
+MAX_MODEL_DEPTH = 32  # models inside models; KerasHub tasks nest two or three
+MAX_ARGUMENT_DEPTH = 64  # lists / dicts of tensors inside one call's arguments
+MAX_CALLS = 1 << 20  # calls of one layer
+MAX_RANK = 64
+MAX_DIM = 1 << 62
 
 # (name path of the layer, group path in a .keras weights file, layer entry, effective trainable)
 WeightLookup = Callable[[tuple[str, ...], str, dict[str, Any], bool], tuple[Weight, ...]]
@@ -42,17 +49,28 @@ def is_model_entry(entry: dict[str, Any]) -> bool:
 
 
 def parse_model_config(
-    root: dict[str, Any], weights: WeightLookup, fmt: str, path: str, consume: bool = False
+    root: dict[str, Any],
+    weights: WeightLookup,
+    fmt: str,
+    path: str,
+    consume: bool = False,
+    rule: TrustRule | None = None,
 ) -> ModelGraph:
     """Parse the top-level ``{"class_name": ..., "config": {...}}`` object.
 
     ``consume=True`` lets the parser drop each top-level layer's ``inbound_nodes`` from
     ``root`` once read (the graph keeps them as nodes), which lowers peak memory on very
     deep models; nested models' configs are left whole, since they may be rebuilt from them.
+    ``rule`` decides ``Layer.problem`` (default: Keras' safe-mode rule, no consent given).
     """
     if not isinstance(root, dict) or not is_model_entry(root):
         raise ConfigError("the config does not describe a Functional or Sequential model")
-    return _parse_model(root, (), "layers", weights, True, fmt, path, consume)
+    graph = _parse_model(root, (), "layers", weights, True, fmt, path, rule or TrustRule(), consume)
+    problems = graph_problems(graph)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(problems[0] + more)
+    return graph
 
 
 def _parse_model(
@@ -63,24 +81,30 @@ def _parse_model(
     parent_trainable: bool,
     fmt: str,
     path: str,
+    rule: TrustRule,
     consume: bool = False,
 ) -> ModelGraph:
     config = entry["config"]
-    name = str(config.get("name") or entry.get("name") or "model")
+    name = _checked_name(config.get("name") or entry.get("name") or "model", "a model")
+    if len(name_path) > MAX_MODEL_DEPTH:
+        raise ConfigError(f"models nest more than {MAX_MODEL_DEPTH} deep (at {'/'.join(name_path)!r})")
     trainable = parent_trainable and config.get("trainable", True) is not False
+    _check_entries(config["layers"], name_path)
     if entry.get("class_name") == "Sequential" and "input_layers" not in config:
-        return _parse_sequential(entry, name, name_path, group_path, weights, trainable, fmt, path)
+        return _parse_sequential(entry, name, name_path, group_path, weights, trainable, fmt, path, rule)
     entries = config["layers"]
-    legacy = any(isinstance(n, list) for e in entries for n in e.get("inbound_nodes") or [])
+    legacy = any(isinstance(n, list) for e in entries for n in _inbound(e))
     offsets = {e.get("name"): _node_offset(e, legacy, in_io=False) for e in entries}
     io_offsets = {e.get("name"): _node_offset(e, legacy, in_io=True) for e in entries}
     group_names = _keras_group_names(entries)
     layers: list[Layer] = []
     for entry_ in entries:
         lname = _layer_name(entry_)
-        nodes = tuple(_parse_node(lname, i, data, offsets) for i, data in enumerate(entry_.get("inbound_nodes") or []))
+        nodes = tuple(_parse_node(lname, i, data, offsets) for i, data in enumerate(_inbound(entry_)))
         layers.append(
-            _parse_layer(entry_, nodes, name_path, f"{group_path}/{group_names[lname]}", weights, trainable, fmt, path)
+            _parse_layer(
+                entry_, nodes, name_path, f"{group_path}/{group_names[lname]}", weights, trainable, fmt, path, rule
+            )
         )
         if consume:
             entry_.pop("inbound_nodes", None)
@@ -98,6 +122,7 @@ def _parse_sequential(
     trainable: bool,
     fmt: str,
     path: str,
+    rule: TrustRule,
 ) -> ModelGraph:
     """A Sequential is a chain: each layer is called once on the previous output."""
     entries = list(entry["config"]["layers"])
@@ -118,7 +143,7 @@ def _parse_sequential(
             shape = _shape(built) if built is not None and not _is_nested_list(built) else None
             nodes = (Node(lname, 0, (previous,), {}, (previous,), (shape,), origin_index=0),)
         group = f"{group_path}/{group_names.get(lname, lname)}"
-        layers.append(_parse_layer(entry_, nodes, name_path, group, weights, trainable, fmt, path))
+        layers.append(_parse_layer(entry_, nodes, name_path, group, weights, trainable, fmt, path, rule))
         previous = TensorRef(lname, 0, 0)
     inputs = (TensorRef(layers[0].name),)
     outputs = (TensorRef(layers[-1].name),) if len(layers) > 1 else inputs
@@ -134,6 +159,7 @@ def _parse_layer(
     parent_trainable: bool,
     fmt: str,
     path: str,
+    rule: TrustRule,
 ) -> Layer:
     name = _layer_name(entry)
     class_name = str(entry.get("class_name"))
@@ -141,7 +167,7 @@ def _parse_layer(
     trainable = parent_trainable and config.get("trainable", True) is not False
     subgraph = None
     if is_model_entry(entry):
-        subgraph = _parse_model(entry, name_path + (name,), f"{group_path}/layers", weights, trainable, fmt, path)
+        subgraph = _parse_model(entry, name_path + (name,), f"{group_path}/layers", weights, trainable, fmt, path, rule)
         own_weights = tuple(
             replace(w, name=f"{inner.name}/{w.name}") for inner in subgraph.layers for w in inner.weights
         )
@@ -162,30 +188,37 @@ def _parse_layer(
         weights=own_weights,
         nodes=nodes,
         subgraph=subgraph,
-        problem=_loading_problem(entry),
+        problem=_loading_problem(entry, rule),
         origin=name_path + (name,),
     )
 
 
-def _loading_problem(entry: dict[str, Any]) -> str | None:
-    """Why ``keras.models.load_model(..., safe_mode=True)`` could not build this layer."""
+def _loading_problem(entry: dict[str, Any], rule: TrustRule) -> str | None:
+    """Why ``keras.models.load_model(..., safe_mode=True)`` could not build this layer:
+    the trust rule first (core/trust.py, every object in the layer's own config), then
+    classes Keras would look up by name and not find."""
+    problem = rule.layer_problem(entry)
+    if problem is not None or is_model_entry(entry):
+        return problem
     class_name = entry.get("class_name")
-    if class_name == "Lambda":
-        return "Lambda layer: its Python code is not loaded (safe mode)"
     if class_name in TF_OP_CLASSES:
         function = str((entry.get("config") or {}).get("function", ""))
         return None if tf_op_mapping(function) is not None else f"TensorFlow op tf.{function} has no Keras 3 mapping"
-    if is_model_entry(entry) or is_operation_module(entry.get("module")):
-        return None  # an operation node: Keras rebuilds it from keras.src.ops
     module = entry.get("module")
+    if is_operation_module(module):
+        return None  # an operation node: Keras rebuilds it from keras.src.ops
     registered = entry.get("registered_name")
-    if module is not None and not str(module).startswith("keras"):
-        return f"custom class {registered or class_name} from module {module!r} is not loaded"
     if registered and ">" in str(registered):
         return f"custom class {registered} is not loaded"
-    if class_name not in KERAS_LAYER_CLASSES:
+    # a trusted module inside a Keras package's sources (keras.src.applications.convnext's
+    # LayerScale) is imported by Keras; public API modules are looked up by class name
+    if class_name not in KERAS_LAYER_CLASSES and not _is_source_module(module):
         return f"unknown layer class {class_name!r}"
     return None
+
+
+def _is_source_module(module: Any) -> bool:
+    return isinstance(module, str) and module.split(".", 2)[1:2] == ["src"]
 
 
 # --- nodes ------------------------------------------------------------------
@@ -211,28 +244,33 @@ def _parse_node(layer: str, index: int, data: Any, offsets: dict[str, int]) -> N
     # _convert meets the tensors in the order _leaves would list them (args, then kwargs,
     # depth first), so it collects the inputs and their shapes in the same single pass.
     found: list[tuple[TensorRef, Shape | None]] = []
-    args = tuple(_convert(a, offsets, found) for a in data.get("args") or [])
-    kwargs = {k: _convert(v, offsets, found) for k, v in (data.get("kwargs") or {}).items()}
+    raw_args, raw_kwargs = data.get("args") or [], data.get("kwargs") or {}
+    if not isinstance(raw_args, list) or not isinstance(raw_kwargs, dict):
+        raise ConfigError(f"layer {layer!r}: unreadable inbound node (args must be a list, kwargs an object)")
+    args = tuple(_convert(a, offsets, found) for a in raw_args)
+    kwargs = {k: _convert(v, offsets, found) for k, v in raw_kwargs.items()}
     inputs = tuple(ref for ref, _ in found)
     return Node(layer, index, args, kwargs, inputs, tuple(shape for _, shape in found), origin_index=index)
 
 
-def _convert(value: Any, offsets: dict[str, int], found: list[tuple[TensorRef, Shape | None]]) -> Any:
+def _convert(value: Any, offsets: dict[str, int], found: list[tuple[TensorRef, Shape | None]], depth: int = 0) -> Any:
     """Replace ``__keras_tensor__`` objects by ``TensorRef`` leaves, appending each with its
     recorded shape to ``found``."""
+    if depth > MAX_ARGUMENT_DEPTH:
+        raise ConfigError(f"a call's arguments nest more than {MAX_ARGUMENT_DEPTH} deep")
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             cfg = value.get("config") or {}
-            history = cfg.get("keras_history")
-            if not history or len(history) != 3:
+            history = cfg.get("keras_history") if isinstance(cfg, dict) else None
+            if not isinstance(history, list) or len(history) != 3:
                 raise ConfigError("a tensor in the config has no keras_history")
             ref = _ref(history[0], history[1], history[2], offsets)
             shape = cfg.get("shape")
             found.append((ref, _shape(shape) if shape is not None else None))
             return ref
-        return {k: _convert(v, offsets, found) for k, v in value.items()}
+        return {k: _convert(v, offsets, found, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_convert(v, offsets, found) for v in value]
+        return [_convert(v, offsets, found, depth + 1) for v in value]
     return value
 
 
@@ -264,8 +302,16 @@ def _leaves(value: Any) -> list[TensorRef]:
 
 
 def _ref(layer: Any, node: Any, tensor: Any, offsets: dict[str, int]) -> TensorRef:
-    name = str(layer)
-    return TensorRef(name, int(node) - offsets.get(name, 0), int(tensor))
+    """A tensor address from the config, typed and bounded (a node index of ``1e30`` or a
+    5,000-digit integer must not reach a ``range``)."""
+    if not isinstance(layer, str):
+        raise ConfigError(f"a tensor names layer {_short(layer)}, not a layer name")
+    for what, value, limit in (("call", node, MAX_CALLS), ("output", tensor, MAX_OUTPUTS_PER_CALL)):
+        if type(value) is not int or not 0 <= value < limit:
+            raise ConfigError(
+                f"a tensor of layer {_short(layer)} has {what} index {_short(value)} (not 0 to {limit - 1})"
+            )
+    return TensorRef(layer, node - offsets.get(layer, 0), tensor)
 
 
 def _node_offset(entry: dict[str, Any], legacy: bool, in_io: bool) -> int:
@@ -285,14 +331,22 @@ def _io_refs(data: Any, offsets: dict[str, int]) -> tuple[TensorRef, ...]:
         return ()
     if isinstance(data, dict):
         data = list(data.values())
-    if isinstance(data, list) and len(data) == 3 and isinstance(data[0], str):
+    if not isinstance(data, list):
+        raise ConfigError(f"input_layers / output_layers hold {_short(data)}, not a list of tensors")
+    if len(data) == 3 and isinstance(data[0], str):
         data = [data]
     refs = []
-    for item in data:
-        if isinstance(item, list) and len(item) == 3 and isinstance(item[0], str):
+    stack = [(item, 0) for item in reversed(data)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if not isinstance(item, list) or depth > MAX_ARGUMENT_DEPTH:
+            raise ConfigError(f"input_layers / output_layers hold {_short(item)}, not a tensor")
+        if len(item) == 3 and isinstance(item[0], str):
             refs.append(_ref(item[0], item[1], item[2], offsets))
         else:
-            refs.extend(_io_refs(item, offsets))
+            stack.extend((inner, depth + 1) for inner in reversed(item))
     return tuple(refs)
 
 
@@ -357,10 +411,50 @@ def _finish(
 
 
 def _layer_name(entry: dict[str, Any]) -> str:
+    """The entry's name (checked once per entry by ``_check_entries``, before any use)."""
     name = entry.get("name") or (entry.get("config") or {}).get("name")
     if not isinstance(name, str) or not name:
-        raise ConfigError(f"a {entry.get('class_name')} layer has no name")
+        raise ConfigError(f"a {_short(entry.get('class_name'))} layer has no name")
     return name
+
+
+def _checked_name(name: Any, what: str) -> str:
+    """A name as the rest of the program expects it: text without NUL, control characters
+    or lone surrogates (HDF5 paths, SVG and terminals all choke on them)."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{what} is named {_short(name)}, not a string")
+    if not name.isprintable():
+        bad = next(c for c in name if not c.isprintable())
+        raise ConfigError(f"{what} name {_short(name)} holds the character U+{ord(bad):04X}")
+    return name
+
+
+def _check_entries(entries: Any, name_path: tuple[str, ...]) -> None:
+    """The layer list's structure, before any of it is used."""
+    where = f" of {'/'.join(name_path)!r}" if name_path else ""
+    if not isinstance(entries, list):
+        raise ConfigError(f"the layers{where} are not a list")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"layer {index}{where} is {_short(entry)}, not an object")
+        if not isinstance(entry.get("class_name"), str):
+            raise ConfigError(f"layer {index}{where} has class_name {_short(entry.get('class_name'))}")
+        if entry.get("config") is not None and not isinstance(entry.get("config"), dict):
+            raise ConfigError(f"layer {index}{where}: its config is not an object")
+        _checked_name(_layer_name(entry), "a layer")
+
+
+def _inbound(entry: dict[str, Any]) -> list[Any]:
+    nodes = entry.get("inbound_nodes") or []
+    if not isinstance(nodes, list):
+        raise ConfigError(f"layer {_layer_name(entry)!r}: inbound_nodes is not a list")
+    return nodes
+
+
+def _short(value: Any) -> str:
+    """A value for an error line: its repr (escaped, so one line), cut to 60 characters."""
+    text = ascii(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _keras_group_names(entries: list[dict[str, Any]]) -> dict[str, str]:
@@ -389,14 +483,18 @@ def _shape(value: Any) -> Shape | None:
         value = value["shape"]
     if not isinstance(value, (list, tuple)):
         return None
+    if len(value) > MAX_RANK:
+        raise ConfigError(f"a shape has {len(value)} dimensions")
     dims: list[int | None] = []
     for dim in value:
         if dim is None:
             dims.append(None)
         elif isinstance(dim, (list, tuple)):
             return None
+        elif type(dim) is int and -1 <= dim < MAX_DIM:
+            dims.append(dim)
         else:
-            dims.append(int(dim))
+            raise ConfigError(f"a shape holds {_short(dim)}, not a size")
     return tuple(dims)
 
 

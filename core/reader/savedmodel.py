@@ -6,22 +6,27 @@ with a small protocol-buffer reader: no TensorFlow, so the graph shows at once. 
 values stay in the checkpoint ``variables/``; the Keras backend reads them by the keys
 recorded on each ``Weight`` (``h5_path``). A directory without ``keras_metadata.pb`` is
 a plain TensorFlow SavedModel: it has no Keras layer graph to show, and is refused.
+
+Every file is read bounded (``core.reader.bounded``: regular files only, opened without
+blocking, size caps); before Keras/TensorFlow reads the checkpoint, every entry under
+``variables/`` must be a regular file or a folder (``check_links``).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any
 
 from core.errors import ModelFileError
 from core.graph import ModelGraph, Weight
-from core.reader.common import guarded_read
+from core.reader.bounded import MAX_DIRECTORY_ENTRIES, MAX_SAVED_MODEL_PB_BYTES, describe_mode, read_regular
 from core.reader.protowire import WireError
-from core.reader.registry import Reader, register
+from core.reader.registry import Reader, guarded, register
 from core.reader.savedmodel_objects import SavedModelDir, Variable, read_keras_metadata, read_object_graph
-from core.reader.upgrading import parse_legacy_config
+from core.reader.upgrading import parse_legacy_config, upgraded_config
 
-__all__ = ["load_saved_model_dir", "read", "sniff"]
+__all__ = ["check_links", "load_saved_model_dir", "read", "read_config", "sniff"]
 
 
 def sniff(path: str) -> bool:
@@ -31,7 +36,32 @@ def sniff(path: str) -> bool:
 
 
 def read(path: str) -> ModelGraph:
-    return guarded_read(path, _read)
+    return guarded(path, _read)
+
+
+def read_config(path: str) -> Any:
+    """The root config of ``keras_metadata.pb`` as Keras 3 will deserialise it (upgraded)."""
+    return upgraded_config(_root_config(path))
+
+
+def check_links(path: str) -> None:
+    """Refuse a SavedModel whose ``variables/`` holds anything but regular files and
+    folders (TensorFlow's checkpoint reader would open a FIFO and block, or a device)."""
+    for name in ("keras_metadata.pb", "saved_model.pb"):
+        _check_regular(path, os.path.join(path, name), name)
+    variables = os.path.join(path, "variables")
+    _check_regular(path, os.path.join(variables, "variables.index"), "variables/variables.index")
+    seen = 0
+    for folder, dirs, files in os.walk(variables):  # symlinked folders are not followed
+        for name in dirs + files:
+            seen += 1
+            if seen > MAX_DIRECTORY_ENTRIES:
+                raise ModelFileError(path, f"variables/ holds more than {MAX_DIRECTORY_ENTRIES} entries")
+            full = os.path.join(folder, name)
+            if name in dirs and os.path.islink(full):
+                raise ModelFileError(path, f"{os.path.relpath(full, path)} is a symbolic link to a folder")
+            if name in files:
+                _check_regular(path, full, os.path.relpath(full, path))
 
 
 def _read(path: str) -> ModelGraph:
@@ -51,20 +81,40 @@ def load_saved_model_dir(path: str) -> SavedModelDir:
     if not os.path.isfile(os.path.join(path, "variables", "variables.index")):
         raise ModelFileError(path, "has no variables/ folder (variables/variables.index): the weights are missing")
     try:
-        with open(metadata_path, "rb") as handle:
-            metadata = read_keras_metadata(handle.read())
+        metadata = read_keras_metadata(_read_pb(path, metadata_path))
     except (WireError, UnicodeDecodeError, ValueError) as error:
         raise ModelFileError(path, f"keras_metadata.pb is corrupt ({error})") from None
     root = next((meta for node_path, meta in metadata.values() if node_path == "root"), None)
     if root is None or not isinstance(root.get("config"), dict) or "class_name" not in root:
         raise ModelFileError(path, "keras_metadata.pb has no model config on its root node")
     try:
-        with open(os.path.join(path, "saved_model.pb"), "rb") as handle:
-            nodes = read_object_graph(handle.read())
+        nodes = read_object_graph(_read_pb(path, os.path.join(path, "saved_model.pb")))
     except (WireError, UnicodeDecodeError) as error:
         raise ModelFileError(path, f"saved_model.pb is corrupt ({error})") from None
     config = {"class_name": root["class_name"], "config": root["config"]}
     return SavedModelDir(path, config, metadata, nodes)
+
+
+def _root_config(path: str) -> dict[str, Any]:
+    return load_saved_model_dir(path).root_config
+
+
+def _read_pb(path: str, file: str) -> bytes:
+    """One protocol-buffer file of the SavedModel, read bounded (``BoundedReadError``
+    names the file: the message starts with it)."""
+    try:
+        return read_regular(file, MAX_SAVED_MODEL_PB_BYTES)
+    except ValueError as error:  # BoundedReadError
+        raise ModelFileError(path, f"{os.path.basename(file)} {error}") from None
+
+
+def _check_regular(path: str, file: str, name: str) -> None:
+    try:
+        mode = os.stat(file).st_mode
+    except OSError as error:
+        raise ModelFileError(path, f"{name} cannot be read ({error.strerror or error})") from None
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(path, f"{name} is not a regular file (a {describe_mode(mode)}); refusing to read it")
 
 
 class _WeightLookup:
@@ -103,4 +153,6 @@ class _WeightLookup:
         )
 
 
-READER = register(Reader("savedmodel", "a tf.keras SavedModel directory", "directory", sniff, read))
+READER = register(
+    Reader("savedmodel", "a tf.keras SavedModel directory", "directory", sniff, read, read_config, check_links)
+)

@@ -12,8 +12,27 @@ from typing import Any
 
 from core.graph import ModelGraph
 from core.reader.config_parser import WeightLookup, parse_model_config
+from core.trust import TrustRule
 from core.upgrade import UpgradeError, upgrade_config
 from core.upgrade.rewrites import MOVED_MODULES
+
+
+class LegacyTrustRule(TrustRule):
+    """The trust rule for a Keras 2 config: a module the upgrader moves
+    (``keras.src.engine.functional`` -> ``keras.src.models.functional``) is judged by
+    where it moves to, since that is the module Keras 3 will be asked to import."""
+
+    def module_problem(self, module: str) -> str | None:
+        return super().module_problem(MOVED_MODULES.get(module, module))
+
+
+def upgraded_config(root: Any) -> Any:
+    """The config Keras 3 will deserialise for a Keras 2 file (``root`` itself when the
+    upgrader refuses it: the graph then carries the problem and nothing is loaded)."""
+    try:
+        return upgrade_config(root).config
+    except UpgradeError:
+        return root
 
 
 def needs_upgrade(root: Any, fmt: str) -> bool:
@@ -22,15 +41,21 @@ def needs_upgrade(root: Any, fmt: str) -> bool:
     return fmt == "h5" or (isinstance(root, dict) and root.get("module") in MOVED_MODULES)
 
 
-def parse_legacy_config(root: dict[str, Any], weights: WeightLookup, fmt: str, path: str) -> ModelGraph:
-    """``parse_model_config`` plus the upgrade report (the upgrader works on a copy)."""
+def parse_legacy_config(
+    root: dict[str, Any], weights: WeightLookup, fmt: str, path: str, text: str | None = None
+) -> ModelGraph:
+    """``parse_model_config`` plus the upgrade report (the upgrader works on a copy);
+    ``text`` (the raw config, when there is one) lets the trust rule prescan it."""
+    rule = LegacyTrustRule()
+    if text is not None:
+        rule.prescan(text)
     rewrites: tuple[Any, ...] = ()
     failure: UpgradeError | None = None
     try:
         rewrites = upgrade_config(root).rewrites
     except UpgradeError as error:
         failure = error
-    graph = parse_model_config(root, weights, fmt, path, consume=True)
+    graph = parse_model_config(root, weights, fmt, path, consume=True, rule=rule)
     graph = replace(graph, upgrades=rewrites)
     if failure is not None:
         graph = _with_problem(graph, failure.layer.split("/"), str(failure).split(": ", 1)[-1])

@@ -109,11 +109,85 @@ def limit_metadata_cache(h5: h5py.File, max_bytes: int = 2 << 20) -> None:
         pass
 
 
-def _plain_vars(gid: Any) -> list[tuple[str, tuple[int, ...], str]] | None:
+# --- links: only hard links are ever followed -----------------------------------------
+
+MAX_GROUP_DEPTH = 32  # below a layer's group; Keras' own nesting is a few levels
+MAX_WALKED_OBJECTS = 200_000  # per layer: a loop of hard links is refused, not walked forever
+
+
+class UnsafeWeightsError(OSError):
+    """The weights file links out of itself or loops; nothing behind such a link is opened."""
+
+
+def links(gid: Any, where: str = "") -> list[bytes]:
+    """The link names of one group, refusing soft and external links (following an
+    external link opens another file, which may be a FIFO that blocks for ever)."""
+    return list(link_types(gid, where))
+
+
+def link_types(gid: Any, where: str = "") -> dict[bytes, int]:
+    """Name -> link type of one group's links, in one HDF5 call; soft and external
+    links refused."""
+    found: dict[bytes, int] = {}
+    gid.links.iterate(lambda name, info: found.__setitem__(name, info.type), info=True)
+    for name, kind in found.items():
+        if kind != _HARD:
+            raise UnsafeWeightsError(
+                f"{_join(where, name)} is {_LINK_KINDS.get(kind, 'a non-hard link')}; not followed"
+            )
+    return found
+
+
+def open_hard(gid: Any, path: str) -> Any:
+    """Open ``path`` below ``gid`` through hard links only; ``None`` if a part is missing."""
+    for part in path.split("/"):
+        if not part:
+            continue
+        try:
+            raw = part.encode("utf8")
+            info = gid.links.get_info(raw)
+        except (KeyError, ValueError, RuntimeError, UnicodeEncodeError):
+            return None
+        if info.type != _HARD:
+            raise UnsafeWeightsError(f"{path} is {_LINK_KINDS.get(info.type, 'a non-hard link')}; not followed")
+        gid = h5py.h5o.open(gid, raw)
+    return gid
+
+
+def check_all_links(h5: h5py.File) -> None:
+    """Every link of the file is a hard link (H5Lvisit walks hard links only, each object
+    once); run before Keras opens a file, since Keras and h5py follow any link."""
+    found: list[tuple[bytes, int]] = []
+
+    def visit(name: bytes, info: Any) -> Any:
+        if info.type != _HARD:
+            found.append((name, info.type))
+            return True
+        return None
+
+    h5.id.links.visit(visit, info=True)
+    if found:
+        name, kind = found[0]
+        raise UnsafeWeightsError(f"{_join('', name)} is {_LINK_KINDS.get(kind, 'a non-hard link')}; not followed")
+
+
+_HARD = h5py.h5l.TYPE_HARD
+_LINK_KINDS = {h5py.h5l.TYPE_SOFT: "a soft link", h5py.h5l.TYPE_EXTERNAL: "an external link"}
+
+
+def _join(where: str, name: bytes) -> str:
+    text = name.decode("utf8", errors="replace")
+    return f"{where}/{text}" if where else text
+
+
+def _plain_vars(gid: Any, where: str) -> list[tuple[str, tuple[int, ...], str]] | None:
     """The common layout, ``vars/0 .. vars/<n-1>`` datasets only, read without listing
-    names and types (a third of the HDF5 calls); ``None`` for anything else."""
+    types (a third of the HDF5 calls); ``None`` for anything else."""
+    names = links(gid, where)
+    if set(names) != {b"%d" % i for i in range(len(names))}:
+        return None
     found = []
-    for i in range(gid.get_num_objs()):
+    for i in range(len(names)):
         try:
             dataset = h5py.h5d.open(gid, b"%d" % i)
         except (KeyError, ValueError, TypeError):
@@ -129,39 +203,83 @@ class KerasWeightIndex:
     ``visititems`` over a 20,000-layer file takes seconds: every HDF5 object costs
     10-20 us). Datasets under a layer's group belong to it, except below a direct
     ``layers`` child, which holds a nested model's own layers. Must be called while the
-    file is open.
+    file is open. Only hard links are followed, and walks are bounded in depth and size.
     """
 
     def __init__(self, h5: h5py.File) -> None:
         self._file = h5
         self._root = h5.id
+        self._groups: dict[str, Any] = {}
+        self._children: dict[str, dict[bytes, int]] = {}
         limit_metadata_cache(h5)
 
-    def _owned(self, group: str) -> list[tuple[str, tuple[int, ...], str]]:
+    def _group(self, path: str) -> Any:
+        """The group at ``path``. Parents (``layers``) are opened once and their links
+        listed once, so each layer's group is opened with no further check."""
+        parent, _, last = path.rpartition("/")
+        if parent.count("/") >= MAX_GROUP_DEPTH:
+            return None
+        base = self._root if not parent else self._groups.get(parent)
+        if base is None:
+            base = self._group(parent)
+            if base is None:
+                return None
+            self._groups[parent] = base
+        children = self._children.get(parent)
+        if children is None:
+            children = self._children[parent] = link_types(base, parent)
         try:
-            gid = h5py.h5g.open(self._root, group.encode())
-        except KeyError:
+            raw = last.encode("utf8")
+        except UnicodeEncodeError:
+            return None
+        if raw not in children:
+            return None
+        try:
+            return h5py.h5g.open(base, raw)
+        except (KeyError, ValueError, TypeError, RuntimeError):
+            return None  # a dataset where a group belongs
+
+    def _owned(self, group: str) -> list[tuple[str, tuple[int, ...], str]]:
+        gid = self._group(group)
+        if gid is None:
             return []
-        if gid.get_num_objs() == 1 and gid.get_objname_by_idx(0) == b"vars" and "seed_generator" not in group:
-            fast = _plain_vars(h5py.h5g.open(gid, b"vars"))
-            if fast is not None:
-                return fast
+        children = link_types(gid, group)
+        if len(children) == 1 and b"vars" in children and "seed_generator" not in group:
+            try:
+                vars_gid = h5py.h5g.open(gid, b"vars")
+            except (KeyError, ValueError, TypeError, RuntimeError):
+                vars_gid = None
+            if vars_gid is not None:
+                fast = _plain_vars(vars_gid, f"{group}/vars")
+                if fast is not None:
+                    return fast
         found: list[tuple[str, tuple[int, ...], str]] = []
-        self._walk(gid, "", found, "seed_generator" in group)
+        self._walk(gid, group, "", found, "seed_generator" in group, [0])
         return found
 
-    def _walk(self, gid: Any, prefix: str, found: list[tuple[str, tuple[int, ...], str]], skip: bool) -> None:
-        for i in range(gid.get_num_objs()):
-            raw = gid.get_objname_by_idx(i)
-            name = raw.decode("utf8")
-            kind = gid.get_objtype_by_idx(i)
-            if kind == h5py.h5g.GROUP:
-                if prefix == "" and name == "layers":
-                    continue  # a nested model's layers own what lies below
-                self._walk(h5py.h5g.open(gid, raw), f"{prefix}{name}/", found, skip or "seed_generator" in name)
-            elif kind == h5py.h5g.DATASET and not skip:
-                dataset = h5py.h5d.open(gid, raw)
-                found.append((prefix + name, tuple(int(d) for d in dataset.shape), dataset.dtype.name))
+    def _walk(
+        self,
+        gid: Any,
+        group: str,
+        prefix: str,
+        found: list[tuple[str, tuple[int, ...], str]],
+        skip: bool,
+        budget: list[int],
+    ) -> None:
+        if prefix.count("/") >= MAX_GROUP_DEPTH:
+            raise UnsafeWeightsError(f"{group}: weight groups nest deeper than {MAX_GROUP_DEPTH} levels")
+        for raw in links(gid, f"{group}/{prefix}".rstrip("/")):
+            budget[0] += 1
+            if budget[0] > MAX_WALKED_OBJECTS:
+                raise UnsafeWeightsError(f"{group}: more than {MAX_WALKED_OBJECTS} weight objects (a loop?)")
+            name = raw.decode("utf8", errors="replace")
+            if prefix == "" and name == "layers":
+                continue  # a nested model's layers own what lies below
+            child = h5py.h5o.open(gid, raw)
+            if isinstance(child, h5py.h5g.GroupID):
+                self._walk(child, group, f"{prefix}{name}/", found, skip or "seed_generator" in name, budget)
+            elif isinstance(child, h5py.h5d.DatasetID) and not skip:
+                found.append((prefix + name, tuple(int(d) for d in child.shape), child.dtype.name))
 
     def __call__(
         self, name_path: tuple[str, ...], group: str, entry: dict[str, Any], trainable: bool
@@ -187,26 +305,32 @@ class KerasWeightIndex:
 
 
 class LegacyWeightIndex:
-    """Index of a legacy ``.h5`` model's ``model_weights`` group (names recorded per layer)."""
+    """Index of a legacy ``.h5`` model's ``model_weights`` group (names recorded per layer);
+    only hard links are followed."""
 
     def __init__(self, h5: h5py.File) -> None:
         limit_metadata_cache(h5)
-        self._root = h5["model_weights"] if "model_weights" in h5 else None
+        root = open_hard(h5.id, "model_weights")
+        self._root = root if isinstance(root, h5py.h5g.GroupID) else None
 
     def __call__(
         self, name_path: tuple[str, ...], group: str, entry: dict[str, Any], trainable: bool
     ) -> tuple[Weight, ...]:
-        if self._root is None or name_path[0] not in self._root:
+        if self._root is None:
             return ()
-        top = self._root[name_path[0]]
+        top = open_hard(self._root, name_path[0])
+        if not isinstance(top, h5py.h5g.GroupID):
+            return ()
         class_name = str(entry.get("class_name"))
         weights = []
-        for raw in top.attrs.get("weight_names", []):
-            full = raw.decode("utf8") if isinstance(raw, bytes) else str(raw)
+        for raw in _weight_names(top):
+            full = raw.decode("utf8", errors="replace") if isinstance(raw, bytes) else str(raw)
             short = _owned_name(full, name_path)
             if short is None:
                 continue
-            dataset = top[full]
+            dataset = open_hard(top, full)
+            if not isinstance(dataset, h5py.h5d.DatasetID):
+                raise UnsafeWeightsError(f"model_weights/{name_path[0]}/{full}: recorded weight is missing")
             base = short.split(":")[0]
             statistic = is_statistic(class_name, base.rsplit("/", 1)[-1])
             weights.append(
@@ -215,10 +339,23 @@ class LegacyWeightIndex:
                     tuple(int(d) for d in dataset.shape),
                     dataset.dtype.name,
                     trainable and not statistic,
-                    dataset.name.lstrip("/"),
+                    f"model_weights/{name_path[0]}/{full}",
                 )
             )
         return tuple(weights)
+
+
+def _weight_names(top: Any) -> list[Any]:
+    """The ``weight_names`` attribute of a layer group (a list of names), or none."""
+    try:
+        if not h5py.h5a.exists(top, b"weight_names"):
+            return []
+        names = h5py.AttributeManager(h5py.Group(top)).get("weight_names")
+    except (KeyError, OSError, TypeError, ValueError):
+        return []
+    if names is None or getattr(names, "ndim", 1) != 1:
+        return []
+    return list(names)
 
 
 def _owned_name(full: str, name_path: tuple[str, ...]) -> str | None:

@@ -149,9 +149,16 @@ def fit_text(text: str, size: float, max_width: float, bold: bool = False) -> st
     Middle elision keeps both the prefix and the distinguishing suffix of names
     like ``conv4_block6_2_conv``.
     """
-    if text_width(text, size, bold) <= max_width + 0.01:
+    # no glyph is narrower than a fifth of the font size: a 1 MB name is cut first, so
+    # neither the width test nor the loop below ever sees more than a label's worth
+    most = int(max_width / max(size * 0.2, 0.1)) + 2
+    if len(text) > most:
+        text = text[: most // 2 + 1] + text[-(most // 2 + 1) :]
+        keep = most
+    elif text_width(text, size, bold) <= max_width + 0.01:
         return text
-    keep = len(text)
+    else:
+        keep = len(text)
     while keep > 1:
         keep -= 1
         head = (keep + 1) // 2

@@ -6,13 +6,34 @@ shape and parameters, an edge's tensor and shape.
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
+import re
+from xml.sax.saxutils import escape as _xml_escape
+from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
 from core.render import style
 from core.render.legend import SWATCH, TEXT_SIZE, Legend, build_legend, canvas_bounds
 from core.render.scene import Box, Edge, Group, Scene
 
 ARROW = 7.0  # px: arrowhead length
+
+
+# Characters XML 1.0 cannot hold at all (C0 controls but tab/newline/return, lone
+# surrogates, U+FFFE/U+FFFF): a name holding one would make the file ill-formed.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", str(text))
+
+
+def escape(text: str) -> str:
+    """Text content, well-formed whatever the names hold (invalid characters become U+FFFD)."""
+    return _xml_escape(_clean(text))
+
+
+def quoteattr(text: str) -> str:
+    """An attribute value, quoted, with the same replacement."""
+    return _xml_quoteattr(_clean(text))
 
 
 def _num(value: float) -> str:

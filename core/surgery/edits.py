@@ -91,7 +91,10 @@ class Cut(Edit):
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Cut:
-        return cls(_tensor_list(obj, "inputs"), _tensor_list(obj, "outputs"), _bool(obj, "complete", False))
+        cut = cls(_tensor_list(obj, "inputs"), _tensor_list(obj, "outputs"), _bool(obj, "complete", False))
+        if cut.inputs and {TensorRef.parse(t) for t in cut.inputs} == {TensorRef.parse(t) for t in cut.outputs}:
+            raise RecipeError("its inputs are its outputs: the cut model would compute nothing")
+        return cut
 
     def to_json(self) -> dict[str, Any]:
         obj: dict[str, Any] = {"op": self.op}
@@ -150,7 +153,7 @@ class SetInputShape(Edit):
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> SetInputShape:
         batch = obj.get("batch_size")
-        if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or batch <= 0):
+        if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or not 0 < batch < MAX_DIM):
             raise RecipeError("'batch_size' must be a positive integer or null")
         reinit = obj.get("reinitialize", [])
         if reinit is True:
@@ -355,8 +358,8 @@ class Reinitialize(Edit):
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Reinitialize:
         seed = obj.get("seed")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-            raise RecipeError("'seed' must be a non-negative integer")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 1 << 32):
+            raise RecipeError("'seed' must be a non-negative integer below 2**32")
         layers = obj.get("layers", [])
         if layers in ("above", "below"):
             raise RecipeError(f'give the tensor as {layers!r}: {{"{layers}": "TENSOR"}}')
@@ -411,7 +414,7 @@ def _tensor(obj: Mapping[str, Any], key: str, required: bool = True) -> str | No
     try:
         TensorRef.parse(value)
     except ValueError:
-        raise RecipeError(f"{key!r}: not a tensor name: {value!r}") from None
+        raise RecipeError(f"{key!r}: not a tensor name: {_cut(value)}") from None
     return value
 
 
@@ -429,8 +432,14 @@ def _tensor_list(obj: Mapping[str, Any], key: str, required: bool = False) -> tu
         try:
             TensorRef.parse(text)
         except ValueError:
-            raise RecipeError(f"{key!r}: not a tensor name: {text!r}") from None
+            raise RecipeError(f"{key!r}: not a tensor name: {_cut(text)}") from None
     return tuple(value)
+
+
+def _cut(text: str) -> str:
+    """A name for an error line: escaped (one line, no control characters), at most 60."""
+    shown = ascii(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _name(obj: Mapping[str, Any], key: str) -> str:
@@ -438,6 +447,9 @@ def _name(obj: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise RecipeError(f"{key!r} must be a layer name")
     return value
+
+
+MAX_DIM = 1 << 31  # a dimension or batch size Keras (int32 shapes) can hold
 
 
 def _shape(obj: Mapping[str, Any]) -> tuple[int | None, ...]:
@@ -448,10 +460,11 @@ def _shape(obj: Mapping[str, Any]) -> tuple[int | None, ...]:
     for dim in value:
         if dim is None:
             dims.append(None)
-        elif isinstance(dim, int) and not isinstance(dim, bool) and dim > 0:
+        elif isinstance(dim, int) and not isinstance(dim, bool) and 0 < dim < MAX_DIM:
             dims.append(dim)
         else:
-            raise RecipeError(f"'shape' has a bad dimension {dim!r} (positive integers or null)")
+            shown = repr(dim) if len(repr(dim)) <= 40 else repr(dim)[:37] + "..."
+            raise RecipeError(f"'shape' has a bad dimension {shown} (positive integers below 2**31, or null)")
     return tuple(dims)
 
 

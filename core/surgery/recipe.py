@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.atomic import write_text_atomically
+from core.reader.bounded import MAX_RECIPE_BYTES, BoundedReadError, read_regular
 from core.surgery.edits import Edit, edit_from_json
 from core.surgery.errors import RecipeError
 
@@ -49,12 +50,13 @@ def load_recipe(path: str | os.PathLike[str]) -> list[Edit]:
     """Read and parse a recipe file."""
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf8") as handle:
-            text = handle.read()
+        text = read_regular(path, MAX_RECIPE_BYTES).decode("utf8")
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise RecipeError(f"{path}: is a directory, not a recipe") from None
+    except BoundedReadError as error:
+        raise RecipeError(f"{path}: {error}") from None
     except UnicodeDecodeError:
         raise RecipeError(f"{path}: not UTF-8 text") from None
     except OSError as error:
@@ -63,6 +65,10 @@ def load_recipe(path: str | os.PathLike[str]) -> list[Edit]:
         obj = json.loads(text)
     except json.JSONDecodeError as error:
         raise RecipeError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno})") from None
+    except ValueError as error:  # an integer of more than 4,300 digits
+        raise RecipeError(f"{path}: not a valid recipe ({error})") from None
+    except RecursionError:
+        raise RecipeError(f"{path}: nests too deeply to be a recipe") from None
     return parse_recipe(obj, path)
 
 
