@@ -250,7 +250,8 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.tree_dock.toggleViewAction())
         view.addAction(self.properties_dock.toggleViewAction())
-        bar.addMenu("&Help").addAction(self.about_action)
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self.about_action)
 
         self.main_toolbar = toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")

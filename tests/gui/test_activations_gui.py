@@ -107,3 +107,11 @@ def test_run_dialog_remembers_the_last_choice_per_model(qtbot, settings, tmp_pat
     other = RunDataDialog([("left", "(None, 32, 32, 3)")], settings, str(tmp_path / "other.keras"))
     qtbot.addWidget(other)
     assert other.job_sources() == {"left": "random"}
+
+
+def test_activations_menu_sits_before_help(qtbot, make_window):
+    """Desktop convention: Help is the last menu, also after the Activations menu is added."""
+    window = make_window()
+    install_activations(window)
+    titles = [action.text() for action in window.menuBar().actions()]
+    assert "&Activations" in titles and titles[-1] == "&Help", titles
