@@ -41,6 +41,7 @@ class KerasStatus:
 class ViewerDocument(QObject):
     """The observable state of one window."""
 
+    model_replaced = Signal()  # another file (or none): per-model view state (filters, scroll) resets
     graph_changed = Signal()  # a new graph (new file, shapes filled, or an edit)
     scene_changed = Signal()  # a new drawing of the current graph is ready
     collapsed_changed = Signal()
@@ -71,12 +72,25 @@ class ViewerDocument(QObject):
             self.generation += 1
             self.selection = Selection()
             self.search_matches = ()
+            self.model_replaced.emit()  # before the rows are built: a stale filter costs a pass
         self.graph = graph
         if blocks is not None:
             self.blocks = list(blocks)
         self.graph_changed.emit()
         if new_file:
             self.selection_changed.emit()
+
+    def clear(self) -> None:
+        """No model (File > Close): every panel shows its empty state."""
+        self.path, self.graph, self.blocks, self.scene = "", None, [], None
+        self.collapsed = frozenset()
+        self.generation += 1
+        self.selection = Selection()
+        self.search_matches = ()
+        self.model_replaced.emit()
+        self.graph_changed.emit()
+        self.selection_changed.emit()
+        self.search_changed.emit()
 
     def set_collapsed(self, collapsed: frozenset[str]) -> None:
         if collapsed != self.collapsed:

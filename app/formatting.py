@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from core.graph import Layer, ModelGraph
 from core.summary import format_shape as shape_text  # "(None, 56, 56, 256)", as inspect prints it
 
-__all__ = ["Totals", "count_text", "graph_totals", "layer_shape_text", "mb_text", "shape_text"]
+__all__ = ["Totals", "count_text", "graph_totals", "layer_shape_text", "shape_text", "size_text"]
 
 
 def layer_shape_text(layer: Layer) -> str:
@@ -25,8 +25,14 @@ def count_text(value: int) -> str:
     return f"{value:,}"
 
 
-def mb_text(nbytes: int) -> str:
-    return f"{nbytes / (1024 * 1024):,.2f} MB"
+def size_text(nbytes: int) -> str:
+    """A byte count in the unit that reads: "72 B", "4.5 KB", "97.8 MB" (never "0.00 MB")."""
+    if nbytes < 1024:
+        return f"{nbytes} B"
+    for unit, scale in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3)):
+        if nbytes < scale * 1024 or unit == "GB":
+            return f"{nbytes / scale:,.1f} {unit}"
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
 
 from app.document import ViewerDocument
-from app.formatting import count_text, graph_totals, layer_shape_text, mb_text
+from app.formatting import count_text, graph_totals, layer_shape_text, size_text
 from core.graph import Layer, ModelGraph
 
 COLUMNS = ("Name", "Class", "Output shape", "Params", "Trainable")
@@ -342,8 +342,14 @@ class LayerTreePanel(QWidget):
         layout.addWidget(self.totals)
 
         self._syncing = False
+        document.model_replaced.connect(self.reset_view_state)
         document.graph_changed.connect(self._graph_changed)
         document.selection_changed.connect(self._selection_changed)
+
+    def reset_view_state(self) -> None:
+        """Another model: its filter and scroll position were about the old one."""
+        self.filter_edit.clear()
+        self.view.scrollToTop()
 
     # --- document -> view ------------------------------------------------------
     def _graph_changed(self) -> None:
@@ -369,7 +375,7 @@ class LayerTreePanel(QWidget):
             f"<b>Total params:</b> {count_text(totals.total)}<br>"
             f"Trainable: {count_text(totals.trainable)} · "
             f"Non-trainable: {count_text(totals.non_trainable)}<br>"
-            f"Size: {mb_text(totals.nbytes)} · {len(graph.layers)} layers"
+            f"Size: {size_text(totals.nbytes)} · {len(graph.layers)} layers"
         )
         self._selection_changed()
 

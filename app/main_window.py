@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QProgressBar,
+    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -35,9 +37,11 @@ from app.recent import RecentFiles
 from app.search import find_layers
 from app.session import ModelSession
 from app.workers import TaskRunner
+from core.layout.visible import layer_of_box
 
 SEPARATOR = "/"
 KERAS_START_DELAY_MS = 1500
+COMPACT_WIDTH = 1400  # px: below this the main toolbar shows icons only
 
 
 def icon(name: str) -> QIcon:
@@ -58,6 +62,11 @@ class NoteBanner(QWidget):
         self.label = QLabel(self)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.action_button = QPushButton(self)
+        self.action_button.setObjectName("bannerAction")
+        self.action_button.hide()
+        self.action_button.clicked.connect(self._act)
+        self._action: Callable[[], Any] | None = None
         close = QToolButton(self)
         close.setText("✕")
         close.setAutoRaise(True)
@@ -65,13 +74,24 @@ class NoteBanner(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 4, 4)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button)
         layout.addWidget(close)
         self.setStyleSheet("#noteBanner { background: #fff4cc; border-bottom: 1px solid #e0c75a; }")
         self.hide()
 
-    def show_note(self, text: str) -> None:
+    def show_note(self, text: str, action_text: str = "", action: Callable[[], Any] | None = None) -> None:
+        """Show ``text``; with ``action``, a button that does what the note proposes (any time later)."""
         self.label.setText(text)
+        self._action = action
+        self.action_button.setText(action_text)
+        self.action_button.setVisible(action is not None)
         self.show()
+
+    def _act(self) -> None:
+        action, self._action = self._action, None
+        self.hide()
+        if action is not None:
+            action()
 
 
 class MainWindow(QMainWindow):
@@ -112,8 +132,10 @@ class MainWindow(QMainWindow):
         self.properties_dock = self._dock(
             "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea, "propertiesDock"
         )
-        self.tree.setMinimumWidth(340)  # name, class and shape columns readable from the start
-        self.properties.setMinimumWidth(300)
+        # small minimums: at 1024 px the side panels must give way to the canvas (they kept
+        # 340 + 300 px and left it 250); their first width is a share of the window instead
+        self.tree.setMinimumWidth(180)
+        self.properties.setMinimumWidth(180)
 
         self.search_edit = QLineEdit(self)
         self.search_edit.setObjectName("searchEdit")
@@ -129,7 +151,10 @@ class MainWindow(QMainWindow):
         self._make_status_bar()
 
         self.document.selection_changed.connect(self._selection_to_canvas)
+        self.document.model_replaced.connect(self._reset_view_state)
         self.document.graph_changed.connect(self._update_title)
+        self.document.graph_changed.connect(self._update_summary)
+        self.document.graph_changed.connect(self._update_enabled)
         self.document.keras_status_changed.connect(self._keras_status)
         self.document.search_changed.connect(self._search_to_canvas)
         self.session.prepared_ready.connect(self._show_prepared)
@@ -143,7 +168,12 @@ class MainWindow(QMainWindow):
         self.tree.collapse_requested.connect(self.toggle_collapse)
         self._announce_paint = False
         self._selected_block: str | None = None
+        # asked before the current model (and its edits) is dropped; False from any stops it
+        self.discard_checks: list[Callable[[str], bool]] = []
+        self.edit_count: Callable[[], int] = lambda: 0  # the editor's edits on the shown model
+        self.exporter: Callable[[], Any] | None = None  # File > Export model: the editor's export dialog
         self._update_title()
+        self._update_enabled()
         # TensorFlow starts importing once the first graph is drawn, or after a moment when
         # nothing is being opened (see ModelSession.start_deferred_keras)
         QTimer.singleShot(KERAS_START_DELAY_MS, self._start_keras_if_idle)
@@ -173,8 +203,11 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         a = self._action
         self.open_action = a("&Open…", self.ask_open, QKeySequence.StandardKey.Open, "open")
-        self.export_picture_action = a("Export &picture…", self.ask_export_picture, "Ctrl+E", "export")
-        self.export_summary_action = a("Export &summary…", self.ask_export_summary, "Ctrl+Shift+E")
+        self.export_model_action = a("&Export model…", self.export_model, "Ctrl+E", "export")
+        self.export_model_action.setIconText("Export model")
+        self.export_picture_action = a("Export &picture…", self.ask_export_picture, "Ctrl+Shift+E")
+        self.export_summary_action = a("Export s&ummary…", self.ask_export_summary, "Ctrl+Alt+E")
+        self.close_action = a("&Close", self.close_model, QKeySequence.StandardKey.Close)
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.fit_action = a("&Fit graph", self.canvas.fit, "F", "fit")
         self.zoom_selection_action = a("&Zoom to selection", lambda: self.canvas.zoom_to_keys(), "Z", "zoom-selection")
@@ -196,11 +229,14 @@ class MainWindow(QMainWindow):
         self.recent_menu = QMenu("Open &recent", self)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addMenu(self.recent_menu)
-        file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
+        self.file_recipes_anchor = file_menu.addSeparator()  # the editor puts Open / Save recipe above
+        file_menu.addAction(self.export_model_action)
         file_menu.addAction(self.export_picture_action)
         file_menu.addAction(self.export_summary_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self.file_menu = file_menu
         view = bar.addMenu("&View")
         for action in (self.fit_action, self.zoom_selection_action, self.readable_action, self.direction_action):
             view.addAction(action)
@@ -214,13 +250,14 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         view.addAction(self.tree_dock.toggleViewAction())
         view.addAction(self.properties_dock.toggleViewAction())
-        bar.addMenu("&Help").addAction(self.about_action)
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self.about_action)
 
-        toolbar = self.addToolBar("Main")
+        self.main_toolbar = toolbar = self.addToolBar("Main")
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        for action in (self.open_action, self.export_picture_action):
+        for action in (self.open_action, self.export_model_action):
             toolbar.addAction(action)
         toolbar.addSeparator()
         for action in (self.fit_action, self.zoom_selection_action, self.direction_action):
@@ -234,6 +271,20 @@ class MainWindow(QMainWindow):
         self.match_label.setObjectName("matchLabel")
         self.match_label.setContentsMargins(6, 0, 6, 0)
         toolbar.addWidget(self.match_label)
+
+    def export_model(self) -> Any:
+        """File > Export model (Ctrl+E): the edited model to a file, through the editor."""
+        if self.document.graph is None or self.exporter is None:
+            return None
+        return self.exporter()
+
+    def _update_enabled(self) -> None:
+        """What needs a model is off in the empty window (Export did nothing there)."""
+        has_model = self.document.graph is not None
+        for action in (self.export_picture_action, self.export_summary_action, self.close_action):
+            action.setEnabled(has_model)
+        self.export_model_action.setEnabled(has_model and self.exporter is not None)
+        self.canvas.set_empty_hint(not has_model)
 
     def _make_status_bar(self) -> None:
         status = self.statusBar()
@@ -251,44 +302,82 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.keras_label)
 
     # --- files -----------------------------------------------------------------
-    def open_path(self, path: str | os.PathLike[str]) -> None:
-        """Open a model in the background; the graph replaces the current one when read."""
-        path = os.fspath(path)
+    def may_discard(self, action: str) -> bool:
+        """Ask every discard check (the editor's unsaved-edits question) before ``action``."""
+        return all(check(action) for check in list(self.discard_checks))
+
+    def open_path(self, path: str | os.PathLike[str]) -> bool:
+        """Open a model in the background (after the unsaved-edits question); the graph
+        replaces the current one when read. ``False`` when the user cancelled."""
+        if not self.may_discard("open another model"):
+            return False
+        self._start_open(os.fspath(path))
+        return True
+
+    def _start_open(self, path: str) -> None:
+        self.canvas.set_empty_hint(False)
         self.statusBar().showMessage(f"Opening {os.path.basename(path)}…")
         self._open_started = time.perf_counter()
         self.session.open(path)
 
     def ask_open(self) -> None:
+        if not self.may_discard("open another model"):
+            return
         recent = self.recent.paths()
         path = dialogs.ask_open_path(self, os.path.dirname(recent[0]) if recent else "")
         if path:
-            self.open_path(path)
+            self._start_open(path)
+
+    def close_model(self) -> bool:
+        """File > Close: back to the empty window (after the unsaved-edits question)."""
+        if self.document.graph is None or not self.may_discard("close it"):
+            return False
+        self.session.close_model()
+        self.canvas.clear()
+        self.banner.hide()
+        self._update_title()
+        return True
 
     def _opened(self, path: str) -> None:
         self.recent.add(path)
         self._announce_paint = True
-        graph = self.document.graph
         elapsed = time.perf_counter() - getattr(self, "_open_started", time.perf_counter())
         self.statusBar().showMessage(f"Read {os.path.basename(path)} in {elapsed * 1000:.0f} ms", 5000)
         self.banner.hide()
-        if graph is not None:
-            self.model_label.setText(
-                f"{graph.name} · {len(graph.layers)} layers · {graph_totals(graph).total:,} params · "
-                f"inputs {', '.join(str(r.layer) for r in graph.inputs)} → outputs "
-                f"{', '.join(str(r.layer) for r in graph.outputs)}"
-            )
         self.model_opened.emit(path)
+
+    def _update_summary(self) -> None:
+        """The status bar's line about the graph shown now (after every edit, not only on open)."""
+        graph = self.document.graph
+        if graph is None:
+            self.model_label.setText("")
+            return
+        self.model_label.setText(
+            f"{graph.name} · {len(graph.layers)} layers · {graph_totals(graph).total:,} params · "
+            f"inputs {', '.join(str(r.layer) for r in graph.inputs)} → outputs "
+            f"{', '.join(str(r.layer) for r in graph.outputs)}"
+        )
+
+    def _reset_view_state(self) -> None:
+        """Another model: the toolbar search (and its "n of m") belonged to the old one."""
+        self.search_edit.blockSignals(True)
+        self.search_edit.clear()
+        self.search_edit.blockSignals(False)
+        self.match_label.setText("")
+        self._match_index = -1
 
     def _open_failed(self, path: str, message: str) -> None:
         self.session.start_deferred_keras()
+        self._update_enabled()
         self.statusBar().showMessage("Could not open the model", 5000)
         dialogs.show_error(self, "Cannot open model", message)
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         paths = self.recent.paths()
-        for path in paths:
-            self.recent_menu.addAction(os.path.basename(path), lambda p=path: self.open_path(p)).setToolTip(path)
+        for path in paths:  # name, then where it is: two "resnet50.keras" read apart
+            label = f"{os.path.basename(path)}  —  {os.path.dirname(path)}"
+            self.recent_menu.addAction(label, lambda p=path: self.open_path(p)).setToolTip(path)
         if paths:
             self.recent_menu.addSeparator()
             self.recent_menu.addAction("Clear list", self.recent.clear)
@@ -303,7 +392,8 @@ class MainWindow(QMainWindow):
         path = self._dropped_path(event)
         if path is not None:
             event.acceptProposedAction()
-            self.open_path(path)
+            # after the drop returns: a question asked inside it would hold the drag source
+            QTimer.singleShot(0, self, lambda: self.open_path(path))
 
     @staticmethod
     def _dropped_path(event: Any) -> str | None:
@@ -312,8 +402,11 @@ class MainWindow(QMainWindow):
         return local[0] if local else None
 
     def _update_title(self) -> None:
+        """The one place the title is written: file name, and the edit count the editor reports."""
         name = os.path.basename(self.document.path) if self.document.path else ""
-        self.setWindowTitle(f"{name} — Resect" if name else "Resect")
+        count = self.edit_count() if name else 0
+        title = f"{name} — Resect" if name else "Resect"
+        self.setWindowTitle(f"{title} (edited: {count})" if count else title)
 
     # --- canvas ----------------------------------------------------------------
     def _show_prepared(self, prepared: PreparedScene, keep_view: bool) -> None:
@@ -337,7 +430,10 @@ class MainWindow(QMainWindow):
         prepared = self.canvas.prepared
         if prepared is None or not path:
             return ()
-        for depth in range(len(path), 0, -1):
+        calls = prepared.calls_of(SEPARATOR.join(path))  # every call of a shared layer
+        if calls:
+            return calls
+        for depth in range(len(path) - 1, 0, -1):
             key = prepared.owner.get(SEPARATOR.join(path[:depth]))
             if key is not None:
                 return (key,)
@@ -360,7 +456,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Block {box.block}: {size} layers. Double-click or Space to expand.", 8000)
             return
         self._selected_block = None
-        self.document.select_layer(*key.split(SEPARATOR))
+        self.document.select_layer(*layer_of_box(key).split(SEPARATOR))  # a call box selects its layer
 
     def _selection_to_canvas(self) -> None:
         selection = self.document.selection
@@ -512,10 +608,42 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
             if self.restoreState(state):
                 return
-        side = max(330, min(430, self.width() // 4))
+        self._fit_docks()
+
+    def _fit_docks(self) -> None:
+        """Side panels as a share of the window (about a fifth each, 200-430 px)."""
+        side = max(200, min(430, int(self.width() * 0.21)))
         self.resizeDocks([self.tree_dock, self.properties_dock], [side, side - 10], Qt.Orientation.Horizontal)
+        right = [
+            dock
+            for dock in self.findChildren(QDockWidget)
+            if self.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+            and dock.isVisible()
+            and not self.tabifiedDockWidgets(dock)
+        ]
+        if len(right) == 2 and self.properties_dock in right:  # Properties above a small History
+            other = right[1] if right[0] is self.properties_dock else right[0]
+            height = self.properties_dock.height() + other.height()
+            self.resizeDocks(
+                [self.properties_dock, other], [int(height * 0.74), int(height * 0.26)], Qt.Orientation.Vertical
+            )
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        compact = self.width() < COMPACT_WIDTH  # icons only, so no action hides behind the overflow
+        style = Qt.ToolButtonStyle.ToolButtonIconOnly if compact else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        if self.main_toolbar.toolButtonStyle() != style:
+            self.main_toolbar.setToolButtonStyle(style)
+            self.search_edit.setMaximumWidth(170 if compact else 320)
+        central = self.centralWidget().width()
+        if self._docks_sized and self.isVisible() and central < 0.5 * self.width():
+            self._fit_docks()  # the canvas keeps at least about half the window
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.may_discard("quit"):
+            event.ignore()
+            return
+        self.session.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

@@ -30,18 +30,27 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import ViewerDocument
-from app.formatting import count_text, graph_totals, mb_text, shape_text
+from app.formatting import count_text, graph_totals, shape_text, size_text
 from app.workers import TaskRunner
 from core.graph import Layer, ModelGraph
 from core.tensor_ref import TensorRef
 from core.upgrade import summarize
 from core.weight_values import WeightStats, read_weight_values, weight_stats
 
+INTERNAL_KEYS = {"shared_object_id", "module", "registered_name"}  # Keras' bookkeeping, not settings
+POLICY_CLASSES = {"DTypePolicy", "FloatDTypePolicy", "DTypePolicyMap"}
+
 
 def _config_items(value: Any, parent: QTreeWidgetItem | QTreeWidget) -> None:
-    """Fill a tree from a config: dicts and lists expand, leaves show as JSON-ish text."""
+    """Fill a tree from a config: dicts and lists expand, leaves show as JSON-ish text.
+    Keras' internals stay out: object ids and module paths, and a dtype policy reads as
+    its name ("float32") rather than a nested object."""
     items = value.items() if isinstance(value, Mapping) else enumerate(value)
     for key, child in items:
+        if key in INTERNAL_KEYS:
+            continue
+        if isinstance(child, Mapping) and child.get("class_name") in POLICY_CLASSES:
+            child = (child.get("config") or {}).get("name", child.get("class_name"))
         item = QTreeWidgetItem(parent)
         item.setText(0, str(key))
         scalars = isinstance(child, list | tuple) and all(not isinstance(v, Mapping | list | tuple) for v in child)
@@ -164,8 +173,14 @@ class PropertiesPanel(QWidget):
             label = QLabel(f"<b>{title}</b>")
             inner.addWidget(label)
             inner.addWidget(widget, 1)
+            widget.setMinimumHeight(24)  # a short window (1024x640) squeezes the sections, not the window
             splitter.addWidget(box)
-        splitter.setSizes([90, 110, 210, 200])
+        row = self.weights.verticalHeader().defaultSectionSize()
+        header = self.weights.horizontalHeader().sizeHint().height()
+        self.weights_rows_shown = 3  # the weights section starts with three rows readable (1.5 before)
+        splitter.setSizes([80, header + self.weights_rows_shown * row + 30, 200, 200])
+        for index, stretch in enumerate((0, 0, 1, 1)):  # a short window takes from Values and Config first
+            splitter.setStretchFactor(index, stretch)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -177,6 +192,7 @@ class PropertiesPanel(QWidget):
         self._request = 0
         document.selection_changed.connect(self.refresh)
         document.graph_changed.connect(self.refresh)
+        self.refresh()  # the empty window: its hint, not four empty tables
 
     # --- display ---------------------------------------------------------------
     def refresh(self) -> None:
@@ -217,7 +233,7 @@ class PropertiesPanel(QWidget):
             f"<b>Inputs</b><br>{tensors(graph.inputs)}<br><b>Outputs</b><br>{tensors(graph.outputs)}<br><br>"
             f"{len(graph.layers)} layers · {count_text(totals.total)} params "
             f"(trainable {count_text(totals.trainable)}, non-trainable {count_text(totals.non_trainable)})"
-            f" · {mb_text(totals.nbytes)}<br><br>"
+            f" · {size_text(totals.nbytes)}<br><br>"
             f"{_upgrade_text(graph)}"
             "<i>Click a layer in the tree or on the canvas; hover an edge for its shape.</i>"
         )
@@ -242,7 +258,7 @@ class PropertiesPanel(QWidget):
         self.header.setText(
             f"<span style='font-size:14pt'><b>{layer.name}</b></span> &nbsp; {layer.class_name}"
             f"{' (' + layer.module + ')' if layer.module and not layer.module.startswith('keras') else ''}<br>"
-            f"{path if '/' in path else ''}"
+            f"{path + '<br>' if '/' in path else ''}"
             f"Params: <b>{count_text(layer.params)}</b> (trainable {count_text(layer.trainable_params)}, "
             f"non-trainable {count_text(layer.non_trainable_params)}) · "
             f"{'trainable' if layer.trainable else 'frozen'}{problem}"
@@ -263,10 +279,18 @@ class PropertiesPanel(QWidget):
         _fill(
             self.weights,
             [
-                (w.name, shape_text(w.shape), w.dtype, f"{count_text(w.size)} ({mb_text(w.nbytes)})", str(w.trainable))
+                (
+                    w.name,
+                    shape_text(w.shape),
+                    w.dtype,
+                    f"{count_text(w.size)} ({size_text(w.nbytes)})",
+                    str(w.trainable),
+                )
                 for w in layer.weights
             ],
         )
+        self.weights.clearSelection()  # the last layer's row would stay lit, and a click on it do nothing
+        self.weights.setCurrentCell(-1, -1)
         self.weights.blockSignals(False)
         self.config.clear()
         _config_items(dict(layer.config), self.config)

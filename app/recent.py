@@ -15,14 +15,18 @@ class RecentFiles:
         self.settings = settings
 
     def paths(self) -> list[str]:
+        """Most recent first, each file once (older lists could hold one file under two spellings)."""
         value = self.settings.value(KEY, [])
         if isinstance(value, str):  # QSettings returns a lone string for one-item lists
             value = [value]
-        return [str(p) for p in (value or []) if p]
+        found: dict[str, str] = {}
+        for path in (str(p) for p in (value or []) if p):
+            found.setdefault(_same_file(path), path)
+        return list(found.values())
 
     def add(self, path: str) -> None:
         path = os.path.abspath(path)
-        paths = [path] + [p for p in self.paths() if p != path]
+        paths = [path] + [p for p in self.paths() if _same_file(p) != _same_file(path)]
         self.settings.setValue(KEY, paths[:LIMIT])
         self.settings.sync()
 
@@ -33,3 +37,8 @@ class RecentFiles:
     def clear(self) -> None:
         self.settings.setValue(KEY, [])
         self.settings.sync()
+
+
+def _same_file(path: str) -> str:
+    """One spelling per file: symlinks, "..", and a trailing "/" of a directory model resolved."""
+    return os.path.realpath(os.path.abspath(path.rstrip("/") or "/"))

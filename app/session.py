@@ -15,10 +15,11 @@ import gc
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from app import keras_client
@@ -115,6 +116,23 @@ def fill_from_table(graph: ModelGraph, table: dict[str, Any]) -> ModelGraph:
     return filled
 
 
+def drawing_key(graph: ModelGraph) -> tuple:
+    """What the canvas draws of a graph (names, classes, calls, shapes, parameter badges):
+    two graphs with the same key share one scene, so a freeze needs no new layout."""
+    return (
+        graph.inputs,
+        graph.outputs,
+        tuple(
+            (layer.name, layer.class_name, layer.params, tuple((n.inputs, n.output_shapes) for n in layer.nodes))
+            for layer in graph.layers
+        ),
+    )
+
+
+def _as_read(graph: ModelGraph) -> tuple[ModelGraph, list[Any] | None]:
+    return graph, None
+
+
 @dataclass(frozen=True)
 class RemoteModel:
     """The model as loaded by the Keras worker process: what ``session.keras_model`` is
@@ -125,13 +143,16 @@ class RemoteModel:
 
 
 class ModelSession(QObject):
-    """Drives the document: open files, lay out scenes, run the Keras load."""
+    """Drives the document: open files, lay out scenes, run the Keras load. The one writer
+    of what the window shows (``show``): the file's graph as read, as Keras filled it, or
+    what the ``presenter`` (the editor) makes of it - edited, or the original view."""
 
     opened = Signal(str)  # path, once the graph is in the document
     open_failed = Signal(str, str)  # path, one-line reason
     prepared_ready = Signal(object, bool)  # PreparedScene, keep_view
     keras_note = Signal(str)  # non-modal: why Keras could not load the model
     shapes_filled = Signal()
+    closed = Signal()  # File > Close: the document holds no model now
 
     def __init__(self, document: ViewerDocument, runner: TaskRunner, use_keras: bool = True) -> None:
         super().__init__(document)
@@ -146,25 +167,21 @@ class ModelSession(QObject):
         self._deferred_load: tuple[str, ModelGraph, int] | None = None
         self._scene_request = 0
         self.scene_pending = False
+        self.file_graph: ModelGraph | None = None  # as read, then as Keras filled it: what edits apply to
+        # the file's graph -> (graph to show, its blocks or None to keep them); the editor installs its own
+        self.presenter: Callable[[ModelGraph], tuple[ModelGraph, list[Any] | None]] = _as_read
         document.collapsed_changed.connect(lambda: self.request_scene(keep_view=True))
         document.direction_changed.connect(lambda: self.request_scene(keep_view=False))
         self.keras.ready.connect(self._keras_ready)
         self.keras.import_failed.connect(self._keras_import_failed)
         self.keras.died.connect(self._keras_died)
-        window = document.parent()
-        if window is not None and window.isWidgetType():
-            window.installEventFilter(self)  # shut the worker down when the window closes
         application = QApplication.instance()
         if application is not None:
             application.aboutToQuit.connect(self.shutdown)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Close and watched is self.document.parent():
-            self.shutdown()
-        return False
-
     def shutdown(self) -> None:
-        """This window is closing: let go of the Keras worker (the last window stops it)."""
+        """This window closes (called once its close is accepted, so a Cancel keeps Keras):
+        let go of the Keras worker (the last window stops it)."""
         if self._released:
             return
         self._released = True
@@ -212,6 +229,7 @@ class ModelSession(QObject):
         def done(result: tuple[ModelGraph, list[Any]]) -> None:
             graph, blocks = result
             self.keras_model = None
+            self.file_graph = graph
             from core.analysis.blocks import default_collapsed
 
             self.document.collapsed = default_collapsed(blocks, len(graph.layers))
@@ -227,6 +245,15 @@ class ModelSession(QObject):
             self.open_failed.emit(path, message.splitlines()[0] if message else path)
 
         self.runner.submit(read_and_analyse, path, on_done=done, on_error=failed, name="read")
+
+    def close_model(self) -> None:
+        """Drop the current model: late answers about it (read, scene, shapes) are ignored."""
+        self.keras_model = self.file_graph = None
+        self._deferred_load = None
+        self._scene_request += 1
+        self.scene_pending = False
+        self.document.clear()
+        self.closed.emit()
 
     def start_deferred_keras(self) -> None:
         """Start TensorFlow work once the graph is on screen: importing it holds the GIL for
@@ -250,9 +277,10 @@ class ModelSession(QObject):
             self.document.set_keras_status("ready", "Shapes from Keras")
             if result is graph:  # the file recorded everything Keras knows: nothing to redraw
                 return
-            self.document.set_graph(result)
-            self.request_scene(keep_view=True, defer=True)  # after the UI has taken the new shapes
-            self.shapes_filled.emit()
+            self.file_graph = result
+            self.shapes_filled.emit()  # the editor re-bases its edits on the filled graph
+            shown, blocks = self.presenter(result)
+            self.show(shown, blocks, defer=True)  # drawn after the UI has taken the new shapes
 
         def done(result: dict[str, Any]) -> None:
             if generation == self.document.generation:
@@ -268,6 +296,22 @@ class ModelSession(QObject):
             self.keras_note.emit(message)
 
         self.keras.request("shapes", {"path": path}, on_done=done, on_error=failed, owner=self.document.parent())
+
+    # --- what is shown -----------------------------------------------------------
+    def same_drawing(self, graph: ModelGraph) -> bool:
+        """``graph`` draws exactly as the scene on screen (a freeze): no new layout needed."""
+        current = self.document.graph
+        return current is not None and self.document.scene is not None and drawing_key(current) == drawing_key(graph)
+
+    def show(self, graph: ModelGraph, blocks: list[Any] | None = None, defer: bool = False) -> bool:
+        """The one way a graph of the open file reaches the window after it opens (Keras'
+        shapes, an edit, undo, the original view). Lays out a new scene unless ``graph``
+        draws as the current one; ``True`` when a new scene is on its way."""
+        redraw = not self.same_drawing(graph)
+        self.document.set_graph(graph, blocks=blocks)
+        if redraw:
+            self.request_scene(keep_view=True, defer=defer)
+        return redraw
 
     # --- scenes ----------------------------------------------------------------
     def request_scene(self, keep_view: bool = True, defer: bool = False) -> None:

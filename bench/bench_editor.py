@@ -163,6 +163,7 @@ def _child(model: str) -> None:
     dialog.worker.wait(60_000)
     heavy = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras")})
     _row("TensorFlow / Keras modules in the app process", float(len(heavy)), ", ".join(heavy) or "none")
+    window.discard_checks.clear()  # the bench's edits go without the unsaved-edits question (issue 13)
     window.close()
 
 

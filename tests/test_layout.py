@@ -6,6 +6,7 @@ import pytest
 
 from core.analysis.blocks import find_blocks
 from core.layout import layout
+from core.layout.visible import layer_of_box
 from core.reader import read_model
 from core.tensor_ref import TensorRef
 
@@ -20,6 +21,15 @@ def leaf_keys(graph, prefix=(), collapsed=frozenset()):
         else:
             keys.append(key)
     return keys
+
+
+def calls_drawn(graph, key):
+    """Boxes a layer key gets: one per call for a shared (non-nested) layer, else one."""
+    level, layer = graph, None
+    for part in key.split("/"):
+        layer = level.layer(part)
+        level = layer.subgraph
+    return len(layer.nodes) if len(layer.nodes) > 1 and layer.subgraph is None else 1
 
 
 def assert_no_overlap(items):
@@ -53,9 +63,9 @@ def test_layout_reads_top_to_bottom(zoo, name):
     lay = layout(graph)
     assert_no_overlap(lay.items)
     assert_flows(lay)
-    drawn = [key for item in lay.items for key in item.layers]
-    expected = leaf_keys(graph)
-    assert sorted(drawn) == sorted(expected)  # every layer exactly once
+    drawn = [layer_of_box(key) for item in lay.items for key in item.layers]
+    expected = [key for key in leaf_keys(graph) for _ in range(calls_drawn(graph, key))]
+    assert sorted(drawn) == sorted(expected)  # every layer once per call (a shared layer's calls apart)
     assert all(0 <= item.x and item.x + item.w <= lay.width for item in lay.items)
     assert all(0 <= item.y and item.y + item.h <= lay.height for item in lay.items)
 
@@ -87,12 +97,17 @@ def test_left_to_right(zoo):
     assert lay.width > lay.height
 
 
-def test_siamese_shared_layers_draw_once_with_both_tensors(zoo):
+def test_siamese_shared_layers_draw_once_per_call(zoo):
     graph = read_model(zoo.path("siamese"))
     lay = layout(graph)
     edge = next(e for e in lay.edges if e.source == "tower_conv" and e.target == "tower_pool")
-    assert edge.tensors == (TensorRef("tower_conv", 0, 0), TensorRef("tower_conv", 1, 0))
-    assert {e.source for e in lay.edges if e.target == "tower_conv"} == {"left", "right"}
+    assert edge.tensors == (TensorRef("tower_conv", 0, 0),)
+    edge = next(e for e in lay.edges if e.source == "tower_conv:1" and e.target == "tower_pool:1")
+    assert edge.tensors == (TensorRef("tower_conv", 1, 0),)
+    assert {(e.source, e.target) for e in lay.edges if e.target.startswith("tower_conv")} == {
+        ("left", "tower_conv"),
+        ("right", "tower_conv:1"),
+    }
 
 
 def test_nested_models_expand_and_collapse(zoo):
@@ -174,10 +189,11 @@ def test_a_layer_reused_further_down_makes_a_cycle_that_still_lays_out():
     graph = ModelGraph("loop", layers, (TensorRef("x"),), (TensorRef("out"),))
     for direction in ("TB", "LR"):
         lay = layout(graph, direction=direction)
-        assert sorted(i.key for i in lay.items) == ["dense", "out", "relu", "x"]
+        # one box per call (issue 13): the layer-level cycle unrolls into calls
+        assert sorted(i.key for i in lay.items) == ["dense", "dense:1", "dense:2", "out", "relu", "x"]
         assert_no_overlap(lay.items)
         pairs = {(e.source, e.target) for e in lay.edges}
-        assert pairs == {("x", "dense"), ("dense", "relu"), ("relu", "dense"), ("dense", "out")}  # no self-loop
+        assert pairs == {("x", "dense"), ("dense", "relu"), ("relu", "dense:1"), ("dense:1", "out")}  # no self-loop
         for edge in lay.edges:  # every edge still runs from its source box to its target box
             sx, sy = edge.points[0]
             tx, ty = edge.points[-1]
@@ -267,7 +283,9 @@ def test_random_graphs_lay_out_cleanly(seed):
     for direction, along in (("TB", 1), ("LR", 0)):
         lay = layout(graph, direction=direction)
         assert_no_overlap(lay.items)
-        assert sorted(k for item in lay.items for k in item.layers) == sorted(layer.name for layer in graph.layers)
+        drawn = [k for item in lay.items for k in item.layers]
+        expected = [layer.name for layer in graph.layers for _ in range(calls_drawn(graph, layer.name))]
+        assert sorted(layer_of_box(k) for k in drawn) == sorted(expected)  # each call of a layer once
         acyclic = all(lay.item(e.source).rank < lay.item(e.target).rank for e in lay.edges)
         if acyclic:
             assert_flows(lay, along=along)
@@ -300,6 +318,7 @@ def test_random_graphs_collapse_cleanly(seed):
         lay = layout(graph, collapsed, blocks=blocks)
         assert_no_overlap(lay.items)
         drawn = [k for item in lay.items for k in item.layers]
-        assert sorted(drawn) == sorted(layer.name for layer in graph.layers)
+        assert len(drawn) == len(set(drawn))  # each layer (or call of a shared layer) drawn once
+        assert sorted({layer_of_box(k) for k in drawn}) == sorted(layer.name for layer in graph.layers)
         keys = {item.key for item in lay.items}
         assert all(e.source in keys and e.target in keys and e.source != e.target for e in lay.edges)

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDialog, QDockWidget
+from PySide6.QtWidgets import QDialog, QDockWidget, QMenu
 
 from app.activations.overlay import ActivationOverlay
 from app.activations.panel import ActivationPanel
@@ -61,7 +61,13 @@ class ActivationsController(QObject):
             editor.stack.indexChanged.connect(self._edits_changed)
 
     def _make_menu(self) -> None:
-        menu = self.window.menuBar().addMenu("&Activations")
+        bar = self.window.menuBar()
+        help_menu = getattr(self.window, "help_menu", None)  # desktop convention: Help stays last
+        menu = QMenu("&Activations", bar)
+        if help_menu is not None:
+            bar.insertMenu(help_menu.menuAction(), menu)
+        else:
+            bar.addMenu(menu)
         self.run_action = QAction("Run &data…", self.window)
         self.run_action.setShortcut(QKeySequence("Ctrl+R"))
         self.run_action.triggered.connect(self.ask_run)
@@ -239,4 +245,4 @@ class ActivationsController(QObject):
             self.overlay.clear()
             self.window.statusBar().showMessage("No edits: nothing differs from the original", 5000)
             return
-        self.overlay.show(results.layer_values(side, self.statistic), STATISTICS[self.statistic])
+        self.overlay.show(results.call_values(side, self.statistic), STATISTICS[self.statistic])

@@ -54,6 +54,14 @@ class RunResults:
     def layer_values(self, side: str, statistic: str) -> dict[tuple[str, ...], float]:
         """Layer path -> the statistic (largest over its calls and outputs)."""
         values: dict[tuple[str, ...], float] = {}
+        for (path, _node), value in self.call_values(side, statistic).items():
+            values[path] = max(values.get(path, value), value)
+        return values
+
+    def call_values(self, side: str, statistic: str) -> dict[tuple[tuple[str, ...], int], float]:
+        """(layer path, node index) -> the statistic (largest over that call's outputs): a
+        shared layer is drawn once per call, and each call box shows its own."""
+        values: dict[tuple[tuple[str, ...], int], float] = {}
         for name, summary in self.summaries.get(side, {}).items():
             if statistic == "difference":
                 if name not in self.differences:
@@ -63,6 +71,7 @@ class RunResults:
                 value = float(summary["stats"].get(statistic, math.nan))
             if not math.isfinite(value):
                 continue
-            path = tuple(TensorRef.parse(name).layer.split("/"))
-            values[path] = max(values.get(path, value), value)
+            ref = TensorRef.parse(name)
+            call = (tuple(ref.layer.split("/")), ref.node_index)
+            values[call] = max(values.get(call, value), value)
         return values

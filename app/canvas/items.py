@@ -83,6 +83,10 @@ class ChunkItem(QGraphicsItem):
             else:
                 for rect in rects:
                     painter.drawRoundedRect(rect, 6.0, 6.0)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for colour, bands in self.chunk.bands.items():  # the calls of one shared layer
+            painter.setBrush(QColor(colour))
+            painter.drawRects(bands)
         if TITLE_PX * scale < MIN_TEXT_PX:
             return
         self._paint_text(painter, option.exposedRect, scale)

@@ -52,29 +52,29 @@ class OverviewMap(QWidget):
         self.prepared: PreparedScene | None = None
         self.pixmap = QPixmap()
         self.viewport = QRectF()
+        self.side = MAX_SIDE  # the long side in px: at most MAX_SIDE, 30% of a small canvas
         self._sx = self._sy = 1.0
         self.hide()
 
     def set_prepared(self, prepared: PreparedScene) -> None:
         self.prepared = prepared
         bounds = prepared.bounds
-        parent = self.parentWidget()
-        tall_limit = max(MAX_SIDE, int(parent.height() * 0.45) if parent is not None else MAX_SIDE)
+        # a fixed small size: scaled with the canvas it grew to a third of it and covered the graph
         long_side = max(bounds.width(), bounds.height(), 1.0)
-        limit = (
-            tall_limit
-            if bounds.height() >= bounds.width()
-            else max(MAX_SIDE, int(parent.width() * 0.5) if parent else 0)
-        )
-        scale = limit / long_side
+        parent = self.parentWidget()
+        room = min(parent.width(), parent.height()) if parent is not None else 0
+        side = self.side = min(MAX_SIDE, max(80, int(room * 0.3))) if room > 0 else MAX_SIDE
+        scale = side / long_side
         # a long thin graph would be a hairline: stretch the short side to a usable width
-        self._sx = max(scale, MIN_SHORT_SIDE / max(bounds.width(), 1.0)) if bounds.height() >= bounds.width() else scale
-        self._sy = (
-            scale if bounds.height() >= bounds.width() else max(scale, MIN_SHORT_SIDE / max(bounds.height(), 1.0))
-        )
+        tall = bounds.height() >= bounds.width()
+        self._sx = max(scale, MIN_SHORT_SIDE / max(bounds.width(), 1.0)) if tall else scale
+        self._sy = scale if tall else max(scale, MIN_SHORT_SIDE / max(bounds.height(), 1.0))
+        self._sx = min(self._sx, side / max(bounds.width(), 1.0))  # the stretch stays within the map
+        self._sy = min(self._sy, side / max(bounds.height(), 1.0))
         width = max(24, int(bounds.width() * self._sx) + 8)
         height = max(24, int(bounds.height() * self._sy) + 8)
         self.resize(width, height)
+        self.setVisible(not self.viewport.contains(bounds))
         pixels = raster(prepared, self._sx, self._sy, width, height)
         self.pixmap = QPixmap.fromImage(
             QImage(pixels.data, width, height, width * 4, QImage.Format.Format_ARGB32).copy()

@@ -12,7 +12,10 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainterPath
 
+from core.layout.visible import layer_of_box
+
 CHUNK_SIZE = 128
+CALL_BAND_WIDTH = 6.0  # core.render.style.CALL_BAND_WIDTH (the SVG draws the same band)
 EDGE_CHUNK_SIZE = 128
 ARROW = 5.0
 
@@ -25,6 +28,7 @@ class Chunk:
     bounds: QRectF
     rects: list[QRectF]
     groups: dict[tuple[str, str], list[QRectF]]  # (fill, stroke) -> rects
+    bands: dict[str, list[QRectF]] = field(default_factory=dict)  # colour -> call bands of shared layers
 
 
 @dataclass
@@ -51,6 +55,12 @@ class PreparedScene:
     inputs: list[int] = field(default_factory=list)  # indices of input boxes
     owner: dict[str, str] = field(default_factory=dict)  # layer key -> key of the box drawing it
     by_stroke: dict[str, np.ndarray] = field(default_factory=dict)  # stroke colour -> box indices (overview)
+    later_calls: dict[str, tuple[str, ...]] = field(default_factory=dict)  # shared layer -> boxes of calls 2..n
+
+    def calls_of(self, layer: str) -> tuple[str, ...]:
+        """Every box drawing a call of ``layer`` (one for an unshared layer)."""
+        first = self.owner.get(layer)
+        return () if first is None else (first, *self.later_calls.get(layer, ()))
 
     def box(self, key: str) -> Any:
         return self.scene.boxes[self.index[key]]
@@ -121,8 +131,15 @@ def _prepare(scene: Any) -> PreparedScene:
     for i, box in enumerate(boxes):
         strokes.setdefault(str(box.stroke), []).append(i)
     by_stroke = {colour: np.array(indices, dtype=np.int64) for colour, indices in strokes.items()}
+    later: dict[str, list[str]] = {}
+    for box in boxes:
+        if getattr(box, "band", ""):
+            layer = layer_of_box(str(box.key))
+            if layer != box.key:
+                later.setdefault(layer, []).append(str(box.key))
+    later_calls = {layer: tuple(keys) for layer, keys in later.items()}
     return PreparedScene(
-        scene, keys, index, rects, chunks, edge_chunks, segments, owners, bounds, inputs, owner, by_stroke
+        scene, keys, index, rects, chunks, edge_chunks, segments, owners, bounds, inputs, owner, by_stroke, later_calls
     )
 
 
@@ -140,10 +157,13 @@ def _chunks(boxes: list[Any], rects: np.ndarray) -> list[Chunk]:
         x1, y1 = (part[:, 0] + part[:, 2]).max(), (part[:, 1] + part[:, 3]).max()
         qrects = [QRectF(*map(float, r)) for r in part]
         groups: dict[tuple[str, str], list[QRectF]] = {}
+        bands: dict[str, list[QRectF]] = {}
         for i, q in zip(indices, qrects, strict=True):
             box = boxes[int(i)]
             groups.setdefault((str(box.fill), str(box.stroke)), []).append(q)
-        chunks.append(Chunk(indices, QRectF(x0, y0, x1 - x0, y1 - y0), qrects, groups))
+            if getattr(box, "band", ""):
+                bands.setdefault(box.band, []).append(QRectF(q.x(), q.y(), CALL_BAND_WIDTH, q.height()))
+        chunks.append(Chunk(indices, QRectF(x0, y0, x1 - x0, y1 - y0), qrects, groups, bands))
     return chunks
 
 

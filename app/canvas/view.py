@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
 from app.canvas.items import ChunkItem, EdgeChunkItem, GroupFramesItem, OverlayItem
 from app.canvas.overview import OverviewMap
@@ -105,6 +105,15 @@ class GraphCanvas(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
+        self.empty_hint = QLabel(
+            "<div align='center' style='color:#6b7280'><span style='font-size:16pt'><b>Open a model</b></span>"
+            "<br><br>File › Open (Ctrl+O), a recent file,<br>or drop a .keras / .h5 file here</div>",
+            self,
+        )
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        self.empty_hint.hide()
 
         self.prepared: PreparedScene | None = None
         self.chunk_items: list[ChunkItem] = []
@@ -150,8 +159,22 @@ class GraphCanvas(QWidget):
         self._awaiting_paint = True
         if old_range is not None:
             self.viewbox.setRange(old_range, padding=0)
+            if not self.keys_in_rect(self.viewbox.viewRect()):  # a new layout left the view blank
+                self.open_view()
         else:
             self.open_view()
+        self.overview.set_viewport(self.viewbox.viewRect())
+        self._refresh_overlays()
+
+    def clear(self) -> None:
+        """Show nothing (File > Close)."""
+        self._remove_items()
+        self._show_frames(())
+        self.prepared = None
+        self.overview.prepared = None
+        self.overview.hide()
+        self.selected_keys, self._search_keys = (), ()
+        self.hover_item.show_polyline([])
         self._refresh_overlays()
 
     def _show_frames(self, groups: tuple) -> None:
@@ -240,6 +263,36 @@ class GraphCanvas(QWidget):
                 top = min(max(cy - view_h / 2, bounds.top()), bounds.bottom() - view_h)
             rect = QRectF(bounds.left(), top, view_w, view_h)
         self.viewbox.setRange(rect, padding=0)
+
+    def follow(self, keys: tuple[str, ...]) -> None:
+        """After an edit: keep the user's focus on what changed. The whole graph when it
+        fits readably; else the region of ``keys`` (new inputs / outputs / layers) when it
+        does, else the first of them at a readable scale; never a blank view."""
+        prepared = self.prepared
+        if prepared is None:
+            return
+        keys = tuple(k for k in keys if k in prepared.index)
+        bounds = prepared.bounds
+        width, height = max(self.viewbox.width(), 200.0), max(self.viewbox.height(), 200.0)
+        if min(width / max(bounds.width(), 1.0), height / max(bounds.height(), 1.0)) >= MIN_FIT_SCALE or not keys:
+            if not keys or not self.keys_in_rect(self.viewbox.viewRect()):
+                self.open_view()
+            else:
+                self.fit()
+            return
+        region = QRectF()
+        for key in keys:
+            region = region.united(prepared.rect_of(key))
+        region = region.adjusted(-40, -40, 40, 40)
+        if min(width / region.width(), height / region.height()) >= MIN_FIT_SCALE:
+            scale = min(READABLE_SCALE, width / region.width(), height / region.height())
+            target = QRectF(0, 0, width / scale, height / scale)
+            target.moveCenter(region.center())
+        else:
+            scale = min(max(self.scale(), MIN_FIT_SCALE), READABLE_SCALE)
+            target = QRectF(0, 0, width / scale, height / scale)
+            target.moveCenter(prepared.rect_of(keys[0]).center())
+        self.viewbox.setRange(target, padding=0)
 
     def center_on(self, point: QPointF) -> None:
         rect = self.viewbox.viewRect()
@@ -370,9 +423,17 @@ class GraphCanvas(QWidget):
         scene_point = self.viewbox.mapViewToScene(QPointF(x, y))
         return self.view.mapFromScene(scene_point)
 
+    def set_empty_hint(self, visible: bool) -> None:
+        """The empty window says what to do first."""
+        self.empty_hint.setGeometry(self.rect())
+        self.empty_hint.setVisible(visible)
+        if visible:
+            self.empty_hint.raise_()
+
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self.overview.place()
+        self.empty_hint.setGeometry(self.rect())
 
 
 def _same_colours(old: PreparedScene | None, new: PreparedScene) -> bool:

@@ -2,52 +2,43 @@
 ``EditCommand`` adapters, and the wiring from the viewer's canvas, menus and docks.
 
 Data flows one way: a user action -> an ``Edit`` -> ``EditCommand.try_push`` ->
-``Document.push`` -> document event -> ``_render`` shows ``document.edited`` (or the
-original with removed parts greyed) through the viewer's own document/session, and the
-overlays and the preview strip follow. Impossible edits show their one-line reason and
-change nothing.
+``Document.push`` -> document event -> ``_render`` hands ``document.edited`` (or the
+original with removed parts greyed) to the session, the one writer of what is shown;
+the overlays and the preview strip follow. Impossible edits show their one-line reason
+and change nothing. Its helpers each do one job: ``actions`` (menus, toolbar),
+``recipes`` (files), ``base_preview`` (the unedited preview off the UI thread),
+``unsaved`` (the question before edits are dropped), ``menus`` (the context menu).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QDockWidget, QMenu
 
 import app.dialogs
-from app.editor import menus, prompts
-from app.editor.commands import EditCommand, ResetCommand
+from app.editor import menus, prompts, recipes, unsaved
+from app.editor.actions import make_actions
+from app.editor.base_preview import BasePreview
+from app.editor.commands import EditCommand
 from app.editor.overlays import EditOverlays
 from app.editor.panels import HistoryPanel, PreviewStrip
 from app.editor.selection import boundary, output_tensors, picked_layers
 from core.errors import ResectError
 from core.graph import ModelGraph
+from core.layout.visible import layer_of_box
 from core.surgery.document import Document
 from core.surgery.edits import Cut, Edit
 from core.surgery.preview import Preview
 from core.tensor_ref import TensorRef
 
-
-def drawing_key(graph: ModelGraph) -> tuple:
-    """What the canvas draws of a graph (names, classes, calls, shapes, parameter badges):
-    two graphs with the same key share one scene, so a freeze needs no new layout."""
-    return (
-        graph.inputs,
-        graph.outputs,
-        tuple(
-            (layer.name, layer.class_name, layer.params, tuple((n.inputs, n.output_shapes) for n in layer.nodes))
-            for layer in graph.layers
-        ),
-    )
-
-
 log = logging.getLogger(__name__)
+SHORT_WINDOW = 760  # px
 
 
 class EditorController(QObject):
@@ -76,9 +67,8 @@ class EditorController(QObject):
         self._cut_points: dict[int, tuple[ModelGraph, tuple[str, ...]]] = {}
         self._started: float | None = None
         self.last_edit_seconds: float | None = None
-        self._base_preview: tuple[Document, Preview] | None = None  # the unedited state's, from a worker
-        self._preview_waiting: Document | None = None  # opened; its preview starts after the first paint
-        self._preview_job = 0
+        self.base_preview = BasePreview(window.runner, self._base_preview_ready)
+        self._follow = False
 
         self.overlays = EditOverlays(self.canvas)
         self.strip = PreviewStrip(window)
@@ -88,10 +78,17 @@ class EditorController(QObject):
         self.history_dock.setObjectName("historyDock")
         self.history_dock.setWidget(self.history)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
-        self._make_actions()
+        if window.height() < SHORT_WINDOW:  # a short screen: History a tab beside Properties, not below it
+            window.tabifyDockWidget(window.properties_dock, self.history_dock)
+            window.properties_dock.raise_()
+        make_actions(self)
 
         self.session.opened.connect(self._opened)
+        self.session.closed.connect(self._closed)
+        window.discard_checks.append(lambda action: unsaved.confirm_discard(self, action))
+        window.edit_count = lambda: len(self.doc.edits) if self.doc is not None else 0
         self.session.shapes_filled.connect(self._shapes_filled)
+        self.session.presenter = self._present
         self.session.prepared_ready.connect(self._scene_ready)
         self.canvas.first_paint.connect(self._first_paint)
         self.canvas.context_requested.connect(self._context_requested)
@@ -115,7 +112,7 @@ class EditorController(QObject):
         self._unsubscribe = doc.subscribe(self._changed)
 
     def _opened(self, _path: str) -> None:
-        graph = self.viewer.graph
+        graph = self.session.file_graph
         self.stack.clear()
         self._blocks = {id(graph): (graph, list(self.viewer.blocks))}
         self._cut_points.clear()
@@ -124,15 +121,34 @@ class EditorController(QObject):
         self.mode = "edited"
         self.original_action.setChecked(False)
         self.strip.show_preview(None)
-        self._preview_waiting = self.doc  # computed once the graph is on screen (see _preview_of)
+        self.base_preview.reset(waiting=self.doc)  # computed once the graph is on screen
+        self._update_title()
+
+    def _closed(self) -> None:
+        """File > Close: no document, no history, nothing marked."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.doc = None
+        self.stack.clear()
+        self._blocks.clear()
+        self._cut_points.clear()
+        self.base_preview.reset()
+        self.picked, self.crossing = (), ()
+        self.mode = "edited"
+        self.original_action.setChecked(False)
+        self.strip.show_preview(None)
+        self.overlays.clear()
+        self._update_title()
 
     def _shapes_filled(self) -> None:
-        """Keras filled the shapes the file leaves out: re-base the document on the filled graph."""
+        """Keras filled the shapes the file leaves out: re-base the document on the filled
+        graph (the session then shows what ``_present`` makes of it)."""
         old = self.doc
-        filled = self.viewer.graph
+        filled = self.session.file_graph
         if old is None or filled is None:
             return
-        self._blocks[id(filled)] = (filled, list(self.viewer.blocks))
+        self._blocks[id(filled)] = (filled, self._blocks_of(old.original))
         if not old.can_redo:
             doc = Document(filled)
             try:
@@ -142,9 +158,15 @@ class EditorController(QObject):
             if doc is not old:
                 self._set_doc(doc)
         if not self.document().edits:
-            self._compute_base_preview(self.document())
-        if old.edits or self.mode == "original":
-            self._render()
+            self.base_preview.start(self.document())
+
+    def _present(self, file_graph: ModelGraph) -> tuple[ModelGraph, list[Any] | None]:
+        """The session's question: what to show of the file's graph (edited, or the original)."""
+        if self.doc is None or self.doc.original is not file_graph:
+            return file_graph, None
+        graph = self.shown_graph()
+        self.strip.show_preview(self._preview_of(self.doc), len(self.doc.edits))
+        return graph, self._blocks_of(graph)
 
     # --- applying edits ----------------------------------------------------------------
     def apply(self, edit: Edit) -> bool:
@@ -184,11 +206,12 @@ class EditorController(QObject):
         if self.crossing:
             self.window.banner.hide()
         self.crossing = ()
+        self._follow = True  # the next drawing shows what this edit changed
         self.picked = tuple(k for k in self.picked if self._layer_exists(k))
         self._render()
 
     def _layer_exists(self, key: str) -> bool:
-        return self.doc is not None and self.doc.edited.has_layer(key.split("/", 1)[0])
+        return self.doc is not None and self.doc.edited.has_layer(layer_of_box(key).split("/", 1)[0])
 
     # --- drawing -------------------------------------------------------------------------
     def shown_graph(self) -> ModelGraph:
@@ -196,7 +219,7 @@ class EditorController(QObject):
         return doc.original if self.mode == "original" else doc.edited
 
     def _render(self) -> None:
-        """Show the current state: the viewer redraws (layout off the UI thread); the
+        """Show the current state through the session (layout off the UI thread); the
         overlays follow in ``_scene_ready``."""
         if self.doc is None:
             return
@@ -206,14 +229,13 @@ class EditorController(QObject):
         self.strip.show_preview(self._preview_of(self.doc), len(self.doc.edits))
         self._ask_exact_counts()
         self._update_title()
-        current = self.viewer.graph
-        if current is not None and self.canvas.prepared is not None and drawing_key(current) == drawing_key(graph):
+        if self.canvas.prepared is not None and self.session.same_drawing(graph):
             # same drawing (a freeze, or its undo): keep the scene, refresh tree and overlays only
-            self.viewer.set_graph(graph, blocks=self.viewer.blocks)
+            self._follow = False
+            self.session.show(graph)
             self._scene_ready()
             return
-        self.viewer.set_graph(graph, blocks=self._blocks_of(graph))
-        self.session.request_scene(keep_view=True)
+        self.session.show(graph, self._blocks_of(graph))
 
     def _blocks_of(self, graph: ModelGraph) -> list[Any]:
         """Blocks of a graph, cached for the original and the last graph shown."""
@@ -229,11 +251,27 @@ class EditorController(QObject):
         return blocks
 
     def _scene_ready(self, *_: Any) -> None:
+        if self._follow:
+            self._follow = False
+            self.canvas.follow(self.overlays.box_keys(self.changed_layers()))
         self.refresh_overlays()
         if self._started is not None:
             self.last_edit_seconds = time.perf_counter() - self._started
             self._started = None
         self.shown.emit()
+
+    def changed_layers(self) -> list[str]:
+        """What the last edit is about, for the view to follow: the new inputs and outputs,
+        else the new layers (an insert or a new head)."""
+        doc = self.doc
+        if doc is None or self.mode != "edited":
+            return []
+        inputs = [r.layer for r in doc.edited.inputs if r not in doc.original.inputs]
+        outputs = [r.layer for r in doc.edited.outputs if r not in doc.original.outputs]
+        if inputs or outputs:
+            return [*inputs, *outputs]
+        preview = self._preview_of(doc)
+        return list(preview.new) if preview is not None else []
 
     def refresh_overlays(self) -> None:
         if self.doc is None or self.canvas.prepared is None:
@@ -288,37 +326,16 @@ class EditorController(QObject):
 
     # --- the unedited state's preview, off the UI thread ----------------------------------
     def _preview_of(self, doc: Document) -> Preview | None:
-        """``doc.preview``, except for the unedited state: that one (1.2 s at 20,000 layers)
-        comes from a worker started after the first paint, and is ``None`` until then."""
-        if doc.edits:
-            return doc.preview
-        if self._base_preview is not None and self._base_preview[0] is doc:
-            return self._base_preview[1]
-        return None
+        """``doc.preview``; for the unedited state ``None`` until the worker's arrives."""
+        return self.base_preview.of(doc)
 
     def _first_paint(self, _when: float) -> None:
-        doc, self._preview_waiting = self._preview_waiting, None
-        if doc is not None and doc is self.doc:
-            self._compute_base_preview(doc)
+        self.base_preview.first_paint(self.doc)
 
-    def _compute_base_preview(self, doc: Document) -> None:
-        from core.surgery.preview import preview
-
-        self._preview_job += 1
-        job = self._preview_job
-
-        def done(result: Preview) -> None:
-            if job != self._preview_job or doc is not self.doc:
-                return
-            self._base_preview = (doc, result)
-            if not doc.edits:
-                self.strip.show_preview(result, 0)
-                self.refresh_overlays()
-
-        def failed(error: BaseException) -> None:
-            log.error("preview failed: %s", error)
-
-        self.window.runner.submit(preview, doc.original, doc.original, on_done=done, on_error=failed, name="preview")
+    def _base_preview_ready(self, doc: Document, result: Preview) -> None:
+        if doc is self.doc and not doc.edits:
+            self.strip.show_preview(result, 0)
+            self.refresh_overlays()
 
     def _origin(self, name: str) -> str | None:
         edited = self.document().edited
@@ -354,9 +371,7 @@ class EditorController(QObject):
             self._update_title()
 
     def _update_title(self) -> None:
-        self.window._update_title()
-        if self.doc is not None and self.doc.edits:
-            self.window.setWindowTitle(f"{self.window.windowTitle()} (edited: {len(self.doc.edits)})")
+        self.window._update_title()  # reads ``edit_count`` below
 
     # --- picking ---------------------------------------------------------------------------
     def pick(self, keys: tuple[str, ...], additive: bool) -> None:
@@ -433,156 +448,56 @@ class EditorController(QObject):
             self.window.banner.show_note(
                 "<b>This cut lies inside a branch.</b> Skip tensor(s) crossing it (red): "
                 + "; ".join(parts)
-                + ". Complete it as a multi-input cut to keep them as extra inputs."
+                + ". Complete it as a multi-input cut to keep them as extra inputs.",
+                "Complete as multi-input cut",
+                lambda: self._complete_cut(inputs, outputs, graph),
             )
             if not prompts.ask_yes_no(self.window, "Skip connection crosses the cut", text):
-                return False
+                return False  # the banner keeps the offer: its button completes the cut later
             complete = True
         done = self.apply(Cut(tuple(inputs), tuple(outputs), complete))
         if done:
             self.picked = ()
         return done
 
+    def _complete_cut(self, inputs: list[str], outputs: list[str], graph: ModelGraph) -> bool:
+        """The banner's "complete" button: the refused cut, completed (if nothing changed since)."""
+        if self.doc is None or self.doc.edited is not graph:
+            self.window.statusBar().showMessage("The model changed since: choose the cut again", 6000)
+            return False
+        done = self.apply(Cut(tuple(inputs), tuple(outputs), True))
+        if done:
+            self.picked = ()
+        return done
+
     # --- context menu --------------------------------------------------------------------
     def _context_requested(self, target: Any, position: Any) -> None:
+        self.select_target(target)
         menu = self.context_menu(target)
         if menu is not None:
             prompts.run_menu(menu, position)
+
+    def select_target(self, target: Any) -> None:
+        """A right-click selects what its menu acts on (the properties show that layer or tensor)."""
+        if isinstance(target, TensorRef):
+            self.viewer.select_tensor(target)
+        elif target is not None:
+            self.window._canvas_box_clicked(str(target))
 
     def context_menu(self, target: Any) -> QMenu | None:
         if self.doc is None or target is None:
             return None
         return menus.build(self, target)
 
-    # --- recipes, export -----------------------------------------------------------------
+    # --- recipes, export (app.editor.recipes) ------------------------------------------------
     def save_recipe(self, path: str | None = None) -> bool:
-        from core.surgery.recipe import save_recipe
-
-        if self.doc is None:
-            return False
-        if path is None:
-            base = os.path.splitext(self.viewer.path)[0] if self.viewer.path else "model"
-            path = app.dialogs.ask_save_path(
-                self.window, "Save edits as a recipe", base + ".resect.json", "Resect recipe (*.resect.json *.json)"
-            )
-        if not path:
-            return False
-        try:
-            save_recipe(path, self.doc.edits)
-        except OSError as error:
-            self.show_error("Cannot save the recipe", f"{path}: {error.strerror or error}")
-            return False
-        self.stack.setClean()
-        self.window.statusBar().showMessage(f"Saved {len(self.doc.edits)} edit(s) to {path}", 6000)
-        return True
+        return recipes.save_recipe(self, path)
 
     def open_recipe(self, path: str | None = None) -> bool:
-        """Replace the edit list by a recipe file's (one undoable step); a bad recipe changes nothing."""
-        from core.surgery.apply import apply_edits
-        from core.surgery.recipe import load_recipe
-
-        if self.doc is None:
-            return False
-        path = path or prompts.ask_open_recipe(self.window, os.path.dirname(self.viewer.path))
-        if not path:
-            return False
-        try:
-            edits = load_recipe(path)
-            apply_edits(self.doc.original, edits)
-        except ResectError as error:
-            self.show_error("Cannot open the recipe", str(error))
-            return False
-        self._started = time.perf_counter()
-        self.stack.push(ResetCommand(self.document, edits, f"Recipe {os.path.basename(path)} ({len(edits)} edits)"))
-        return True
+        return recipes.open_recipe(self, path)
 
     def export(self) -> Any:
-        """Open the export dialog for the current edits (non-modal)."""
-        from app.editor.export_dialog import ExportDialog
-
-        if self.doc is None or not self.viewer.path:
-            return None
-        dialog = ExportDialog(self.viewer.path, list(self.doc.edits), self.window, client=self.session.keras)
-        dialog.open_requested.connect(self.open_in_new_window)
-        dialog.finished.connect(
-            lambda _=0, d=dialog: self.export_dialogs.remove(d) if d in self.export_dialogs else None
-        )
-        self.export_dialogs.append(dialog)
-        dialog.show()
-        return dialog
+        return recipes.export(self)
 
     def open_in_new_window(self, path: str) -> Any:
-        from app.editor import install_editor
-        from app.main_window import MainWindow
-
-        window = MainWindow(settings=self.window.settings, use_keras=self.session.use_keras)
-        install_editor(window)
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        window.show()
-        window.open_path(path.rstrip("/"))
-        self.windows.append(window)
-        window.destroyed.connect(lambda _=None, w=window: self.windows.remove(w) if w in self.windows else None)
-        return window
-
-    # --- actions -------------------------------------------------------------------------
-    def _make_actions(self) -> None:
-        w = self.window
-        self.undo_action = self.stack.createUndoAction(w, "&Undo")
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.redo_action = self.stack.createRedoAction(w, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for action in (self.undo_action, self.redo_action):
-            w.addAction(action)
-
-        def act(text: str, slot: Any, shortcut: str | None = None, checkable: bool = False) -> QAction:
-            action = QAction(text, w)
-            if shortcut:
-                action.setShortcut(QKeySequence(shortcut))
-            action.setCheckable(checkable)
-            action.triggered.connect(slot)
-            w.addAction(action)
-            return action
-
-        self.extract_action = act("E&xtract picked layers as model", self.extract_picked, "X")
-        self.outputs_action = act("End model at &picked layers (outputs)", self.picked_as_outputs, "Ctrl+Shift+P")
-        self.clear_pick_action = act("Clear pick", self.clear_pick, "Esc")
-        self.cut_points_action = act("Show single-tensor &cut points", self.toggle_cut_points, "K", True)
-        self.original_action = act("Show &original (removed parts greyed)", self.set_mode, "O", True)
-        self.delete_action = act("&Delete selected layer", lambda: menus.on_selected(self, "delete"), "Del")
-        self.rename_action = act("Re&name selected layer…", lambda: menus.on_selected(self, "rename"), "F2")
-        self.input_action = act("Change &input shape…", lambda: menus.change_input(self, None))
-        self.head_action = act("Replace &head from selection…", lambda: menus.head_from_selection(self))
-        self.save_recipe_action = act("&Save edits as recipe…", lambda: self.save_recipe(), "Ctrl+S")
-        self.open_recipe_action = act("Open &recipe…", lambda: self.open_recipe(), "Ctrl+R")
-        self.export_action = act("E&xport edited model…", lambda: self.export(), "Ctrl+Shift+S")
-        self.history_dock.toggleViewAction().setText("&History")
-
-        bar = w.menuBar()
-        menu = QMenu("&Edit", w)
-        for item in (self.undo_action, self.redo_action, None, self.extract_action, self.outputs_action,
-                     self.clear_pick_action, None, self.delete_action, self.rename_action, self.input_action, self.head_action, None,
-                     self.cut_points_action, self.original_action, None, self.open_recipe_action,
-                     self.save_recipe_action, self.export_action, None, self.history_dock.toggleViewAction()):  # fmt: skip
-            menu.addSeparator() if item is None else menu.addAction(item)
-        actions = bar.actions()
-        bar.insertMenu(actions[1] if len(actions) > 1 else None, menu)
-        self.edit_menu = menu
-        toolbar = w.addToolBar("Edit")
-        toolbar.setObjectName("editToolbar")
-        toolbar.setMovable(False)
-        short = {self.extract_action: "Extract", self.original_action: "Original", self.export_action: "Export model"}
-        for action, text in short.items():
-            action.setIconText(text)
-            action.setToolTip(action.text().replace("&", ""))
-        # the stack's own undo / redo actions carry the edit's name (long): short twins for the toolbar
-        undo = act("Undo", self.undo)
-        redo = act("Redo", self.redo)
-        undo.setShortcut(QKeySequence())
-        redo.setShortcut(QKeySequence())
-        undo.setEnabled(False)
-        redo.setEnabled(False)
-        self.stack.canUndoChanged.connect(undo.setEnabled)
-        self.stack.canRedoChanged.connect(redo.setEnabled)
-        for action in (undo, redo, self.extract_action, self.original_action, self.export_action):
-            toolbar.addAction(action)
-        self.toolbar = toolbar
+        return recipes.open_in_new_window(self, path)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMenu
 from app.editor import prompts
 from app.editor.selection import boundary
 from core.errors import ResectError
+from core.layout.visible import layer_of_box
 from core.surgery.apply import apply_edit
 from core.surgery.edits import Cut, DeleteLayer, Edit, InsertLayer, LayerSpec, Rename, ReplaceLayer
 from core.surgery.registry import MenuContext, MenuEntry, Target, menu_entries
@@ -43,22 +44,34 @@ def build(editor: Any, target: Any) -> QMenu | None:
         menu.addAction("Pick block", lambda: editor.pick((box.block,), True))
         return menu
     shown = editor.shown_graph()
+    tensor = key  # a call box's key ("enc2:1") names that call's output: entries act on that call
+    key = layer_of_box(key)
     name = key.split("/", 1)[0]
     if not shown.has_layer(name):
         return None
     layer = shown.layer(name)
+    if box is not None and len(layer.nodes) > 1:
+        menu.setTitle(box.title)  # "enc2 (call 2 of 2)"
     if layer.is_input:
-        _add_entries(editor, menu, "input", MenuContext(graph, tensor=key, layer=name))
+        _add_entries(editor, menu, "input", MenuContext(graph, tensor=tensor, layer=name))
         menu.addSeparator()
-    _add_entries(editor, menu, "tensor", MenuContext(graph, tensor=key, layer=key))
+    on_layer = MenuContext(graph, tensor=tensor, layer=key, layer_inputs=_call_inputs(layer, tensor))
+    _add_entries(editor, menu, "tensor", on_layer)
     menu.addSeparator()
     entries = [e for e in menu_entries("layer") if not layer.is_input or e.dialog == "rename"]
-    _add_entries(editor, menu, entries, MenuContext(graph, tensor=key, layer=key))
+    _add_entries(editor, menu, entries, on_layer)
     _pick_entries(editor, menu, graph)
     menu.addSeparator()
-    picked = key in editor.picked
-    menu.addAction("Unpick" if picked else "Pick (Shift+click)", lambda: editor.pick((key,), True))
+    picked = tensor in editor.picked  # picks hold box keys: a call box is picked on its own
+    menu.addAction("Unpick" if picked else "Pick (Shift+click)", lambda: editor.pick((tensor,), True))
     return menu
+
+
+def _call_inputs(layer: Any, key: str) -> tuple[str, ...]:
+    """The tensors the clicked call of ``layer`` reads (``key`` names the call: ``enc2:1``)."""
+    node_index = TensorRef.parse(key.rsplit("/", 1)[-1]).node_index
+    node = next((n for n in layer.nodes if n.index == node_index), None)
+    return tuple(str(ref) for ref in node.inputs) if node is not None else ()
 
 
 def _pick_entries(editor: Any, menu: QMenu, graph: Any) -> None:
@@ -167,7 +180,8 @@ def _layer_dialog(editor: Any, title: str, make: Any, spec: LayerSpec | None = N
     from app.editor.layer_dialog import LayerDialog
 
     graph = editor.edited
-    dialog = LayerDialog(title, make, lambda edit: apply_edit(graph, edit), spec, editor.window)
+    keras = editor.session.keras if editor.session.use_keras else None  # the form and check come from Keras
+    dialog = LayerDialog(title, make, lambda edit: apply_edit(graph, edit), spec, editor.window, keras=keras)
     return _run_edit_dialog(editor, dialog)
 
 

@@ -36,7 +36,7 @@ def legend_html() -> str:
         colour = STYLES[kind][0]
         mark = "━" if kind == "crossing" else "■"
         parts.append(f'<span style="color:{colour}">{mark}</span> {label.split(" (")[0]}')
-    return '<div align="right" style="color:#555">' + " &nbsp;".join(parts) + "</div>"
+    return '<div style="color:#555">' + " &nbsp;".join(parts) + "</div>"
 
 
 class PreviewStrip(QFrame):
@@ -64,14 +64,18 @@ class PreviewStrip(QFrame):
         top = QHBoxLayout()
         top.addWidget(self.params_label, 1)
         top.addWidget(self.edits_label)
+        # the legend has a line of its own: beside the inputs it was cut ("cut p") and the
+        # inputs ran into it ("(28x2■ new")
         bottom = QHBoxLayout()
-        bottom.addWidget(self.io_label, 3)
-        bottom.addWidget(self.legend, 2)
+        bottom.addWidget(self.io_label, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 3, 10, 3)
         layout.setSpacing(1)
         layout.addLayout(top)
         layout.addLayout(bottom)
+        layout.addWidget(self.legend)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.legend.setWordWrap(True)  # a narrow window wraps it rather than cutting it
         self.preview: Preview | None = None
 
     def show_preview(self, preview: Preview | None, edit_count: int = 0) -> None:

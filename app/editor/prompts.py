@@ -22,6 +22,23 @@ def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> 
     return value if ok else None
 
 
+def ask_save_discard_cancel(parent: QWidget | None, title: str, text: str, informative: str = "") -> str:
+    """The desktop "unsaved changes" question: ``"save"``, ``"discard"`` or ``"cancel"``
+    (Escape and closing the box cancel, Enter saves)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName("unsavedChangesBox")
+    box.setInformativeText(informative)
+    buttons = QMessageBox.StandardButton
+    box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
+    box.button(buttons.Save).setText("Save recipe…")
+    box.setDefaultButton(buttons.Save)
+    box.setEscapeButton(buttons.Cancel)
+    box.exec()
+    clicked = box.standardButton(box.clickedButton()) if box.clickedButton() is not None else buttons.Cancel
+    box.deleteLater()
+    return {buttons.Save: "save", buttons.Discard: "discard"}.get(clicked, "cancel")
+
+
 def show_info(parent: QWidget | None, title: str, text: str) -> None:
     QMessageBox.information(parent, title, text)
 

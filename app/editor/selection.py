@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.graph import ModelGraph
+from core.layout.visible import layer_of_box
 from core.tensor_ref import TensorRef
 
 
@@ -24,7 +25,7 @@ def picked_layers(keys: Iterable[str], owners: dict[str, tuple[str, ...]]) -> li
     names: dict[str, None] = {}
     for key in keys:
         for layer in owners.get(key, (key,)):
-            names[layer.split("/", 1)[0]] = None
+            names[layer_of_box(layer).split("/", 1)[0]] = None  # a call box stands for its layer
     return list(names)
 
 

@@ -21,6 +21,9 @@ Protocol, one JSON object per line. Requests on stdin, answered in order of arri
   ``progress`` events with ``data`` (``core.keras_backend.activation_jobs``), the arrays
   stay here. ``{"id": N, "op": "activation_detail", "side", "tensor"}`` -> that tensor's
   channel grid and top-k from the last run.
+- ``{"id": N, "op": "layer_signature", "class_name": C}`` -> the constructor's parameters and
+  Keras' defaults; ``{"id": N, "op": "validate_layer", "class_name": C, "config": {...}}`` ->
+  ``{"ok", "message"}`` with Keras' whole refusal (``core.keras_backend.layer_forms``).
 - Every request may carry ``"consent": {"custom_code": [...], "unsafe": bool}`` (the user's
   ``--custom-code`` / ``--unsafe``): that code is imported here, never in the app's process.
 - ``{"op": "cancel", "id": N}`` cancels a request (queued, or an export between steps);
@@ -183,6 +186,8 @@ class Service:
                 "activations": self._activations,
                 "activation_detail": self._activation_detail,
                 "layer_answers": self._layer_answers,
+                "layer_signature": self._layer_form,
+                "validate_layer": self._layer_form,
             }.get(str(request.get("op")))
             if handler is None:
                 raise ResectError(f"unknown request {request.get('op')!r}")
@@ -237,6 +242,13 @@ class Service:
         from core.keras_backend.layer_answers import keras_layer_answers
 
         return {"answers": keras_layer_answers(request["jobs"])}
+
+    def _layer_form(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
+        from core.keras_backend.layer_forms import layer_signature, validate_layer
+
+        if request["op"] == "layer_signature":
+            return layer_signature(str(request["class_name"]))
+        return validate_layer(str(request["class_name"]), dict(request["config"]))
 
     def _export(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
         from core.keras_backend.formats import ExportOptions

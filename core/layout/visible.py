@@ -51,8 +51,10 @@ def visible_graph(
                     deep[key] = (key, *(layer_key(p) for p, _ in layer.subgraph.iter_layers_deep(path)))
 
     walk(graph, ())
+    calls = _calls(atoms)
     owner = {key: key for key in atoms}
     block_of: dict[str, Block] = {}
+    absorbed: set[str] = set()  # layer keys drawn by a collapsed block (a block may share a layer's name)
     for block in blocks:  # outermost first: an enclosing collapsed block wins
         if block.name not in collapsed or block.kind == "nested":
             continue
@@ -61,6 +63,10 @@ def visible_graph(
             block_of[block.name] = block
             for key in members:
                 owner[key] = block.name
+                absorbed.add(key)
+    for key, keys in calls.items():  # each later call of a shared layer has a box of its own
+        for call in keys[1:]:
+            owner[call] = owner[key] if key in absorbed else call
     outputs = {layer_key((ref.layer,)) for ref in graph.outputs}
     items: dict[str, ItemInfo] = {}
     for key, layer in atoms.items():
@@ -69,7 +75,7 @@ def visible_graph(
             if key in outputs and not items[rep].is_output:
                 items[rep] = items[rep]._replace(is_output=True)
             continue
-        if rep in block_of:
+        if key in absorbed:
             block = block_of[rep]
             params = sum(atoms[k].params for k in block.layers if k in atoms)
             items[rep] = ItemInfo(
@@ -81,6 +87,17 @@ def visible_graph(
                 class_name=block.kind,
                 is_output=key in outputs,
             )
+        elif key in calls:  # rep == key: not in a block
+            for position, (call, node) in enumerate(zip(calls[key], layer.nodes, strict=True)):
+                items[call] = ItemInfo(
+                    kind="layer",
+                    layers=(call,),
+                    title=f"{layer.name} (call {position + 1} of {len(layer.nodes)})",
+                    subtitle=labels.node_subtitle(layer, node, level_of[key]),
+                    badge=labels.layer_badge(layer) if position == 0 else ("shared weights" if layer.params else ""),
+                    class_name=layer.class_name,
+                    is_output=any(ref.layer == layer.name and ref.node_index == node.index for ref in graph.outputs),
+                )
         else:
             items[rep] = ItemInfo(
                 kind="layer",
@@ -98,13 +115,17 @@ def visible_graph(
             return None
         layer = level.layer(ref.layer)
         key = layer_key(prefix + (layer.name,))
+        if key in calls:
+            return call_key(key, layer, ref.node_index)
         if key in atoms or layer.subgraph is None or not layer.subgraph.outputs:
             return key
         outs = layer.subgraph.outputs
         return source_of(layer.subgraph, prefix + (layer.name,), outs[min(ref.tensor_index, len(outs) - 1)])
 
-    def target_of(layer: Layer, prefix: tuple[str, ...], position: int) -> str | None:
+    def target_of(layer: Layer, prefix: tuple[str, ...], position: int, node_index: int = 0) -> str | None:
         key = layer_key(prefix + (layer.name,))
+        if key in calls:
+            return call_key(key, layer, node_index)
         if key in atoms or layer.subgraph is None:
             return key
         ins = layer.subgraph.inputs
@@ -117,7 +138,7 @@ def visible_graph(
         for layer in level.layers:
             for node in layer.nodes:
                 for position, ref in enumerate(node.inputs):
-                    src, tgt = source_of(level, prefix, ref), target_of(layer, prefix, position)
+                    src, tgt = source_of(level, prefix, ref), target_of(layer, prefix, position, node.index)
                     if src is None or tgt is None or owner.get(src) is None or owner.get(tgt) is None:
                         continue
                     pair = (owner[src], owner[tgt])
@@ -133,3 +154,29 @@ def visible_graph(
 
     connect(graph, ())
     return VisibleGraph(list(items), items, edges), owner
+
+
+def _calls(atoms: dict[str, Layer]) -> dict[str, list[str]]:
+    """Box keys of each call of the shared layers (one node per call, as Keras counts them):
+    the first call keeps the layer key, call ``n`` is ``key:n`` - the same text as the
+    tensor name of that call's output, so a menu on the box acts on that call."""
+    return {
+        key: [key if i == 0 else f"{key}:{node.index}" for i, node in enumerate(layer.nodes)]
+        for key, layer in atoms.items()
+        if len(layer.nodes) > 1 and layer.subgraph is None
+    }
+
+
+def call_key(key: str, layer: Layer, node_index: int) -> str:
+    """The box drawing call ``node_index`` of a shared layer (see ``_calls``)."""
+    first = layer.nodes[0].index
+    return key if node_index == first else f"{key}:{node_index}"
+
+
+def layer_of_box(key: str) -> str:
+    """The layer key a box key draws: ``enc2:1`` (call 1 of ``enc2``) -> ``enc2``."""
+    head, _, last = key.rpartition("/")
+    name, colon, call = last.partition(":")
+    if colon and call.isdigit():
+        return f"{head}/{name}" if head else name
+    return key

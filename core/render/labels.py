@@ -6,6 +6,8 @@ box is always exactly as wide as its text.
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.graph import Layer, ModelGraph, Shape
 from core.render import style
 from core.tensor_ref import TensorRef
@@ -84,9 +86,18 @@ def layer_subtitle(layer: Layer, level: ModelGraph | None = None) -> str:
     return seen[0] if len(seen) == 1 else f"{seen[0]} (+{len(seen) - 1})"
 
 
+def node_subtitle(layer: Layer, node: Any, level: ModelGraph | None = None) -> str:
+    """Output shape(s) of one call of a layer; its class name when no shape is known."""
+    shapes = list(node.output_shapes) if level is None else [tensor_shape(level, ref) for ref in node.outputs]
+    text = " | ".join(format_shape(s) for s in shapes if s is not None)
+    return text or layer.class_name
+
+
 def layer_badge(layer: Layer) -> str:
-    """Parameter count (a nested model's layer already holds all its inner weights)."""
-    return format_count(layer.params) if layer.params else ""
+    """Parameter count (a nested model's layer already holds all its inner weights); a ⚠
+    in front for a layer Keras cannot load as is (a Lambda's code, a custom class)."""
+    count = format_count(layer.params) if layer.params else ""
+    return f"⚠ {count}".strip() if layer.problem else count
 
 
 TITLE_GAP = 6.0  # px between subtitle and badge on the second line

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from core.analysis.blocks import SEPARATOR, Block
-from core.graph import ModelGraph, Shape
+from core.graph import Layer, ModelGraph, Shape
 from core.layout import Direction, Layout, layout
+from core.layout.visible import layer_of_box
 from core.perf import paused_gc
 from core.render import labels, style
 from core.tensor_ref import TensorRef
@@ -45,6 +46,7 @@ class Box:
     stroke_width: float = style.STROKE_WIDTH
     is_output: bool = False
     highlighted: bool = False
+    band: str = ""  # colour band of a shared layer's call box (all its calls share it)
 
     @property
     def center(self) -> Point:
@@ -143,8 +145,12 @@ def _dress(graph: ModelGraph, placed: Layout, marked: set[str]) -> Scene:
             stroke, width = style.OUTPUT_STROKE, 2.0
         if item.kind == "block":
             width = 2.0
+        shared = _layer_at(graph, layer_of_box(item.layers[0])) if item.kind == "layer" and item.layers else None
+        if shared is not None and shared.problem:
+            stroke, width = style.PROBLEM_STROKE, 2.5
         if lit:
             stroke, width = style.HIGHLIGHT_STROKE, 3.0
+        band = style.call_band(layer_of_box(item.layers[0])) if shared is not None and len(shared.nodes) > 1 else ""
         boxes.append(
             Box(
                 key=item.key,
@@ -164,6 +170,7 @@ def _dress(graph: ModelGraph, placed: Layout, marked: set[str]) -> Scene:
                 stroke_width=width,
                 is_output=item.is_output,
                 highlighted=lit,
+                band=band if shared is not None and shared.subgraph is None else "",
             )
         )
     lit_boxes = {box.key for box in boxes if box.highlighted}
@@ -217,6 +224,16 @@ def _groups(graph: ModelGraph, boxes: list[Box]) -> tuple[Group, ...]:
         class_name = _class_of(graph, key)
         groups.append(Group(key, f"{key.rsplit(SEPARATOR, 1)[-1]} · {class_name}", x0, y0, x1 - x0, y1 - y0))
     return tuple(groups)
+
+
+def _layer_at(graph: ModelGraph, key: str) -> Layer | None:
+    level, layer = graph, None
+    for part in key.split(SEPARATOR):
+        if level is None or not level.has_layer(part):
+            return None
+        layer = level.layer(part)
+        level = layer.subgraph
+    return layer
 
 
 def _class_of(graph: ModelGraph, key: str) -> str:

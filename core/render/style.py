@@ -22,6 +22,7 @@ EDGE_COLOUR = "#8a94a6"
 EDGE_HIGHLIGHT_COLOUR = "#e0472b"
 HIGHLIGHT_STROKE = "#e0472b"
 OUTPUT_STROKE = "#111111"
+PROBLEM_STROKE = "#b3261e"  # a layer Keras cannot load as is (the tree shows it in this red too)
 BACKGROUND = "#ffffff"
 GROUP_FILL = "#fffaf0"  # frame behind an expanded nested model
 GROUP_STROKE = "#d9c27a"
@@ -37,6 +38,14 @@ CORNER_RADIUS = 6.0
 STROKE_WIDTH = 1.2
 EDGE_WIDTH = 1.2
 STACK_OFFSET = 4.0  # px: the card drawn behind a collapsed block
+CALL_BAND_WIDTH = 6.0  # px: the colour band on the left of every call box of a shared layer
+# one colour per shared layer: its calls carry the same band, so they read as one layer's
+CALL_BANDS = ("#e8590c", "#1971c2", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#c2255c", "#5f3dc4")
+
+
+def call_band(layer_key: str) -> str:
+    """The band colour tying the calls of one shared layer (stable across runs: no hash())."""
+    return CALL_BANDS[sum(layer_key.encode()) % len(CALL_BANDS)]
 
 
 @dataclass(frozen=True)

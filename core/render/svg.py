@@ -65,6 +65,12 @@ def _box_svg(box: Box) -> str:
         f'rx="{_num(r)}" fill="{box.fill}" stroke="{box.stroke}" stroke-width="{_num(box.stroke_width)}"' + "/>",
         f'<text x="{_num(cx)}" y="{_num(box.y + 18)}" class="t">{escape(title)}</text>',
     ]
+    if box.band:  # one call of a shared layer: the band its other calls carry too
+        parts.insert(
+            -1,
+            f'<rect class="call-band" x="{_num(box.x)}" y="{_num(box.y)}" width="{_num(style.CALL_BAND_WIDTH)}" '
+            f'height="{_num(box.h)}" rx="2" fill="{box.band}"/>',
+        )
     line2 = f'<text x="{_num(cx)}" y="{_num(box.y + 34)}" class="s">{escape(subtitle)}'
     if box.badge:
         line2 += f'<tspan dx="6" class="b">{escape(box.badge)}</tspan>'

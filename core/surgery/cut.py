@@ -58,10 +58,11 @@ def _describe_crossing(region: CutRegion) -> str:
 
 def new_input_layer(graph: ModelGraph, ref: TensorRef, taken: set[str]) -> Layer:
     """An InputLayer standing for tensor ``ref`` of ``graph`` (shape and dtype from it)."""
+    # named after the tensor it carries (issue 13): "<layer>_input" read as that layer's input
     base = (
-        f"{ref.layer}_input"
+        f"from_{ref.layer}"
         if (ref.node_index, ref.tensor_index) == (0, 0)
-        else (f"{ref.layer}_{ref.node_index}_{ref.tensor_index}_input")
+        else f"from_{ref.layer}_{ref.node_index}_{ref.tensor_index}"
     )
     name = unique_name(base, taken)
     taken.add(name)

@@ -50,11 +50,13 @@ class MenuContext:
     """What the menu was opened on, in the edited graph (the GUI fills it)."""
 
     graph: ModelGraph
-    tensor: str | None = None  # tensor name (an edge, or the clicked layer's output)
+    tensor: str | None = None  # tensor name (an edge, or the clicked layer call's output)
     layer: str | None = None  # layer key (``outer/inner`` inside a nested model)
     block: Any = None  # a detected block (``name``, ``entry``, ``exit``)
     boundary: tuple[tuple[TensorRef, ...], tuple[TensorRef, ...]] = ((), ())  # the pick's (inputs, outputs)
     picked: tuple[str, ...] = ()  # the picked top-level layer names
+    # on a layer: the tensors the clicked call reads (``None`` on an edge, which has no sides)
+    layer_inputs: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,18 @@ def _has_exit(ctx: MenuContext) -> bool:
     return ctx.block is not None and ctx.block.exit is not None
 
 
+def _on_edge(ctx: MenuContext) -> bool:
+    return ctx.layer_inputs is None
+
+
+def _on_layer(ctx: MenuContext) -> bool:
+    return ctx.layer_inputs is not None
+
+
+def _reads_something(ctx: MenuContext) -> bool:
+    return bool(ctx.layer_inputs)
+
+
 def _layer_key(ctx: MenuContext) -> str:
     assert ctx.layer is not None
     return ctx.layer
@@ -105,7 +119,19 @@ OPS: dict[str, OpSpec] = {
             Cut,
             lambda graph, edit: cut_ops.cut(graph, edit.inputs, edit.outputs, edit.complete),
             (
-                MenuEntry("Start model here", "tensor", 0, lambda c: Cut(inputs=(str(c.tensor),))),
+                # on an edge the tensor has no sides; on a layer the words say which side
+                # of it the new model starts (keep the layer, or drop it)
+                MenuEntry("Start model here", "tensor", 0, lambda c: Cut(inputs=(str(c.tensor),)), when=_on_edge),
+                MenuEntry(
+                    "Start model at this layer's input",
+                    "tensor",
+                    0,
+                    lambda c: Cut(inputs=tuple(c.layer_inputs or ())),
+                    when=_reads_something,
+                ),
+                MenuEntry(
+                    "Start model at its output", "tensor", 0, lambda c: Cut(inputs=(str(c.tensor),)), when=_on_layer
+                ),
                 MenuEntry("End model here", "tensor", 0, lambda c: Cut(outputs=(str(c.tensor),))),
                 MenuEntry(
                     "Start model after this block", "block", 0, lambda c: Cut(inputs=(_exit(c),)), when=_has_exit
@@ -125,10 +151,17 @@ OPS: dict[str, OpSpec] = {
             SetTrainable,
             layer_ops.set_trainable,
             (
-                MenuEntry("Freeze everything below", "tensor", 1, lambda c: SetTrainable(False, below=str(c.tensor))),
-                MenuEntry("Unfreeze everything above", "tensor", 1, lambda c: SetTrainable(True, above=str(c.tensor))),
                 MenuEntry(
-                    "Freeze this block and everything below",
+                    "Freeze this and everything before it",
+                    "tensor",
+                    1,
+                    lambda c: SetTrainable(False, below=str(c.tensor)),
+                ),
+                MenuEntry(
+                    "Unfreeze everything after it", "tensor", 1, lambda c: SetTrainable(True, above=str(c.tensor))
+                ),
+                MenuEntry(
+                    "Freeze this block and everything before it",
                     "block",
                     0,
                     lambda c: SetTrainable(False, below=_exit(c)),

@@ -91,6 +91,7 @@ def make_window(qtbot, settings: QSettings, dialog_log: DialogLog) -> Iterator[C
 
     yield make
     for window in made:
+        window.discard_checks.clear()  # the test is over: its edits go without a question
         qtbot.waitUntil(lambda w=window: w.runner.pending == 0 or w.document.keras.state == "loading", timeout=120_000)
         window.close()
         window.deleteLater()

@@ -52,6 +52,25 @@ def test_selected_conv2d_histogram_and_channel_grid(qtbot, make_window, zoo):
     assert window.visible_key(("conv1_conv",)) in activations.overlay.keys
 
 
+def test_overlay_colours_each_call_of_a_shared_layer_by_its_own_tensor(qtbot, make_window, zoo):
+    from app.activations.overlay import bucket
+
+    window, _editor = open_editor(qtbot, make_window, zoo.path("siamese", "keras"), use_keras=True)
+    activations = install_activations(window)
+    activations.run({"": "random"}, seed=3)
+    finished(qtbot, activations)
+    assert activations.state == "done", activations.error
+    activations.set_statistic("mean_abs")
+    summaries = activations.results.summaries["original"]
+    first, second = (summaries[name]["stats"]["mean_abs"] for name in ("tower_dense:0:0", "tower_dense:1:0"))
+    assert first != second  # left and right got different random images
+    overlay, (low, high) = activations.overlay, activations.overlay.range
+    assert window.canvas.prepared.calls_of("tower_dense") == ("tower_dense", "tower_dense:1")
+    assert overlay.values["tower_dense"] == first and overlay.values["tower_dense:1"] == second  # each its own
+    assert overlay.keys["tower_dense"] == bucket(first, low, high)
+    assert overlay.keys["tower_dense:1"] == bucket(second, low, high)
+
+
 def test_cancel_then_an_edit_runs_original_beside_edited(qtbot, make_window, zoo):
     window, editor = open_editor(qtbot, make_window, zoo.path("small_resnet", "keras"), use_keras=True)
     activations = install_activations(window)
@@ -88,3 +107,11 @@ def test_run_dialog_remembers_the_last_choice_per_model(qtbot, settings, tmp_pat
     other = RunDataDialog([("left", "(None, 32, 32, 3)")], settings, str(tmp_path / "other.keras"))
     qtbot.addWidget(other)
     assert other.job_sources() == {"left": "random"}
+
+
+def test_activations_menu_sits_before_help(qtbot, make_window):
+    """Desktop convention: Help is the last menu, also after the Activations menu is added."""
+    window = make_window()
+    install_activations(window)
+    titles = [action.text() for action in window.menuBar().actions()]
+    assert "&Activations" in titles and titles[-1] == "&Help", titles

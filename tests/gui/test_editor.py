@@ -123,7 +123,7 @@ def accept_dialogs(monkeypatch):
 def test_start_and_end_here_on_small_resnet(qtbot, make_window, zoo, dialog_log):
     path = zoo.path("small_resnet", "keras")
     window, editor = open_editor(qtbot, make_window, path)
-    click_menu(qtbot, window, editor, "conv2_block2_out", "Start model here")
+    click_menu(qtbot, window, editor, "conv2_block2_out", "Start model at its output")
     click_menu(qtbot, window, editor, "conv3_block2_out", "End model here")
     edited = editor.doc.edited
     assert [str(r) for r in edited.outputs] == ["conv3_block2_out:0:0"]
@@ -131,12 +131,12 @@ def test_start_and_end_here_on_small_resnet(qtbot, make_window, zoo, dialog_log)
     # the canvas, tree and strip show the edited graph
     assert window.document.graph is edited
     assert "conv1_conv" not in window.canvas.prepared.index
-    assert "conv2_block2_out_input" in window.canvas.prepared.index
+    assert "from_conv2_block2_out" in window.canvas.prepared.index
     assert f"{editor.doc.preview.total_params:,}" in editor.strip.text
     assert editor.stack.count() == 2 and editor.history.view.stack() is editor.stack
     assert not dialog_log.errors
     # new input marked, picks cleared
-    assert editor.overlays.keys["io"] == ("conv2_block2_out_input", "conv3_block2_out")
+    assert editor.overlays.keys["io"] == ("from_conv2_block2_out", "conv3_block2_out")
 
 
 def test_branch_cut_shows_crossing_and_completes(qtbot, make_window, zoo, accept_dialogs):
@@ -144,12 +144,12 @@ def test_branch_cut_shows_crossing_and_completes(qtbot, make_window, zoo, accept
     window, editor = open_editor(qtbot, make_window, path)
     # inside the branch of conv3_block1: its 0_conv shortcut bypasses conv3_block1_1_conv
     accept_dialogs.answers.append(False)  # first: look at it, decline
-    click_menu(qtbot, window, editor, "conv3_block1_1_conv", "Start model here")
+    click_menu(qtbot, window, editor, "conv3_block1_1_conv", "Start model at its output")
     assert editor.stack.count() == 0
     assert editor.crossing == (TensorRef("conv3_block1_0_bn"),)
     assert editor.overlays.items["crossing"].path().elementCount() > 0
     accept_dialogs.answers.append(True)  # then: complete it
-    click_menu(qtbot, window, editor, "conv3_block1_1_conv", "Start model here")
+    click_menu(qtbot, window, editor, "conv3_block1_1_conv", "Start model at its output")
     assert editor.stack.count() == 1
     names = [r.layer for r in editor.doc.edited.inputs]
     assert len(names) == 2 and editor.doc.edits[0].complete
@@ -158,7 +158,7 @@ def test_branch_cut_shows_crossing_and_completes(qtbot, make_window, zoo, accept
 def test_impossible_edit_shows_error_and_changes_nothing(qtbot, make_window, zoo, dialog_log, accept_dialogs):
     path = zoo.path("small_resnet", "keras")
     window, editor = open_editor(qtbot, make_window, path)
-    click_menu(qtbot, window, editor, "conv2_block1_out", "Freeze everything below")
+    click_menu(qtbot, window, editor, "conv2_block1_out", "Freeze this and everything before it")
     before = (editor.doc.edits, editor.doc.edited, editor.stack.count(), editor.strip.text, window.document.graph)
     # conv1_conv changes the shape (3 -> 8 channels): it cannot be deleted
     menu_action(editor, "conv1_conv", "Delete layer").trigger()
@@ -175,7 +175,7 @@ def test_undo_back_to_original_with_keys(qtbot, make_window, zoo, accept_dialogs
     path = zoo.path("small_resnet", "keras")
     graph = read_model(path)
     window, editor = open_editor(qtbot, make_window, path)
-    click_menu(qtbot, window, editor, "conv2_block2_out", "Freeze everything below")
+    click_menu(qtbot, window, editor, "conv2_block2_out", "Freeze this and everything before it")
     click_menu(qtbot, window, editor, "conv3_block1_out", "End model here")
     accept_dialogs.texts.append("features")
     click_menu(qtbot, window, editor, "conv3_block1_out", "Rename…")
@@ -255,8 +255,8 @@ def test_head_dialog_counts_as_you_type(qtbot, make_window, zoo, accept_dialogs)
 def test_recipe_save_and_open(qtbot, make_window, zoo, tmp_path, dialog_log):
     path = zoo.path("small_resnet", "keras")
     window, editor = open_editor(qtbot, make_window, path)
-    click_menu(qtbot, window, editor, "conv2_block2_out", "Start model here")
-    click_menu(qtbot, window, editor, "conv3_block1_out", "Freeze everything below")
+    click_menu(qtbot, window, editor, "conv2_block2_out", "Start model at its output")
+    click_menu(qtbot, window, editor, "conv3_block1_out", "Freeze this and everything before it")
     recipe = tmp_path / "cut.resect.json"
     dialog_log.save_paths.append(str(recipe))
     window.editor.save_recipe_action.trigger()
@@ -304,8 +304,8 @@ def test_remove_block_explains_or_reconnects(qtbot, make_window, zoo, accept_dia
 def test_original_view_greys_removed_parts(qtbot, make_window, zoo):
     path = zoo.path("small_resnet", "keras")
     window, editor = open_editor(qtbot, make_window, path)
-    click_menu(qtbot, window, editor, "conv2_block2_out", "Start model here")
-    click_menu(qtbot, window, editor, "conv3_block1_out", "Freeze everything below")
+    click_menu(qtbot, window, editor, "conv2_block2_out", "Start model at its output")
+    click_menu(qtbot, window, editor, "conv3_block1_out", "Freeze this and everything before it")
     assert "conv1_conv" not in window.canvas.prepared.index
     window.editor.original_action.trigger()
     wait_shown(qtbot, window)

@@ -78,7 +78,7 @@ def test_resnet50_drop_first_and_last_stage(qtbot, make_window, zoo, keras, tmp_
     export(qtbot, editor, tmp_path / "stages.h5", fmt="h5")
     model = keras.models.load_model(tmp_path / "stages.h5", compile=False)
     names = {layer.name for layer in model.layers if layer.__class__.__name__ != "InputLayer"}
-    assert [layer.name for layer in model.layers[:1]] == ["conv2_block3_out_input"]
+    assert [layer.name for layer in model.layers[:1]] == ["from_conv2_block3_out"]
     assert not any(n.startswith(("conv2_", "conv5_", "conv1_")) for n in names)
     assert {"conv3_block1_1_conv", "conv4_block6_out"} <= names
     assert model.count_params() == editor.doc.preview.total_params
@@ -134,7 +134,7 @@ def test_small_resnet_new_input_and_two_class_head(qtbot, make_window, zoo, kera
 def test_freeze_below_a_point(qtbot, make_window, zoo, keras, tmp_path):
     path = zoo.path("small_resnet", "keras")
     window, editor = open_editor(qtbot, make_window, path)
-    click_menu(qtbot, window, editor, "conv2_block2_out", "Freeze everything below")
+    click_menu(qtbot, window, editor, "conv2_block2_out", "Freeze this and everything before it")
     frozen = set(editor.doc.preview.frozen)
     assert {"conv1_conv", "conv2_block2_2_bn"} <= frozen and "conv3_block1_1_conv" not in frozen
     assert set(editor.overlays.keys["frozen"]) == frozen
@@ -166,7 +166,7 @@ def test_siamese_cut_completes_to_two_inputs(qtbot, make_window, zoo, keras, tmp
     calls = [node.output_tensors[0] for node in tower._inbound_nodes]  # Keras 3: one node per call
     probe = keras.Model(original.inputs, [*calls, original.outputs[0]])
     e_left, e_right, score = probe.predict([left, right], verbose=0)
-    by_source = dict(zip(sources, (e_left, e_right), strict=False))
+    by_source = {"tower_dense:0:0": e_left, "tower_dense:1:0": e_right}  # call 0 reads left, call 1 right
     feed = [by_source[str(editor.doc.edited.layer(r.layer).source_tensor)] for r in editor.doc.edited.inputs]
     np.testing.assert_allclose(model.predict(feed, verbose=0), score, atol=1e-5)
 

@@ -325,7 +325,8 @@ def test_recent_files_and_drag_and_drop(qtbot, make_window, zoo, settings):
     assert window.recent.paths()[:2] == [str(second), str(first)]
     assert settings.value("recent_files")[:2] == [str(second), str(first)]
     window.recent_menu.aboutToShow.emit()
-    action = next(a for a in window.recent_menu.actions() if a.text() == first.name)
+    action = next(a for a in window.recent_menu.actions() if a.toolTip() == str(first))
+    assert action.text() == f"{first.name}  —  {first.parent}"  # the name, then where it is
     action.trigger()
     qtbot.waitUntil(
         lambda: window.document.graph.name == "siamese" and not window.session.scene_pending, timeout=10_000

@@ -120,6 +120,7 @@ wait(lambda: dialog.state in ("done", "failed", "cancelled"))
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras"))
 print(json.dumps({"shapes": shapes, "export": dialog.state, "error": dialog.error,
                   "max_diff": dialog.result.verify.max_abs_diff if dialog.result else None, "heavy": heavy}))
+window.discard_checks.clear()  # a script: its edit goes without the unsaved-edits question
 window.close()
 """
 

@@ -1,0 +1,35 @@
+"""The unsaved-edits question asked before anything replaces or drops the current edits
+(File > Open, a recent file, a dropped file, File > Close, Quit, closing the window).
+
+Edits live only in memory until saved as a recipe, so every path that would drop them asks
+first, the way desktop editors do: Save recipe / Discard / Cancel. Cancel (or Escape)
+leaves everything as it was; Save that is itself cancelled counts as Cancel."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from app.editor import prompts
+
+
+def has_unsaved_edits(editor: Any) -> bool:
+    """Edits exist and differ from what was last saved (the undo stack's clean state)."""
+    return editor.doc is not None and bool(editor.doc.edits) and not editor.stack.isClean()
+
+
+def confirm_discard(editor: Any, action: str) -> bool:
+    """``True`` when ``action`` (``"open another model"``, ``"close"``, ``"quit"``) may go on."""
+    if not has_unsaved_edits(editor):
+        return True
+    count = len(editor.doc.edits)
+    name = os.path.basename(editor.viewer.path) or "this model"
+    answer = prompts.ask_save_discard_cancel(
+        editor.window,
+        "Unsaved edits",
+        f"Save the {count} edit{'s' if count != 1 else ''} to {name} as a recipe before you {action}?",
+        "Edits not saved as a recipe are lost.",
+    )
+    if answer == "save":
+        return editor.save_recipe()
+    return answer == "discard"
