@@ -299,14 +299,44 @@ def _installed_root(package: str) -> str | None:
     return None
 
 
+@cache
 def _site_dirs() -> list[str]:
-    """This interpreter's site-packages folders, real paths, in a stable order."""
+    """This interpreter's site-packages folders and the folders their ``.pth`` files add
+    (as ``site`` adds them at start-up: a venv layered on another environment), real
+    paths, in a stable order. Not the working folder, not ``PYTHONPATH``."""
     dirs = list(site.getsitepackages()) if hasattr(site, "getsitepackages") else []
     paths = sysconfig.get_paths()
     dirs += [paths[k] for k in ("purelib", "platlib") if k in paths]
     if site.ENABLE_USER_SITE:
         dirs.append(site.getusersitepackages())
-    return list(dict.fromkeys(os.path.realpath(d) for d in dirs))
+    found = list(dict.fromkeys(os.path.realpath(d) for d in dirs))
+    for base in list(found):
+        found += [d for d in _pth_dirs(base) if d not in found]
+    return found
+
+
+def _pth_dirs(base: str) -> list[str]:
+    """The folders the ``.pth`` files in ``base`` add to the path, read the way
+    ``site.addpackage`` reads them (comments and ``import`` lines skipped; nothing run)."""
+    try:
+        names = sorted(n for n in os.listdir(base) if n.endswith(".pth"))
+    except OSError:
+        return []
+    added = []
+    for name in names:
+        try:
+            with open(os.path.join(base, name), encoding="utf-8") as handle:
+                lines = handle.read(64_000).splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in lines:
+            line = line.rstrip()
+            if not line or line.startswith(("#", "import ", "import\t")):
+                continue
+            folder = os.path.realpath(os.path.join(base, line))
+            if os.path.isdir(folder):
+                added.append(folder)
+    return added
 
 
 def _imports_installed(package: str) -> bool:

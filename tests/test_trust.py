@@ -198,20 +198,33 @@ def small_keras(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+FAKE_FIRST = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from core.trust import TrustRule
+rule = TrustRule()
+for module in ("keras_hub.evil", "keras_hub.models", "keras.layers"):
+    print(module, "=", rule.module_problem(module))
+"""
+
+
 def test_fake_keras_hub_first_on_sys_path_is_not_trusted(tmp_path: Path) -> None:
+    """In a process that has not imported keras_hub yet (once it is imported, its loaded
+    package is what ``keras_hub.x`` resolves against, so the answer changes rightly)."""
     marker = tmp_path / "ran"
     where = _fake_keras_hub(tmp_path / "path", marker)
-    sys.path.insert(0, str(where))
-    try:
-        rule = TrustRule()
-        assert rule.module_problem("keras_hub.evil") is not None
-        # a real module of keras_hub is refused too: the keras_hub Python would import
-        # is the fake one (or, where keras-hub is not installed, there is none to trust)
-        problem = rule.module_problem("keras_hub.models")
-        assert problem is not None and ("not the installed package" in problem or "not installed" in problem)
-        assert rule.module_problem("keras.layers") is None
-    finally:
-        sys.path.remove(str(where))
+    env = {**ENV, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", FAKE_FIRST, str(where)], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    answers = dict(line.split(" = ", 1) for line in done.stdout.splitlines())
+    assert answers["keras_hub.evil"] != "None"
+    # a real module of keras_hub is refused too: the keras_hub Python would import is the
+    # fake one (or, where keras-hub is not installed, there is none to trust)
+    problem = answers["keras_hub.models"]
+    assert "not the installed package" in problem or "not installed" in problem
+    assert answers["keras.layers"] == "None"
     assert not marker.exists()
 
 
