@@ -27,8 +27,16 @@ $(STAMP): pyproject.toml tools/install_system_deps.sh
 run: setup
 	$(PY) main.py
 
+# Two passes: every test but the timing ones on TEST_WORKERS processes (pytest-xdist; the suite
+# is mostly single-threaded Python, so two cores nearly halve it), then the `serial` ones alone,
+# so nothing competes with what they time. The second pass may select nothing (exit 5) when
+# PYTEST_ARGS narrows the run.
+TEST_WORKERS ?= 2
+PYTEST := QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
 test: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST) -n $(TEST_WORKERS) -m "not serial" $(PYTEST_ARGS)
+	$(PYTEST) -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 bench: setup
 	$(PY) bench/run.py

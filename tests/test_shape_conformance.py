@@ -105,6 +105,7 @@ def test_the_six_wrong_cases(class_name, config, inputs, shape, params, keras_an
     assert [t for _n, _s, t in weights] == [t for _n, _s, t in keras["weights"]]
 
 
+@pytest.mark.serial
 def test_outside_the_domain_is_unknown_at_once():
     outside = [
         ("Conv2D", {"filters": 4, "kernel_size": 3, "data_format": "channels_first"}, [(None, 3, 9, 9)]),

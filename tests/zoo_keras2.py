@@ -8,6 +8,7 @@ own outputs for it, and its ``count_params()``. Run as a script, this file is th
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -166,14 +167,21 @@ class Keras2Zoo:
         return self.directory / f"{name}.reference.npz"
 
     def _write(self, name: str) -> None:
-        if (self.directory / f"{name}.done").exists():
+        """Written once: test processes running side by side (pytest-xdist) take a lock per
+        model, so none reads a file another is still writing."""
+        done = self.directory / f"{name}.done"
+        if done.exists():
             return
-        subprocess.run(
-            [sys.executable, str(Path(__file__)), name, str(self.directory)],
-            check=True,
-            cwd=ROOT,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        )
+        with open(self.directory / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if done.exists():
+                return
+            subprocess.run(
+                [sys.executable, str(Path(__file__)), name, str(self.directory)],
+                check=True,
+                cwd=ROOT,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            )
 
 
 def _write_model(name: str, directory: str) -> None:

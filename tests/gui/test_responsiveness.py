@@ -15,6 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 
 from tests.gui.helpers import open_and_wait
@@ -29,6 +30,7 @@ from deep_model import write_deep_model  # noqa: E402
 MAX_GAP_MS = 200
 CALIBRATION_S = 1.0
 LAYERS = 3000
+pytestmark = pytest.mark.serial  # `make test` runs it alone: another test process would be in the gap
 
 
 def _blank_shapes(obj: object) -> None:
