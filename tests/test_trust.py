@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from core.reader import read_model
-from core.trust import TrustRule, layer_problem, module_problem, object_problem, untrusted_objects
+from core.trust import layer_problem, module_problem, object_problem, untrusted_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
