@@ -65,6 +65,11 @@ class CompiledCall:
     def ready(self) -> bool:
         return self._concrete is not None
 
+    @property
+    def traces(self) -> int:
+        """How many times TensorFlow traced this call (one, whatever the batch sizes run)."""
+        return int(self._function.experimental_get_tracing_count())
+
     def fits(self, feeds: Sequence[np.ndarray]) -> bool:
         """Whether ``feeds`` match the signature exactly (else the eager call, whose
         conversions and error messages are Keras' own, takes them)."""

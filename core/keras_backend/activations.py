@@ -122,6 +122,10 @@ class Probe:
         self._call(None, create=True)
         self._compiled.trace_soon()
 
+    def wait_for_trace(self, timeout: float | None = None) -> bool:
+        """Wait for a trace ``trace_soon`` started; whether runs are compiled now."""
+        return self._compiled is not None and self._compiled.wait(timeout)
+
     def _call(self, compiled: bool | None, create: bool = False) -> Any:
         """The compiled call to run through, or ``None`` for the eager one."""
         if compiled is False:
