@@ -35,7 +35,8 @@ EXIT_WAIT_SECONDS = 30.0
 @atexit.register
 def _finish_traces() -> None:
     """At exit, let a running trace end (a thread killed inside TensorFlow's C++ aborts the
-    process: "terminate called ... exception not rethrown") and start no other."""
+    process: "terminate called ... exception not rethrown") and start no other. The worker
+    does not wait: it leaves with ``os._exit`` (``service.main``)."""
     _closing.set()
     for thread in list(_tracing):
         thread.join(EXIT_WAIT_SECONDS)
