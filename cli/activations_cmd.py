@@ -14,7 +14,8 @@ import textwrap
 import numpy as np
 
 from cli.quiet import keras_quiet
-from core.consent import add_consent_arguments, consent_from_args
+from cli.recipe_args import read_model_and_recipe
+from core.consent import add_consent_arguments
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -86,9 +87,6 @@ def parse_sources(values: list[str]) -> dict[str | None, str]:
 
 def run(args: argparse.Namespace) -> int:
     from core.keras_backend.export import check_target
-    from core.reader import read_model
-    from core.surgery.apply import apply_edits
-    from core.surgery.recipe import load_recipe
 
     # Everything that needs no TensorFlow is checked first: bad input fails in well under a second.
     check_target(args.output, args.force)
@@ -96,15 +94,12 @@ def run(args: argparse.Namespace) -> int:
     for source in sources.values():
         if source != "random":
             _check_readable(source)
-    edits = load_recipe(args.recipe) if args.recipe else []
-    graph = read_model(args.model)
-    if edits and (graph.layers or graph.code_defined is None):  # a KerasHub model's layers come from Keras
-        apply_edits(graph, edits)
+    read = read_model_and_recipe(args)
 
     from core.keras_backend.activation_run import feeds, open_probes
 
     with keras_quiet():  # Keras' warnings and TensorFlow's logs would add stderr lines
-        probes = open_probes(args.model, edits, graph=graph, consent=consent_from_args(args))
+        probes = open_probes(args.model, read.edits, graph=read.graph, consent=read.consent)
         probe = probes.edited or probes.original
         names = probe.resolve(args.layers.split(",")) if args.layers else None
         values = probe.run(feeds(probe, sources, args.preprocess, args.seed), only=names)

@@ -13,7 +13,8 @@ import textwrap
 
 from cli.export_options import add_format_arguments, export_options, print_verify
 from cli.quiet import keras_quiet
-from core.consent import add_consent_arguments, consent_from_args
+from cli.recipe_args import read_model_and_recipe
+from core.consent import add_consent_arguments
 from core.errors import ResectError
 
 EPILOG = textwrap.dedent(
@@ -106,19 +107,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.keras_backend.export import check_options, check_target, resolve_format
-    from core.reader import read_model
-    from core.surgery.apply import apply_edits
-    from core.surgery.recipe import load_recipe
 
     # Everything that needs no TensorFlow is checked first: bad input fails in well under a second.
     fmt = resolve_format(args.output, args.format)
     options = export_options(args)
     check_options(args.output, fmt, options)
     check_target(args.output, args.force)
-    edits = load_recipe(args.recipe)
-    graph = read_model(args.model)
-    if graph.layers or graph.code_defined is None:  # a KerasHub model's layers exist once Keras built it
-        apply_edits(graph, edits)
+    read = read_model_and_recipe(args)
 
     from core.keras_backend.pipeline import run_apply
 
@@ -127,15 +122,15 @@ def run(args: argparse.Namespace) -> int:
         with keras_quiet():
             result = run_apply(
                 args.model,
-                edits,
+                read.edits,
                 args.output,
                 fmt=fmt,
                 verify=args.verify,
                 force=args.force,
                 progress=progress,
-                original=graph,
+                original=read.graph,
                 options=options,
-                consent=consent_from_args(args),
+                consent=read.consent,
             )
     except ResectError:
         progress.clear()

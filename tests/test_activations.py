@@ -66,9 +66,27 @@ def test_resnet50_every_layer_equals_keras(zoo, keras):
     outputs = reference(keras, model, [layer.output for layer in model.layers], feed)
     for layer, expected in zip(model.layers, outputs, strict=True):
         assert_close(values[f"{layer.name}:0:0"], expected, layer.name)
-    again = probe.run(feed, only=["conv2_block1_out:0:0", "predictions:0:0"])  # compiled now, a subset
+    again = probe.run(feed, only=["conv2_block1_out:0:0", "predictions:0:0"])  # a subset model
     assert list(again) == ["conv2_block1_out:0:0", "predictions:0:0"]
     assert_close(again["predictions:0:0"], values["predictions:0:0"].astype(np.float64), "predictions")
+
+
+def test_compiled_call_is_traced_once_for_any_batch_and_equals_eager(zoo, keras):
+    probe = opened(zoo, "siamese").original
+    feed = random_feeds(probe)
+    eager = probe.run(feed)  # nothing traced yet: eager, and no trace started by a run
+    assert not probe.compiled and probe._compiled is None
+    probe.trace_soon()
+    assert probe.wait_for_trace(120) and probe.compiled
+    for batch in (1, 3, 2):  # a new batch size would retrace predict_on_batch; not this call
+        values = probe.run([np.repeat(x, batch, axis=0) for x in feed])
+        for name, expected in eager.items():
+            assert_close(values[name][:1], expected.astype(np.float64), name)
+            assert values[name].shape[0] == batch, name
+    assert probe._compiled.traces == 1
+    other = probe.run([x.astype(np.float64) for x in feed])  # not the signature's dtype: Keras' eager call takes it
+    assert_close(other["tower_dense:1:0"], eager["tower_dense:1:0"].astype(np.float64), "tower_dense:1:0")
+    assert probe._compiled.traces == 1
 
 
 def test_siamese_calls_of_the_shared_tower_are_separate_tensors(zoo, keras):

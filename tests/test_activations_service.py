@@ -3,15 +3,12 @@ original beside edited, detail on request, cancel; and the summaries themselves.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from service_client import running_server
 
 from core.activation_summary import channel_grid, decode_grid, grid_channel_at, histogram, summarize, top_k
 
@@ -40,43 +37,9 @@ def test_histogram_top_k_and_stats():
     assert summary["shape"] == [1, 4] and summary["stats"]["zeros"] == 0.25 and not summary["image_like"]
 
 
-class Server:
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "core.keras_backend.service"],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self.next_id = 1
-
-    def send(self, obj: dict[str, Any]) -> int:
-        self.process.stdin.write(json.dumps(obj) + "\n")
-        self.process.stdin.flush()
-        return int(obj.get("id", 0))
-
-    def request(self, op: str, **payload: Any) -> int:
-        self.next_id += 1
-        return self.send({"id": self.next_id, "op": op, **payload})
-
-    def events(self, request_id: int) -> list[dict[str, Any]]:
-        seen = []
-        while True:
-            line = self.process.stdout.readline()
-            assert line, "the service closed its stdout"
-            event = json.loads(line)
-            if event.get("id") == request_id:
-                seen.append(event)
-                if event["event"] != "progress":
-                    return seen
-
-
 @pytest.fixture(scope="module")
 def server():
-    server = Server()
-    assert json.loads(server.process.stdout.readline()) == {"event": "ready"}
-    yield server
-    server.process.stdin.close()
-    assert server.process.wait(timeout=60) == 0
+    yield from running_server()
 
 
 def test_original_beside_edited_in_the_worker(server, zoo):

@@ -4,14 +4,11 @@ pipes as the app drives it, and the shape table it sends, checked against Keras 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from service_client import running_server
 
 from core.keras_backend.service import encode_input_job, result_from_json
 from core.reader import read_model
@@ -28,48 +25,9 @@ def keras():
     return import_keras()
 
 
-class Server:
-    """One service process; ``ask`` sends a request and collects its events."""
-
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "core.keras_backend.service"],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        self.next_id = 1
-
-    def send(self, obj: dict[str, Any]) -> None:
-        self.process.stdin.write(json.dumps(obj) + "\n")
-        self.process.stdin.flush()
-
-    def events(self, request_id: int) -> list[dict[str, Any]]:
-        """Every event of ``request_id`` up to and including its final one."""
-        seen = []
-        while True:
-            line = self.process.stdout.readline()
-            assert line, "the service closed its stdout"
-            event = json.loads(line)  # nothing but protocol lines on stdout
-            if event.get("id") == request_id:
-                seen.append(event)
-                if event["event"] != "progress":
-                    return seen
-
-    def ask(self, op: str, **payload: Any) -> list[dict[str, Any]]:
-        request_id = self.next_id
-        self.next_id += 1
-        self.send({"id": request_id, "op": op, **payload})
-        return self.events(request_id)
-
-
 @pytest.fixture(scope="module")
 def server():
-    server = Server()
-    first = json.loads(server.process.stdout.readline())
-    assert first == {"event": "ready"}  # TensorFlow imported before any request
-    yield server
-    server.process.stdin.close()  # EOF = quit
-    assert server.process.wait(timeout=60) == 0
+    yield from running_server()
 
 
 def test_shapes_table_fills_what_keras_knows(server, zoo, keras):
@@ -142,9 +100,7 @@ def test_cancel_failure_and_unknown_request_are_one_line_each(server, zoo, tmp_p
     path = str(zoo.path("small_resnet", "keras"))
     out = tmp_path / "never.keras"
     job = {"model": path, "edits": [], "out": str(out), "format": "keras", "verify": True, "force": False}
-    request_id = server.next_id
-    server.next_id += 1
-    server.send({"id": request_id, "op": "export", "job": job})
+    request_id = server.request("export", job=job)
     server.send({"op": "cancel", "id": request_id})
     assert server.events(request_id)[-1]["event"] == "cancelled"
     assert not out.exists() and list(tmp_path.iterdir()) == []  # nothing half-written

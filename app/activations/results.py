@@ -36,6 +36,7 @@ class RunResults:
         self.differences = {k: float(v) for k, v in dict(result.get("differences", {})).items()}
         self.kept = dict(result.get("kept", {}))
         self.inputs = list(result.get("inputs", []))
+        self.compiled = dict(result.get("compiled", {}))  # side -> ran through a traced call (else eagerly)
         self.finished = True
 
     @property

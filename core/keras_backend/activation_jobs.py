@@ -9,7 +9,9 @@ model (``activation_run.edited_feeds``), and streams each tensor's summary
 as a side is computed. Its result names the tensors, the inputs, and each kept tensor's
 largest absolute difference from the original. ``detail`` answers ``{"op":
 "activation_detail", "side", "tensor"}`` from the kept arrays: a channel grid and top-k.
-Cancel is checked between steps and between chunks of summaries.
+Cancel is checked between steps and between chunks of summaries. After answering, each
+probe's compiled call is traced in the background (``Probe.trace_soon``), so the first
+request runs eagerly and no request waits for TensorFlow's trace.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from core.errors import ResectError
 __all__ = ["ActivationJobs"]
 
 CHUNK = 24  # summaries per progress event
+FIRST_CHUNK = 8  # the first event comes sooner: 24 of ResNet50's summaries took 0.13 s here, 8 took 0.03 s
 STAGES = ("loading", "building", "running", "running edited", "summarising")
 
 Send = Callable[[dict[str, Any]], None]
@@ -85,6 +88,12 @@ class ActivationJobs:
             edited_names = list(edited)
             self._stream("edited", edited, request_id, send, cancel)
         step("summarising", 4)
+        compiled = {"original": probes.original.compiled}
+        for probe in (probes.original, probes.edited):
+            if probe is not None:  # trace off the request path: the next request runs compiled
+                probe.trace_soon()
+        if probes.edited is not None:
+            compiled["edited"] = probes.edited.compiled
         return {
             "inputs": [[s.name, list(s.shape), s.dtype] for s in probes.original.inputs],
             "original": list(original),
@@ -92,6 +101,7 @@ class ActivationJobs:
             "kept": dict(probes.edited.kept) if probes.edited is not None else {},
             "differences": differences,
             "seconds": seconds,
+            "compiled": compiled,  # which sides ran through a traced call (else eagerly)
         }
 
     def _stream(self, side: str, values: dict[str, np.ndarray], request_id: int, send: Send, cancel: Any) -> None:
@@ -99,15 +109,18 @@ class ActivationJobs:
         from core.keras_backend.export import Cancelled, is_cancelled
 
         names = list(values)
-        for start in range(0, len(names), CHUNK):
+        start = 0
+        while start < len(names):
             if is_cancelled(cancel):
                 raise Cancelled("cancelled")
-            chunk = {name: summarize(values[name]) for name in names[start : start + CHUNK]}
+            end = start + (FIRST_CHUNK if start == 0 else CHUNK)
+            chunk = {name: summarize(values[name]) for name in names[start:end]}
             send({
                 "id": request_id, "event": "progress", "stage": f"summaries {side}",
-                "done": min(start + CHUNK, len(names)), "total": len(names),
+                "done": min(end, len(names)), "total": len(names),
                 "data": {"side": side, "tensors": chunk},
             })  # fmt: skip
+            start = end
 
     def detail(self, request: dict[str, Any]) -> dict[str, Any]:
         """Grid and top-k of one tensor of the last run (``side``: original / edited)."""

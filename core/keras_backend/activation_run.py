@@ -63,8 +63,7 @@ def open_probes(
 
 
 def _edited_probe(model: Any, graph: ModelGraph, edits: list[Any]) -> Probe:
-    from core.keras_backend.build import BuildError, build
-    from core.keras_backend.pipeline import _reinitialize, _with_edit
+    from core.keras_backend.pipeline import build_edited
     from core.keras_backend.verify import faithful_tensors
     from core.surgery.apply import apply_edits
 
@@ -72,10 +71,7 @@ def _edited_probe(model: Any, graph: ModelGraph, edits: list[Any]) -> Probe:
     kept: dict[str, str] = {}
 
     def tensors() -> tuple[Any, dict[str, Any]]:
-        try:
-            built = build(model, edited, _reinitialize(edits))
-        except BuildError as error:
-            raise _with_edit(error, graph, edits) from None
+        built = build_edited(model, graph, edited, edits)
         try:
             faithful = faithful_tensors(graph, edited, frozenset(built.reinitialized))
             kept.update({str(a): str(b) for a, b in faithful.items()})

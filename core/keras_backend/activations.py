@@ -12,8 +12,9 @@ and tensors a non-Functional layer computes inside its ``call`` (Keras exposes n
 
 An edited model (a recipe) is built by ``build.build`` from the original's layer objects
 and probed the same way, its tensors named as the edited graph names them. Probes are
-built once per model object and recipe and kept (``probe_for``); running one is a single
-``predict_on_batch``, traced once by TensorFlow and fast from then on.
+built once per model object and recipe and kept (``probe_for``); running one is one
+eager call until its compiled call is traced (``activation_call``: once per probe, any
+batch size, in the background), and that call from then on.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class Probe:
     outputs: list[str] = field(default_factory=list)  # names of the probed model's own outputs
     runs: int = 0
     _subsets: dict[tuple[str, ...], Any] = field(default_factory=dict, repr=False)
+    _compiled: Any = field(default=None, repr=False)  # activation_call.CompiledCall, made when first wanted
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def resolve(self, names: Sequence[str]) -> list[str]:
         """Tensor names as the probe writes them (``conv1`` -> ``conv1:0:0``); an unknown
@@ -84,19 +87,21 @@ class Probe:
         """Every tensor's value (or those ``only`` names, already resolved) for ``feeds``
         (one array per input, in ``inputs`` order), in one pass of the model.
 
-        ``compiled``: through ``predict_on_batch`` (a traced TensorFlow function: tracing
-        ResNet50 took 13-15 s here, each run after it 0.8 s) or eagerly (2.5-3 s, no
-        tracing). By default the first run is eager, so one-off runs (the CLI) and the
-        first result in the app come soonest, and later runs are compiled."""
-        model, names = self.model, self.names
+        ``compiled``: ``None`` (default) runs the compiled call when its trace is ready and
+        the feeds fit its signature, else eagerly (no waiting: see ``trace_soon``);
+        ``True`` traces first if need be (once per probe); ``False`` runs eagerly."""
         if only is not None:
             model, names = self._subset(tuple(only)), list(only)
-        if compiled is None:
-            compiled = self.runs > 0
+            call = None
+        else:
+            model, names = self.model, self.names
+            call = self._call(compiled)
+            if call is not None and not call.fits(feeds):
+                call = None
         self.runs += 1
         try:
-            if compiled:
-                values = run_deep(model.predict_on_batch, list(feeds))
+            if call is not None:
+                values = call(list(feeds))
             else:
                 values = run_deep(model, list(feeds), training=False)
         except Exception as error:  # Keras / TensorFlow: ValueError, InvalidArgumentError, ...
@@ -105,6 +110,35 @@ class Probe:
         if not isinstance(values, (list, tuple)):
             values = [values]
         return {name: np.asarray(value) for name, value in zip(names, values, strict=True)}
+
+    @property
+    def compiled(self) -> bool:
+        """Whether runs go through the traced call now."""
+        return self._compiled is not None and self._compiled.ready
+
+    def trace_soon(self) -> None:
+        """Trace the compiled call in the background (the worker, after answering), so a
+        later run need not wait for TensorFlow's trace."""
+        self._call(None, create=True)
+        self._compiled.trace_soon()
+
+    def wait_for_trace(self, timeout: float | None = None) -> bool:
+        """Wait for a trace ``trace_soon`` started; whether runs are compiled now."""
+        return self._compiled is not None and self._compiled.wait(timeout)
+
+    def _call(self, compiled: bool | None, create: bool = False) -> Any:
+        """The compiled call to run through, or ``None`` for the eager one."""
+        if compiled is False:
+            return None
+        with self._lock:
+            if self._compiled is None and (compiled or create):
+                from core.keras_backend.activation_call import CompiledCall
+
+                self._compiled = CompiledCall(self.model)
+            call = self._compiled
+        if call is not None and compiled:
+            call.trace()
+        return call if call is not None and call.ready else None
 
     def _subset(self, names: tuple[str, ...]) -> Any:
         subset = self._subsets.get(names)

@@ -33,7 +33,7 @@ from core.keras_backend.export import (
 from core.keras_backend.verify import VerifyError, VerifyReport, verify_export
 from core.tensor_ref import TensorRef
 
-__all__ = ["STAGES", "ApplyResult", "Cancelled", "ParamCounts", "run_apply"]
+__all__ = ["STAGES", "ApplyResult", "Cancelled", "ParamCounts", "build_edited", "run_apply"]
 
 Progress = Callable[[str, int, int], None]
 STAGES = ("reading", "loading", "building", "writing", "verifying")
@@ -113,10 +113,7 @@ def run_apply(
 
     clock.step("building")
     before = _counts(keras_model)
-    try:
-        built = build(keras_model, edited, _reinitialize(edits))
-    except BuildError as error:
-        raise _with_edit(error, original, edits) from None
+    built = build_edited(keras_model, original, edited, edits)
     try:
         after = _counts(built.model)
         shapes = _new_input_shapes(original, edited, edits)
@@ -230,6 +227,16 @@ class _Clock:
         if self._current is not None:
             self.seconds[self._current] = now - self._start
         self._start = now
+
+
+def build_edited(keras_model: Any, original: ModelGraph, edited: ModelGraph, edits: Sequence[Any]) -> BuiltModel:
+    """``build.build`` of ``edited`` (``original`` after ``edits``) from the loaded model,
+    with the re-initialising the recipe accepts; a failure names the edit it comes from.
+    The one way apply and the activations probe build an edited model."""
+    try:
+        return build(keras_model, edited, _reinitialize(edits))
+    except BuildError as error:
+        raise _with_edit(error, original, edits) from None
 
 
 def _reinitialize(edits: Sequence[Any]) -> set[str]:

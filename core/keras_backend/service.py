@@ -46,7 +46,7 @@ import queue
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from core.consent import NO_CONSENT, Consent
 from core.errors import ModelFileError, ResectError
@@ -292,7 +292,7 @@ def _one_line(error: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def main() -> int:
+def main() -> NoReturn:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # the protocol gets its own copy of stdout; fd 1 then points at stderr so that
     # anything TensorFlow or Keras prints cannot break a reply line
@@ -304,7 +304,11 @@ def main() -> int:
     worker.start()
     service.read_requests(sys.stdin)
     worker.join(timeout=4.0)  # let a running request finish its step; an export cleans up after itself
-    return 0
+    # Leave at once: interpreter shutdown would wait for (or tear down, aborting in TensorFlow's
+    # C++) a thread still inside TensorFlow, such as a probe's background trace (activation_call).
+    out.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
