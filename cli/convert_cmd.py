@@ -1,10 +1,12 @@
 """``resect convert MODEL -o OUT [--verify] [--force] [--format ...]``: ``apply`` with no edits.
 
 Writes MODEL (a tf.keras 2 ``.h5``, a tf.keras SavedModel folder, a tf.keras 2.13-2.15
-``.keras``, or any Keras 3 model) as a Keras 3 model, printing each Keras 2 -> 3 rewrite
-(``core.upgrade``). ``--verify`` compares the written file, reloaded, with the original
-run by its own runtime: tf.keras 2 (``tf_keras``, in a subprocess) for a Keras 2 file,
-Keras 3 for a Keras 3 one. Without ``tf_keras`` the output says it was not verified.
+``.keras``, or any Keras 3 model) as a Keras 3 model, or as any other export format
+(``.onnx``, ``.tflite``, with ``apply``'s options), printing each Keras 2 -> 3 rewrite
+(``core.upgrade``). ``--verify`` runs the written file in the runtime that serves it
+(Keras, onnxruntime, the LiteRT interpreter) against the original run by its own
+runtime: tf.keras 2 (``tf_keras``, in a subprocess) for a Keras 2 file, Keras 3 for a
+Keras 3 one. Without ``tf_keras`` the output says it was not verified.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import sys
 
 from cli.apply_cmd import _Progress, _size
+from cli.export_options import add_format_arguments, export_options, print_verify
 from cli.quiet import keras_quiet
 from core.consent import add_consent_arguments, consent_from_args
 from core.errors import ResectError
@@ -27,23 +30,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Write MODEL as a Keras 3 model (apply with no edits), printing each Keras 2 -> 3 rewrite.",
     )
     parser.add_argument("model", metavar="MODEL", help="a .keras, legacy .h5, or tf.keras SavedModel folder")
-    parser.add_argument("-o", "--output", metavar="OUT", required=True, help="NAME.keras, NAME.h5, or a folder/ ")
     parser.add_argument(
-        "--verify", action="store_true", help="compare OUT (reloaded) with the original run by its own runtime"
+        "-o", "--output", metavar="OUT", required=True, help="NAME.keras, NAME.h5, a folder/, NAME.onnx or NAME.tflite"
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="run OUT in the runtime that serves it against the original run by its own runtime",
     )
     parser.add_argument("--force", action="store_true", help="replace OUT if it exists")
-    parser.add_argument("--format", choices=("keras", "h5", "savedmodel"), help="output format (default: from OUT)")
+    add_format_arguments(parser)
     parser.add_argument("--progress", action="store_true", help="print a line per step on stderr")
     add_consent_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.keras_backend.export import check_target, resolve_format
+    from core.keras_backend.export import check_options, check_target, resolve_format
+    from core.keras_backend.formats import FORMATS
     from core.keras_backend.loading import first_problem
     from core.reader import read_model
 
     fmt = resolve_format(args.output, args.format)
+    options = export_options(args)
+    check_options(args.output, fmt, options)
     check_target(args.output, args.force)
     graph = read_model(args.model)
     consent = consent_from_args(args)
@@ -67,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         from core.keras_backend.verify import VerifyError
 
         try:
-            return verify_against_legacy(args.model, graph, path, out_fmt, safe_mode=not consent.unsafe)
+            return verify_against_legacy(
+                args.model, graph, path, out_fmt, safe_mode=not consent.unsafe, options=options
+            )
         except ResectError:
             raise
         except Exception as error:  # noqa: BLE001 - Keras or tf.keras failing: one line, no traceback
@@ -88,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
                 original=graph,
                 check=check if args.verify and graph.upgrades else None,
                 consent=consent,
+                options=options,
             )
     except ResectError:
         progress.clear()
@@ -97,15 +110,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"params: {counts.total:,} (trainable {counts.trainable:,}, non-trainable {counts.non_trainable:,})")
     if not args.verify:
         return 0
-    legacy = result.check
-    if legacy is None:  # a Keras 3 model: its own runtime is Keras 3, compared by apply's verification
+    legacy, spec = result.check, FORMATS[result.format]
+    if legacy is None and spec.converted:  # a Keras 3 model served by another runtime: as apply says it
+        print_verify(result, options)
+    elif legacy is None:  # a Keras 3 model: its own runtime is Keras 3, compared by apply's verification
         report = result.verify
         diff = report.max_abs_diff if report is not None else 0.0
         print(f"verify: max abs diff {diff:.3g} against the original in Keras 3 (tolerance 1e-05)")
     elif not legacy.verified:
         print(f"NOT VERIFIED against the original runtime: {legacy.reason}")
     else:
-        print(f"verify: max abs diff {legacy.max_abs_diff:.3g} against the original run by {legacy.runtime}")
+        served = f" (OUT run in {spec.runtime})" if spec.converted else ""
+        print(f"verify: max abs diff {legacy.max_abs_diff:.3g} against the original run by {legacy.runtime}{served}")
         for check_ in legacy.checks:
             print(f"  {check_.tensor}: {check_.max_abs_diff:.3g} (tolerance {check_.tolerance:g})")
     return 0

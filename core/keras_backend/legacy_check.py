@@ -3,7 +3,8 @@
 The original ``.h5`` or SavedModel runs in a subprocess (``legacy_runner.py``) so that
 Keras 2 and Keras 3 never share a process; the converted file, reloaded from disk, runs
 here on the same random input; every output is compared (tolerance 1e-5 for float32).
-Without ``tf_keras`` installed the result says the conversion was not verified.
+An ONNX or TFLite file runs in its serving runtime instead (onnxruntime, the LiteRT
+interpreter, fed by input name), held to its format's tolerance. Without ``tf_keras`` installed the result says the conversion was not verified.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from core.graph import ModelGraph
+from core.keras_backend.formats import FORMATS, ExportOptions
 from core.keras_backend.runtime import import_keras, run_deep
 from core.keras_backend.verify import TOLERANCES, Check, VerifyError, _random, max_abs_diff
 
@@ -58,27 +60,45 @@ def legacy_runtime() -> str | None:
 
 
 def verify_against_legacy(
-    original_path: str, graph: ModelGraph, export_path: str, fmt: str, seed: int = 0, safe_mode: bool = True
+    original_path: str,
+    graph: ModelGraph,
+    export_path: str,
+    fmt: str,
+    seed: int = 0,
+    safe_mode: bool = True,
+    options: ExportOptions | None = None,
 ) -> LegacyReport:
-    """Run the original with tf.keras 2 and the export with Keras 3 on one random input;
-    raise ``VerifyError`` naming the first output that differs beyond tolerance.
-    ``safe_mode=False`` (the user's ``--unsafe``) lets the export's Lambda code run."""
+    """Run the original with tf.keras 2 and the export in the runtime that serves it on one
+    random input; raise ``VerifyError`` naming the first output that differs beyond
+    tolerance. ``safe_mode=False`` (the user's ``--unsafe``) lets the export's Lambda code
+    run; ``options`` are the export's (float16 TFLite weights loosen the tolerance)."""
     runtime = legacy_runtime()
     if runtime is None:
         return LegacyReport("", reason="tf_keras (tf.keras 2) is not installed")
-    keras = import_keras()
-    exported = _load_export(keras, export_path, fmt, safe_mode)
+    spec, options = FORMATS[fmt], options or ExportOptions()
     rng = np.random.default_rng(seed)
-    inputs = list(exported.inputs) if hasattr(exported, "inputs") else []
-    feed = [_random(rng, tuple(t.shape), str(t.dtype), graph, ref) for t, ref in zip(inputs, graph.inputs, strict=True)]
-    expected = _run_legacy(original_path, feed)
-    got = _as_list(run_deep(exported, feed[0] if len(feed) == 1 else feed, training=False))
+    if spec.converted:  # served by its own runtime, fed by the model's input names
+        feed = [_random(rng, graph.shape(ref) or (None,), _dtype(graph, ref), graph, ref) for ref in graph.inputs]
+        expected = _run_legacy(original_path, feed)
+        got = spec.run(export_path, feed, [ref.layer for ref in graph.inputs])
+    else:
+        exported = _load_export(import_keras(), export_path, fmt, safe_mode)
+        inputs = list(exported.inputs) if hasattr(exported, "inputs") else []
+        pairs = zip(inputs, graph.inputs, strict=True)
+        feed = [_random(rng, tuple(t.shape), str(t.dtype), graph, ref) for t, ref in pairs]
+        expected = _run_legacy(original_path, feed)
+        got = _as_list(run_deep(exported, feed[0] if len(feed) == 1 else feed, training=False))
     if len(got) != len(expected):
         raise VerifyError(f"verification failed: the export has {len(got)} outputs, tf.keras 2 gives {len(expected)}")
     report = LegacyReport(runtime)
     for ref, value, reference in zip(graph.outputs, got, expected, strict=True):
         value = np.asarray(value)
-        tolerance = TOLERANCES.get(str(value.dtype), 0.0)
+        if spec.converted:
+            finite = reference[np.isfinite(reference)] if reference.size else reference
+            scale = float(np.max(np.abs(finite), initial=0.0)) if finite.size else 0.0
+            tolerance = spec.tolerance(str(value.dtype), options, scale)
+        else:
+            tolerance = TOLERANCES.get(str(value.dtype), 0.0)
         if value.shape != reference.shape:
             raise VerifyError(f"verification failed: {ref} has shape {value.shape}, tf.keras 2 gives {reference.shape}")
         check = Check(str(ref), str(ref), max_abs_diff(value, reference), tolerance, True, "vs tf.keras 2")
@@ -89,6 +109,14 @@ def verify_against_legacy(
                 f"(tolerance {tolerance:g})"
             )
     return report
+
+
+def _dtype(graph: ModelGraph, ref: Any) -> str:
+    """An input layer's dtype as its config states it (a Keras 3 policy dict or a name)."""
+    dtype = graph.layer(ref.layer).config.get("dtype", "float32")
+    if isinstance(dtype, dict):
+        dtype = dtype.get("config", {}).get("name", "float32")
+    return str(dtype or "float32")
 
 
 def _load_export(keras: Any, path: str, fmt: str, safe_mode: bool = True) -> Any:

@@ -14,25 +14,64 @@ from typing import Any
 
 from core.errors import ResectError
 
-__all__ = ["UnsupportedLayerError", "input_signature", "layer_of_op", "native_stderr_silenced", "run_in_batches"]
+__all__ = [
+    "UnsupportedLayerError",
+    "input_signature",
+    "layer_of_op",
+    "native_stderr_silenced",
+    "run_in_batches",
+    "signature_names",
+]
 
 
 class UnsupportedLayerError(ResectError):
     """The target format has no equivalent for an op of a layer; names the layer."""
 
 
-def input_signature(model: Any, batch_size: int | None) -> list[Any]:
+def input_signature(model: Any, batch_size: int | None, rename: dict[str, str] | None = None) -> list[Any]:
     """Keras' own signature for ``model`` (``export_utils.get_input_signature``), with the
-    batch dimension set to ``batch_size`` (``None``: dynamic)."""
+    batch dimension set to ``batch_size`` (``None``: dynamic) and each input named
+    ``rename[name]`` where given (the converter keys its signature by these names)."""
     from keras import InputSpec
     from keras.src import tree
     from keras.src.export.export_utils import get_input_signature
 
     def with_batch(spec: Any) -> Any:
         shape = tuple(spec.shape)
-        return InputSpec(dtype=spec.dtype, shape=(batch_size, *shape[1:]), name=spec.name)
+        name = (rename or {}).get(spec.name, spec.name)
+        return InputSpec(dtype=spec.dtype, shape=(batch_size, *shape[1:]), name=name)
 
     return tree.map_structure(with_batch, get_input_signature(model))
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def signature_names(input_names: list[str]) -> dict[str, str]:
+    """Each model input's name -> the key it has in a SavedModel-style signature (TFLite's
+    signature runner). TensorFlow refuses a signature argument named ``in put`` or
+    ``x-y``, so a name outside ``[A-Za-z0-9_]`` becomes one inside it (unique, starting
+    with a letter); names already valid stay as they are. The writer names the signature
+    and the runner feeds it through this one function, so inputs meet by name, never by
+    position (the interpreter's own tensors are renamed ``serving_default_NAME:0``)."""
+    taken = {name for name in input_names if _is_safe(name)}
+    mapping: dict[str, str] = {}
+    for name in input_names:
+        if _is_safe(name):
+            mapping[name] = name
+            continue
+        base = _UNSAFE.sub("_", name)
+        base = base if base[:1].isalpha() else f"input_{base}"
+        candidate, n = base, 2
+        while candidate in taken:
+            candidate, n = f"{base}_{n}", n + 1
+        taken.add(candidate)
+        mapping[name] = candidate
+    return mapping
+
+
+def _is_safe(name: str) -> bool:
+    return bool(name) and name[:1].isalpha() and not _UNSAFE.search(name)
 
 
 _SUFFIX = re.compile(r"_\d+$")

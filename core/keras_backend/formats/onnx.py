@@ -58,18 +58,21 @@ def _refuse_unknown_ops(model: Any, path: str) -> None:
 
 
 def run_onnx(path: str, feeds: list[Any], input_names: list[str]) -> list[Any]:
-    """The outputs of the file as onnxruntime computes them (inputs in the model's order,
-    as tf2onnx writes them)."""
+    """The outputs of the file as onnxruntime computes them. tf2onnx keeps the Keras input
+    names, so each feed goes to the graph input of its name, never by position."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    inputs = session.get_inputs()
-    batch = inputs[0].shape[0] if inputs and isinstance(inputs[0].shape[0], int) else None
+    inputs = {spec.name: spec for spec in session.get_inputs()}
+    if sorted(inputs) != sorted(input_names):
+        raise ValueError(f"the ONNX graph has inputs {sorted(inputs)}, the model {sorted(input_names)}")
+    first = inputs[input_names[0]].shape[0] if input_names else None
+    batch = first if isinstance(first, int) else None
 
     def run(chunk: list[Any]) -> list[Any]:
-        return session.run(None, {spec.name: value for spec, value in zip(inputs, chunk, strict=True)})
+        return session.run(None, dict(zip(input_names, chunk, strict=True)))
 
     return run_in_batches(run, feeds, batch)
 

@@ -20,6 +20,7 @@ from core.keras_backend.formats.converted import (
     layer_of_op,
     native_stderr_silenced,
     run_in_batches,
+    signature_names,
 )
 from core.keras_backend.runtime import run_deep
 
@@ -40,7 +41,8 @@ def converter_settings(options: ExportOptions) -> dict[str, Any]:
 
 
 def write_tflite(model: Any, path: str, options: ExportOptions) -> None:
-    signature = input_signature(model, options.batch_size)
+    names = signature_names([str(tensor.name) for tensor in model.inputs])
+    signature = input_signature(model, options.batch_size, names)
     try:
         with native_stderr_silenced():
             run_deep(
@@ -81,18 +83,25 @@ def _interpreter(path: str) -> Any:
 
 
 def run_tflite(path: str, feeds: list[Any], input_names: list[str]) -> list[Any]:
-    """The outputs of the file as the LiteRT interpreter computes them. Inputs are
-    matched by name (the signature keeps the Keras input names); outputs come back as
+    """The outputs of the file as the LiteRT interpreter computes them. Each feed goes to
+    the signature input keyed by its model input's name (``signature_names``: the key the
+    writer gave it), never by position: the interpreter lists its own tensors
+    (``serving_default_NAME:0``) in an order of its choosing. Outputs come back as
     ``output_0``, ``output_1``, ... in the model's order."""
+    keys = signature_names(input_names)
     with native_stderr_silenced():  # its XNNPACK notice, on the first run
         runner = _interpreter(path).get_signature_runner()
         details = runner.get_input_details()
-        if sorted(details) != sorted(input_names):
-            raise ValueError(f"the TFLite signature has inputs {sorted(details)}, the model {sorted(input_names)}")
-        batch = int(details[input_names[0]]["shape_signature"][0]) if input_names else -1
+        missing = [name for name in input_names if keys[name] not in details]
+        if missing or len(details) != len(input_names):
+            raise ValueError(
+                f"the TFLite signature has inputs {sorted(details)}, the model "
+                f"{sorted(keys[name] for name in input_names)}"
+            )
+        batch = int(details[keys[input_names[0]]]["shape_signature"][0]) if input_names else -1
 
         def run(chunk: list[Any]) -> list[Any]:
-            outputs = runner(**{name: value for name, value in zip(input_names, chunk, strict=True)})
+            outputs = runner(**{keys[name]: value for name, value in zip(input_names, chunk, strict=True)})
             return [outputs[key] for key in sorted(outputs, key=_output_position)]
 
         return run_in_batches(run, feeds, None if batch < 0 else batch)
