@@ -3,6 +3,12 @@ opset, float16 weights) with the tolerance verification holds them to; progress 
 cancel; the result (file size, parameters, largest difference per output, and the runtime
 that computed it) and "open the exported model".
 
+"Export architecture only (fresh weights)" appends a ``reinitialize`` ``all`` edit to the
+exported edits, so the pipeline, the recipe it runs and ``--verify`` treat it as that edit
+does (verification compares only what fresh weights leave equal, and says so). A
+successful export of the edited model (trained weights kept) saves the work:
+``work_saved`` carries the document's edits it wrote.
+
 The formats and their options come from ``core.keras_backend.formats`` (the one table).
 
 The work is ``core.keras_backend.pipeline.run_apply`` in the Keras worker process (see
@@ -37,6 +43,7 @@ import app.dialogs
 from core.errors import ResectError
 from core.keras_backend.formats import FORMATS as FORMAT_TABLE
 from core.keras_backend.formats import ExportOptions
+from core.surgery.edits import Reinitialize
 
 FORMATS = tuple((spec.label, spec.name) for spec in FORMAT_TABLE.values())
 OPENABLE = ("keras", "h5", "savedmodel")  # what Resect itself can open again
@@ -158,6 +165,7 @@ class ExportDialog(QDialog):
 
     open_requested = Signal(str)
     state_changed = Signal(str)  # idle | running | done | failed | cancelled
+    work_saved = Signal(list)  # the document's edits a successful export with trained weights wrote
 
     def __init__(self, model_path: str, edits: list[Any], parent: QWidget | None = None, client: Any = None) -> None:
         super().__init__(parent)
@@ -171,6 +179,7 @@ class ExportDialog(QDialog):
         self.result: Any = None
         self.state = "idle"
         self.error = ""
+        self.architecture_only = False  # what the running (or last) export was asked for
 
         self.format_box = QComboBox(self)
         for label, fmt in FORMATS:
@@ -184,6 +193,13 @@ class ExportDialog(QDialog):
         path_row.addWidget(browse)
         self.verify_box = QCheckBox("Verify against the original on random input", self)
         self.verify_box.setChecked(True)
+        self.fresh_box = QCheckBox("Export architecture only (fresh weights)", self)
+        self.fresh_box.setObjectName("exportFreshWeights")
+        self.fresh_box.setToolTip(
+            "Every layer gets freshly initialised weights from its own initializers (a re-initialise "
+            "all edit): an untrained copy of the edited architecture, e.g. for a baseline."
+        )
+        self.fresh_box.toggled.connect(lambda _checked: self._show_tolerance())
         self.dynamic_batch_box = QCheckBox("Dynamic batch size", self)
         self.dynamic_batch_box.setChecked(True)
         self.batch_spin = QSpinBox(self)
@@ -236,6 +252,7 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format_box)
         form.addRow("Save to", path_row)
         form.addRow("", self.verify_box)
+        form.addRow("", self.fresh_box)
         self.option_rows = {"batch_size": self.batch_widget, "opset": self.opset_spin, "float16": self.float16_box}
         form.addRow("Batch", self.batch_widget)
         form.addRow("ONNX opset", self.opset_spin)
@@ -279,15 +296,28 @@ class ExportDialog(QDialog):
             self.form.setRowVisible(widget, name in spec.options)
         self._show_tolerance()
 
+    @property
+    def job_edits(self) -> list[Any]:
+        """The edits the export runs: the document's, then re-initialise all when only the
+        architecture is exported."""
+        return [*self.edits, Reinitialize(all=True)] if self.fresh_box.isChecked() else list(self.edits)
+
     def _show_tolerance(self) -> None:
         spec = FORMAT_TABLE[self.fmt]
         if not self.verify_box.isChecked():
             self.tolerance_label.setText("")
             return
-        self.tolerance_label.setText(
+        text = (
             f"Verification runs the written file in {spec.runtime}; largest difference allowed "
             f"(float32): {spec.describe_tolerance(self.options)}"
         )
+        if self.fresh_box.isChecked():
+            text += (
+                ". With fresh weights it compares only tensors computed without trained weights"
+                + (", and the converted outputs with the Keras model they came from" if spec.converted else "")
+                + "; nothing that should differ from the original is compared."
+            )
+        self.tolerance_label.setText(text)
 
     def _suggest(self) -> None:
         base, _ = os.path.splitext(self.model_path)
@@ -330,9 +360,10 @@ class ExportDialog(QDialog):
                     return
                 force = True
         self.result = None
+        self.architecture_only = self.fresh_box.isChecked()
         self.worker = ExportWorker(
             self.model_path,
-            self.edits,
+            self.job_edits,
             out,
             self.fmt,
             self.verify_box.isChecked(),
@@ -374,11 +405,13 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self._set_state("done", "Done")
-        self.result_label.setText(self.result_html(result))
+        self.result_label.setText(self.result_html(result, self.architecture_only))
         self.open_button.setEnabled(result.format in OPENABLE)
+        if not self.architecture_only:  # fresh weights are not the edited model: the work stays unsaved
+            self.work_saved.emit(list(self.edits))
 
     @staticmethod
-    def result_html(result: Any) -> str:
+    def result_html(result: Any, architecture_only: bool = False) -> str:
         after, before = result.params_after, result.params_before
         lines = [
             f"<b>Wrote</b> {result.out} ({result.format}, {human_size(result.file_size)})",
@@ -389,28 +422,13 @@ class ExportDialog(QDialog):
         if report is None:
             lines.append("Not verified.")
         else:
-            spec = FORMAT_TABLE[result.format]
-            lines.append(f"Verified in <b>{spec.runtime}</b>")
-            checks = [c for c in report.checks if c.is_output]
-            title = "Largest difference from the original, per output"
-            if not checks and report.checks:  # every output is new: show the deepest faithful tensors
-                checks = report.checks[-3:]
-                title = "Outputs are new layers; largest difference on the kept tensors feeding them"
-            rows = "".join(
-                f"<tr><td>{c.tensor}</td><td>{c.original}</td><td>{c.max_abs_diff:.3g}</td>"
-                f"<td>{c.tolerance:.3g}</td><td>{'✔' if c.ok else '✘'}</td></tr>"
-                for c in checks
-            )
+            lines.append(f"Verified in <b>{FORMAT_TABLE[result.format].runtime}</b>")
+            lines.extend(_verify_lines(report, architecture_only))
+        if architecture_only and result.reinitialized:
             lines.append(
-                f"<b>{title}</b> ({len(report.checks)} tensors compared, max {report.max_abs_diff:.3g})"
-                "<table cellspacing=6><tr><th align=left>tensor</th><th align=left>original tensor</th>"
-                f"<th align=left>max |diff|</th><th align=left>tolerance</th><th></th></tr>{rows}</table>"
+                f"<b>Architecture only</b>: fresh weights in all {len(result.reinitialized)} layers with weights"
             )
-            compared = {c.tensor for c in report.checks}
-            unchecked = [ref for ref in report.unchecked_outputs if ref not in compared]
-            if unchecked:
-                lines.append("New (untrained) outputs, not compared: " + ", ".join(unchecked))
-        if result.reinitialized:
+        elif result.reinitialized:
             lines.append("Fresh weights: " + ", ".join(result.reinitialized))
         return "<br>".join(lines)
 
@@ -421,7 +439,7 @@ class ExportDialog(QDialog):
         self.cancel_button.setEnabled(running)
         self.format_box.setEnabled(not running)
         self.path_edit.setEnabled(not running)
-        for widget in self.option_rows.values():
+        for widget in (*self.option_rows.values(), self.fresh_box):
             widget.setEnabled(not running)
         if state in ("failed", "cancelled"):
             self.progress.setRange(0, 1)
@@ -435,3 +453,38 @@ class ExportDialog(QDialog):
     def closeEvent(self, event: Any) -> None:
         self.cancel()
         super().closeEvent(event)
+
+
+def _verify_lines(report: Any, architecture_only: bool) -> list[str]:
+    """The verification table: per output, or (outputs all new or freshly initialised) the
+    deepest tensors still computed as in the original; says so when there is none."""
+    lines: list[str] = []
+    checks = [c for c in report.checks if c.is_output]
+    title = "Largest difference from the original, per output"
+    if not report.checks:
+        cause = "fresh weights" if architecture_only else "new computation"
+        lines.append(f"Nothing compared with the original: every tensor of the export depends on {cause}.")
+    elif not checks:  # every output is new: show the deepest faithful tensors
+        checks = report.checks[-3:]
+        title = (
+            "Outputs have fresh weights; largest difference on the tensors computed without them"
+            if architecture_only
+            else "Outputs are new layers; largest difference on the kept tensors feeding them"
+        )
+    if report.checks:
+        rows = "".join(
+            f"<tr><td>{c.tensor}</td><td>{c.original}</td><td>{c.max_abs_diff:.3g}</td>"
+            f"<td>{c.tolerance:.3g}</td><td>{'✔' if c.ok else '✘'}</td></tr>"
+            for c in checks
+        )
+        lines.append(
+            f"<b>{title}</b> ({len(report.checks)} tensors compared, max {report.max_abs_diff:.3g})"
+            "<table cellspacing=6><tr><th align=left>tensor</th><th align=left>original tensor</th>"
+            f"<th align=left>max |diff|</th><th align=left>tolerance</th><th></th></tr>{rows}</table>"
+        )
+    compared = {c.tensor for c in report.checks}
+    unchecked = [ref for ref in report.unchecked_outputs if ref not in compared]
+    if unchecked:
+        label = "Outputs with fresh weights" if architecture_only else "New (untrained) outputs"
+        lines.append(f"{label}, not compared: " + ", ".join(unchecked))
+    return lines

@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 import app.dialogs
-from app.editor import prompts
+from app.editor import prompts, unsaved
 from app.editor.commands import ResetCommand
 from core.errors import ResectError
 
@@ -67,6 +67,7 @@ def export(editor: Any) -> Any:
         return None
     dialog = ExportDialog(editor.viewer.path, list(editor.doc.edits), editor.window, client=editor.session.keras)
     dialog.open_requested.connect(editor.open_in_new_window)
+    dialog.work_saved.connect(lambda edits, d=dialog: unsaved.saved_by_export(editor, d.model_path, edits))
     dialogs = editor.export_dialogs
     dialog.finished.connect(lambda _=0, d=dialog: dialogs.remove(d) if d in dialogs else None)
     dialogs.append(dialog)

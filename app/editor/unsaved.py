@@ -3,7 +3,8 @@
 
 Edits live only in memory until saved as a recipe, so every path that would drop them asks
 first, the way desktop editors do: Save recipe / Discard / Cancel. Cancel (or Escape)
-leaves everything as it was; Save that is itself cancelled counts as Cancel."""
+leaves everything as it was; Save that is itself cancelled counts as Cancel. A successful
+export of the edited model counts as saving, until the next edit."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ from app.editor import prompts
 def has_unsaved_edits(editor: Any) -> bool:
     """Edits exist and differ from what was last saved (the undo stack's clean state)."""
     return editor.doc is not None and bool(editor.doc.edits) and not editor.stack.isClean()
+
+
+def saved_by_export(editor: Any, model_path: str, edits: list[Any]) -> None:
+    """A successful export of ``edits`` to the model at ``model_path`` saves the work, as
+    saving a recipe does: the undo stack is clean if the window still shows that model
+    with exactly those edits (an edit made while the export ran keeps the question)."""
+    if editor.doc is not None and editor.viewer.path == model_path and list(editor.doc.edits) == list(edits):
+        editor.stack.setClean()
 
 
 def confirm_discard(editor: Any, action: str) -> bool:
