@@ -108,6 +108,22 @@ def test_convert_float16_tflite_stores_float16_weights_and_states_its_looser_tol
     assert np.float16 in dtypes
 
 
+def test_convert_keras3_model_to_tflite_verifies_in_litert_as_apply_does(zoo, capsys, tmp_path):
+    out = tmp_path / "siamese.tflite"
+    code, stdout, stderr = _main(capsys, "convert", str(zoo.path("siamese", "keras")), "-o", str(out), "--verify")
+    assert code == 0, stderr
+    assert "no Keras 2 -> 3 rewrite needed" in stdout
+    assert "(tolerance 0.0001, run in LiteRT interpreter)" in stdout
+    assert "  score:0:0  vs original score:0:0:" in stdout
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(2, 32, 32, 3)).astype("float32")
+    from core.keras_backend.runtime import import_keras
+
+    model = import_keras().models.load_model(zoo.path("siamese", "keras"), compile=False)
+    (got,) = _tflite_outputs(out, {"left": x, "right": y})
+    assert np.max(np.abs(got - np.asarray(model([x, y])))) <= ATOL
+
+
 def test_convert_refuses_an_option_its_format_does_not_take(keras2, capsys, tmp_path):
     out = tmp_path / "m.tflite"
     code, stdout, stderr = _main(capsys, "convert", str(keras2.path("convs", "h5")), "-o", str(out), "--opset", "13")
