@@ -26,8 +26,11 @@ from core.upgrade import summarize
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "convert",
-        help="write a Keras 2 (or any) model as a Keras 3 model, printing each rewrite",
-        description="Write MODEL as a Keras 3 model (apply with no edits), printing each Keras 2 -> 3 rewrite.",
+        help="write a Keras 2 (or any) model as a Keras 3, ONNX or TFLite model, printing each rewrite",
+        description=(
+            "Write MODEL as a Keras 3 model, or as .onnx / .tflite (apply with no edits), printing each "
+            "Keras 2 -> 3 rewrite."
+        ),
     )
     parser.add_argument("model", metavar="MODEL", help="a .keras, legacy .h5, or tf.keras SavedModel folder")
     parser.add_argument(
