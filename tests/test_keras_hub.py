@@ -28,7 +28,7 @@ from core.surgery.recipe import parse_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKBONES = ["bert", "gemma", "llama", "gpt2", "vit", "resnet"]
-ALL = [*BACKBONES, "resnet_task", "bert_preset"]
+ALL = [*BACKBONES, "resnet_task", "bert_preset", "resnet_task_preset"]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_full_graph_equals_keras(hub, name) -> None:
         assert [layer.name for layer in full.layers] == hub[1][name]["layers"]
     assert graph_vs_keras(full, model) == []
     assert full.total_params == model.count_params() == graph.total_params
-    if name == "resnet_task":
+    if name in ("resnet_task", "resnet_task_preset"):
         backbone = full.layer("resnet")
         assert backbone.class_name == "ResNetBackbone" and backbone.subgraph is not None
         assert backbone.params == model.backbone.count_params()
@@ -238,6 +238,43 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
         [sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
+
+
+def test_a_task_preset_opens_as_the_task_with_its_head_weights(hub) -> None:
+    import numpy as np
+
+    path = _path(hub, "resnet_task_preset")
+    graph = read_model(path)
+    assert graph.class_name == "ResNetImageClassifier" and graph.code_defined is not None
+    head = [w for w in graph.code_defined.weights if w.name.startswith("task.weights.h5/")]
+    assert sorted(w.shape for w in head) == [(3,), (32, 3)]  # the Dense head, beside the backbone's weights
+    assert graph.total_params == hub[1]["resnet_task_preset"]["params"] and graph.code_defined.assets == ()
+    model = load_keras_model(path)
+    assert type(model).__name__ == "ResNetImageClassifier"
+    images = np.load(hub[0] / "task_images.npy")
+    np.testing.assert_allclose(np.asarray(model(images)), np.load(hub[0] / "task_output.npy"), atol=1e-6)
+
+
+def test_a_lambda_in_a_preset_is_built_only_with_unsafe(hub) -> None:
+    """The preset loader runs keras_hub under the consent's safe mode: Keras itself refuses
+    the Lambda in safe mode; with ``--unsafe`` consent it loads, and its code runs."""
+    import numpy as np
+
+    from core.consent import Consent
+    from core.errors import ModelFileError
+    from core.keras_backend.loading import KERAS_LOADERS
+
+    path, marker = _path(hub, "lambda_task_preset"), hub[0] / "lambda_ran"
+    with pytest.raises(ModelFileError, match="activation: Lambda"):
+        load_keras_model(path)  # our trust rule, before Keras
+    with pytest.raises(ValueError, match="lambda"):
+        KERAS_LOADERS["preset"](import_keras(), str(path), "preset", True)  # Keras' own safe mode
+    assert not marker.exists()
+    model = load_keras_model(path, consent=Consent(unsafe=True))
+    assert type(model).__name__ == "ResNetImageClassifier"
+    model(np.load(hub[0] / "task_images.npy"))
+    assert marker.exists()
+    marker.unlink()
 
 
 def test_preset_without_weights_is_one_line_exit_2(hub, tmp_path) -> None:
