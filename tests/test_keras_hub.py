@@ -1,6 +1,7 @@
 """KerasHub models (tiny configs built here, never a preset from the hub): six backbones
 of different kinds (BERT encoder, Gemma and Llama decoders with grouped-query attention,
-GPT-2, a ViT, a ResNet), a Task (ResNetImageClassifier) and a preset directory.
+GPT-2, a ViT, a ResNet), a Task (ResNetImageClassifier) and preset directories (a backbone's,
+a Task's, one holding a Lambda).
 
 Without Keras: class, hyperparameters, the weight tree and parameter counts equal to
 Keras'. With Keras: the real layer graph, equal to Keras' own (every operation's class,
@@ -122,6 +123,7 @@ CASES = [
     ("vit", [{"op": "cut", "outputs": ["vit_patching_and_embedding"]}], ["vit_patching_and_embedding"]),
     ("vit", [], None),  # ViTPatchingAndEmbedding's own config does not rebuild it: repaired
     ("gpt2", [{"op": "cut", "outputs": ["transformer_layer_0"]}], ["transformer_layer_0"]),
+    ("gpt2", [], None),
     ("resnet", [{"op": "cut", "outputs": ["stack0_block0_out", "stack1_block0_out"]}],
      ["stack0_block0_out", "stack1_block0_out"]),  # stage outputs: a multi-output feature extractor
     ("resnet", [], None),
