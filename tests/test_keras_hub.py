@@ -253,8 +253,26 @@ def test_a_task_preset_opens_as_the_task_with_its_head_weights(hub) -> None:
     assert graph.total_params == hub[1]["resnet_task_preset"]["params"] and graph.code_defined.assets == ()
     model = load_keras_model(path)
     assert type(model).__name__ == "ResNetImageClassifier"
+    from core.reader import read_config
+
+    checked = read_config(str(path))  # what the trust rule sees: both files keras_hub reads
+    assert checked["class_name"] == "ResNetImageClassifier" and checked["config.json"]["class_name"] == "ResNetBackbone"
     images = np.load(hub[0] / "task_images.npy")
     np.testing.assert_allclose(np.asarray(model(images)), np.load(hub[0] / "task_output.npy"), atol=1e-6)
+
+
+def test_a_task_presets_backbone_config_is_trust_checked_too(hub, tmp_path) -> None:
+    """keras_hub hands ``config.json``'s saved dtype to the Task it builds from ``task.json``:
+    an object there outside Keras' packages is refused before Keras starts."""
+    from core.errors import ModelFileError
+
+    preset = tmp_path / "task_preset"
+    shutil.copytree(_path(hub, "resnet_task_preset"), preset)
+    config = json.loads((preset / "config.json").read_text())
+    config["config"]["dtype"] = {"module": "os", "class_name": "system", "config": {}}
+    (preset / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match=r"config\.json/config/dtype: module 'os'"):
+        load_keras_model(preset)
 
 
 def test_a_lambda_in_a_preset_is_built_only_with_unsafe(hub) -> None:

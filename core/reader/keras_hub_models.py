@@ -122,8 +122,16 @@ def sniff_preset(path: str) -> bool:
 
 
 def read_preset_config(path: str) -> Any:
-    """``config.json`` as JSON values (its class and hyperparameters: what Keras gets)."""
-    return guarded(path, _preset_config)
+    """What Keras gets, as JSON values: ``config.json`` (class and hyperparameters); for a
+    Task's preset, ``task.json`` with ``config.json`` under the key ``"config.json"``
+    (keras_hub passes the backbone's saved dtype into the Task), so a trust check of this
+    object covers both files."""
+    return guarded(path, _trust_config)
+
+
+def _trust_config(path: str) -> Any:
+    task = _task_config(path)
+    return _backbone_config(path) if task is None else {**task, "config.json": _backbone_config(path)}
 
 
 def _preset_config(path: str) -> Any:
