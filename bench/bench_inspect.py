@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import deep_model  # noqa: E402  (bench/ is on sys.path)
-from run import CACHE, ROOT, measure, measure_median
+from run import CACHE, ROOT, cached_model, measure, measure_median, tool_row
 
 PY = sys.executable
 KERAS_DEEP_TIMEOUT = 1200  # Keras took 85 s for 5,000 layers here; 20,000 may take far longer
@@ -27,21 +27,16 @@ KERAS_LOAD_DEEP = (
 
 def model_path(case: str) -> Path:
     """Build the case's model once (atomically) into the cache folder."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    target = CACHE / f"{case}.keras"
-    if target.exists():
-        return target
-    print(f"  building {case} (once) ...", file=sys.stderr, flush=True)
     if case in DEEP:
-        deep_model.write_deep_model(target, DEEP[case])
-    else:
-        partial = target.with_name(f".{case}.partial.keras")
-        code = f"import sys, keras; keras.applications.{APPLICATIONS[case]}(weights=None).save(sys.argv[1])"
-        done = measure([PY, "-c", code, str(partial)])
-        if done.returncode != 0:
-            raise SystemExit(f"could not build {case}: {done.last_error}")
-        partial.replace(target)
-    return target
+        target = CACHE / f"{case}.keras"
+        if not target.exists():
+            CACHE.mkdir(parents=True, exist_ok=True)
+            print(f"  building {case} (once) ...", file=sys.stderr, flush=True)
+            deep_model.write_deep_model(target, DEEP[case])
+        return target
+    return cached_model(
+        case, f"import sys, keras; keras.applications.{APPLICATIONS[case]}(weights=None).save(sys.argv[1])"
+    )
 
 
 def run() -> list[dict]:
@@ -49,11 +44,8 @@ def run() -> list[dict]:
     for case in [*APPLICATIONS, *DEEP]:
         path = str(model_path(case))
         fast, walls = measure_median([PY, str(ROOT / "main.py"), "inspect", path, "--fast", "--json"])
-        note = f"median of 3 ({', '.join(f'{w:.2f}' for w in walls)}); cpu {fast.cpu:.2f} s"
-        if fast.returncode != 0:
-            note = f"FAILED: {fast.last_error}"
-        rows.append({"case": case, "tool": "resect inspect --fast --json", "seconds": fast.seconds,
-                     "peak_mb": fast.peak_mb, "note": note})  # fmt: skip
+        note = f"median of 3 ({', '.join(f'{w:.2f}' for w in walls)})"
+        rows.append(tool_row(case, "resect inspect --fast --json", fast, note))
         keras = measure([PY, "-c", KERAS_LOAD, path])
         if keras.returncode == 0:
             ratio = fast.seconds / keras.seconds

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from run import CACHE, ROOT, measure
+from run import ROOT, cached_model, measure, tool_row
 
 PY = sys.executable
 CASES = {
@@ -26,18 +26,7 @@ KERAS_LOAD = "import sys, keras, keras_hub; keras.saving.load_model(sys.argv[1],
 
 
 def model_path(case: str) -> Path:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    target = CACHE / f"{case}.keras"
-    if target.exists():
-        return target
-    print(f"  building {case} (once) ...", file=sys.stderr, flush=True)
-    partial = target.with_name(f".{case}.partial.keras")
-    code = f"import sys, keras_hub; keras_hub.models.{CASES[case]}.save(sys.argv[1])"
-    done = measure([PY, "-c", code, str(partial)], timeout=3600)
-    if done.returncode != 0:
-        raise SystemExit(f"could not build {case}: {done.last_error}")
-    partial.replace(target)
-    return target
+    return cached_model(case, f"import sys, keras_hub; keras_hub.models.{CASES[case]}.save(sys.argv[1])")
 
 
 def run() -> list[dict]:
@@ -49,7 +38,5 @@ def run() -> list[dict]:
             ("resect inspect --json (full graph)", [PY, str(ROOT / "main.py"), "inspect", path, "--json"]),
             ("python -c 'keras load_model'", [PY, "-c", KERAS_LOAD, path]),
         ):
-            done = measure(command)
-            note = f"cpu {done.cpu:.2f} s" if done.returncode == 0 else f"FAILED: {done.last_error}"
-            rows.append({"case": case, "tool": tool, "seconds": done.seconds, "peak_mb": done.peak_mb, "note": note})
+            rows.append(tool_row(case, tool, measure(command)))
     return rows

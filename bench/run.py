@@ -108,6 +108,32 @@ def own_peak_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
+def cached_model(case: str, build: str, timeout: float = 3600) -> Path:
+    """``CACHE/<case>.keras``, built once by ``python -c BUILD PATH`` (a partial name
+    renamed into place, so an interrupted build is never taken for a model)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    target = CACHE / f"{case}.keras"
+    if target.exists():
+        return target
+    print(f"  building {case} (once) ...", file=sys.stderr, flush=True)
+    partial = target.with_name(f".{case}.partial.keras")
+    done = measure([sys.executable, "-c", build, str(partial)], timeout=timeout)
+    if done.returncode != 0:
+        raise SystemExit(f"could not build {case}: {done.last_error}")
+    partial.replace(target)
+    return target
+
+
+def tool_row(case: str, tool: str, done: Measured, note: str = "") -> dict:
+    """One table row for a measured run: its wall time and peak, ``note`` after its CPU
+    time, or the failure's last line."""
+    if done.returncode != 0:
+        note = f"FAILED: {done.last_error}"
+    else:
+        note = "; ".join(part for part in (note, f"cpu {done.cpu:.2f} s") if part)
+    return {"case": case, "tool": tool, "seconds": done.seconds, "peak_mb": done.peak_mb, "note": note}
+
+
 def measure_median(command: Sequence[str], runs: int = 3) -> tuple[Measured, list[float]]:
     """The run with the median wall time of ``runs``, and all wall times."""
     results = sorted((measure(command) for _ in range(runs)), key=lambda m: m.seconds)

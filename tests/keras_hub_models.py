@@ -58,7 +58,32 @@ def main(folder: Path) -> None:
     bert.save_to_preset(str(folder / "bert_preset"))
     (folder / "bert_preset" / "vocabulary.txt").write_text("[PAD]\n[UNK]\nhello\n")  # an asset to list
     counts["bert_preset"] = {"params": bert.count_params(), "layers": [op.name for op in bert.operations]}
+    task_presets(keras_hub, folder, counts)
     (folder / "counts.json").write_text(json.dumps(counts))
+
+
+def task_presets(keras_hub, folder: Path, counts: dict) -> None:
+    """A Task's preset (``task.json`` and ``task.weights.h5`` beside the backbone's files)
+    with its output on a saved input, and one whose head's activation is a Lambda that
+    writes the marker file ``lambda_ran`` when Keras builds it."""
+    import numpy as np
+
+    config = backbones(keras_hub)["resnet"].get_config()
+    task = keras_hub.models.ResNetImageClassifier(
+        backbone=keras_hub.models.ResNetBackbone.from_config(config), num_classes=3, name="classifier"
+    )
+    task.save_to_preset(str(folder / "resnet_task_preset"))
+    images = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    np.save(folder / "task_images.npy", images)
+    np.save(folder / "task_output.npy", np.asarray(task(images)))
+    counts["resnet_task_preset"] = {"params": task.count_params(), "layers": [op.name for op in task.operations]}
+    marker = str(folder / "lambda_ran")
+    task = keras_hub.models.ResNetImageClassifier(
+        backbone=keras_hub.models.ResNetBackbone.from_config(config), num_classes=3, name="classifier",
+        activation=lambda x, marker=marker: (open(marker, "w").close(), x * 2.0)[1],
+    )  # fmt: skip
+    task.save_to_preset(str(folder / "lambda_task_preset"))
+    Path(marker).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

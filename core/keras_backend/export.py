@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from core.errors import ResectError
+from core.keras_backend.config_repair import RepairFailed, needs_repair, repaired_config, written_with
 from core.keras_backend.formats import FORMATS as _REGISTRY
 from core.keras_backend.formats import ExportOptions, format_for_path
 
@@ -185,10 +186,9 @@ def save_model(model: Any, path: str, fmt: str, label: str | None = None, option
     ``core.keras_backend.formats``). Errors name ``label`` (the final output) rather than
     the temporary ``path``; a layer the format cannot hold is named."""
     label = label or path
-    if fmt != "savedmodel":
-        _check_round_trip(model, label)
+    repairs = _check_round_trip(model, label) if fmt != "savedmodel" else {}
     try:
-        with _quiet_keras():  # Keras warns that .h5 is a legacy format: the user asked for it
+        with _quiet_keras(), written_with(repairs):  # Keras warns that .h5 is a legacy format: the user asked for it
             _REGISTRY[fmt].write(model, path, options or ExportOptions())
     except ResectError as error:  # a layer the converter cannot translate
         raise ExportError(f"{label}: {error}") from None
@@ -202,13 +202,15 @@ def save_model(model: Any, path: str, fmt: str, label: str | None = None, option
         raise ExportError(f"{label}: Keras cannot save the model as {fmt}: {text[:240]}") from None
 
 
-def _check_round_trip(model: Any, label: str) -> None:
+def _check_round_trip(model: Any, label: str) -> dict[int, tuple[Any, dict[str, Any]]]:
     """A .keras / .h5 file rebuilds every layer with ``cls.from_config(layer.get_config())``.
-    Some library layers cannot (KerasHub 0.32: ``ViTPatchingAndEmbedding`` writes keys its
-    ``__init__`` refuses, ``LlamaTransformerDecoder`` lacks an attribute its ``get_config``
-    reads, Gemma's ``RMSNormalization`` has no config): name the first such layer instead of
-    writing a file that would not reload. Nested models are rebuilt from their own config
-    (a KerasHub backbone), so only plain layers are tried; unbuilt copies cost no weights."""
+    Some library layers cannot (KerasHub 0.32: ``ViTPatchingAndEmbedding``,
+    ``LlamaTransformerDecoder``, Gemma's ``RMSNormalization``): each gets a config written
+    from its constructor's signature and proven to rebuild it computing the same
+    (``config_repair``), returned by ``id`` for ``written_with``; a layer that cannot be
+    repaired is named instead of writing a file that would not reload. Nested models are
+    rebuilt from their own config (a KerasHub backbone), so only plain layers are tried."""
+    repairs: dict[int, tuple[Any, dict[str, Any]]] = {}
     for operation in getattr(model, "operations", ()):
         if hasattr(operation, "layers") or type(operation).__name__ == "InputLayer":
             continue
@@ -216,15 +218,19 @@ def _check_round_trip(model: Any, label: str) -> None:
             continue
         if type(operation).__module__.startswith("keras."):  # Keras' own layers round-trip (and deep
             continue  # models of them would pay for it)
+        error = needs_repair(operation)
+        if error is None:
+            continue
         try:
-            type(operation).from_config(operation.get_config())
-        except Exception as error:  # noqa: BLE001 - whatever the library's code raises
+            repairs[id(operation)] = (operation, repaired_config(operation, operation._inbound_nodes[0]))
+        except RepairFailed as failed:
             cls = type(operation)
             text = " ".join(str(error).split()) or type(error).__name__
             raise ExportError(
                 f"{label}: layer {operation.name!r} ({cls.__name__} from {cls.__module__}) cannot be rebuilt "
-                f"from its own config, so the saved file would not reload: {text[:160]}"
+                f"from its own config, so the saved file would not reload: {text[:160]} ({failed})"
             ) from None
+    return repairs
 
 
 @contextlib.contextmanager

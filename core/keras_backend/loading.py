@@ -263,12 +263,28 @@ def _load_upgraded(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
 
 
 def _load_preset(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
-    """A KerasHub preset directory: its ``config.json`` is always the backbone."""
+    """A KerasHub preset directory, as keras_hub's own ``from_preset`` builds it: the Task
+    of its ``task.json`` (head weights from ``task.weights.h5``) when it has one, else the
+    backbone of ``config.json``. keras_hub deserialises without a ``safe_mode`` argument,
+    so the consent's mode is set as Keras' own scope around it: a Lambda in a preset is
+    refused unless ``--unsafe``."""
+    from keras.src.saving.serialization_lib import SafeModeScope
+
+    from core.reader.keras_hub_models import preset_task
+
     try:
         import keras_hub
     except ImportError as error:
         raise ModelFileError(path, f"is a KerasHub preset but keras_hub cannot be imported ({error})") from None
-    return keras_hub.models.Backbone.from_preset(path, load_weights=True)
+    task = preset_task(path)
+    with SafeModeScope(safe_mode):
+        if task is None:
+            return keras_hub.models.Backbone.from_preset(path, load_weights=True)
+        cls = keras.saving.get_registered_object(str(task.get("registered_name")))
+        if cls is None:
+            name = task.get("registered_name") or task.get("class_name")
+            raise ModelFileError(path, f"task.json names {name!r}, which keras_hub does not register")
+        return cls.from_preset(path, load_weights=True)
 
 
 # How Keras loads each format the readers know (the Keras half of core/reader/registry.py);

@@ -1,7 +1,8 @@
 """KerasHub models without Keras: ``.keras`` files whose top-level class is a KerasHub
 Backbone or Task, and preset directories written by ``save_to_preset`` (``config.json``,
 ``model.weights.h5`` or sharded weights, ``metadata.json``, tokenizer / preprocessor
-assets).
+assets; a Task's preset adds ``task.json`` and ``task.weights.h5``, and opens as the Task,
+as keras_hub's ``Task.from_preset`` would build it).
 
 Their config holds constructor hyperparameters, not a layer graph: the graph exists only
 once ``keras_hub`` builds the model. So the reading is a ``ModelGraph`` with no layers and a
@@ -16,6 +17,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import h5py
@@ -37,11 +39,13 @@ from core.reader.registry import Reader, guarded, register
 from core.reader.weight_index import check_all_links
 from core.trust import TrustRule
 
-__all__ = ["is_code_defined", "read_code_defined"]
+__all__ = ["is_code_defined", "preset_task", "read_code_defined"]
 
 PACKAGES = ("keras_hub", "keras_nlp", "keras_cv")
 WEIGHTS = "model.weights.h5"
 SHARDED_INDEX = "model.weights.json"
+TASK_CONFIG = "task.json"
+TASK_WEIGHTS = "task.weights.h5"
 _NON_TRAINABLE = {"batch_normalization": {"2", "3"}}  # moving mean / variance (vars/2, vars/3)
 
 
@@ -118,13 +122,41 @@ def sniff_preset(path: str) -> bool:
 
 
 def read_preset_config(path: str) -> Any:
-    """``config.json`` as JSON values (its class and hyperparameters: what Keras gets)."""
-    return guarded(path, _preset_config)
+    """What Keras gets, as JSON values: ``config.json`` (class and hyperparameters); for a
+    Task's preset, ``task.json`` with ``config.json`` under the key ``"config.json"``
+    (keras_hub passes the backbone's saved dtype into the Task), so a trust check of this
+    object covers both files."""
+    return guarded(path, _trust_config)
+
+
+def _trust_config(path: str) -> Any:
+    task = _task_config(path)
+    return _backbone_config(path) if task is None else {**task, "config.json": _backbone_config(path)}
 
 
 def _preset_config(path: str) -> Any:
+    """The Task's ``task.json`` when it names a KerasHub-family class (keras_hub builds
+    the Task around the backbone of ``config.json``), else ``config.json``."""
+    return _task_config(path) or _backbone_config(path)
+
+
+def _backbone_config(path: str) -> Any:
     text = read_regular(_member(path, "config.json"), MAX_CONFIG_BYTES)
     return load_json(path, text.decode("utf8"), "config.json")
+
+
+def _task_config(path: str) -> dict[str, Any] | None:
+    if not os.path.lexists(os.path.join(path, TASK_CONFIG)):
+        return None
+    text = read_regular(_member(path, TASK_CONFIG), MAX_CONFIG_BYTES)
+    root = load_json(path, text.decode("utf8"), TASK_CONFIG)
+    return root if is_code_defined(root) else None
+
+
+def preset_task(path: str) -> dict[str, Any] | None:
+    """The ``task.json`` object the preset opens as (its class named by
+    ``registered_name``), or None: the preset is its backbone."""
+    return guarded(path, _task_config)
 
 
 def read_preset(path: str) -> ModelGraph:
@@ -135,10 +167,10 @@ def check_preset_links(path: str) -> None:
     """Refuse a preset whose config, metadata or weight files are not regular files inside
     the folder (a symlink out of it, a FIFO, a device), or whose weights hold an HDF5 soft
     or external link: keras_hub opens them all by name and h5py follows any link."""
-    for name in ("config.json", "metadata.json"):
+    for name in ("config.json", "metadata.json", TASK_CONFIG, TASK_WEIGHTS):
         if os.path.lexists(os.path.join(path, name)):
             open_regular(_member(path, name)).close()
-    for shard in _weight_files(path):
+    for shard in _weight_files(path) + _task_weight_files(path):
         with _open_h5(path, shard) as h5:
             check_all_links(h5)
 
@@ -172,13 +204,32 @@ def _open_h5(path: str, name: str) -> Iterator[h5py.File]:
 
 
 def _read_preset(path: str) -> ModelGraph:
-    root = _preset_config(path)
+    task = _task_config(path)
+    root = task or _backbone_config(path)
     shards = _weight_files(path)
     with contextlib.ExitStack() as stack:
         files = [stack.enter_context(_open_h5(path, shard)) for shard in shards]
         known = {"config.json", "metadata.json", WEIGHTS, SHARDED_INDEX, *shards}
+        if task is not None:
+            known |= {TASK_CONFIG, TASK_WEIGHTS}
         assets = tuple(sorted(_relative_files(path) - known))
-        return read_code_defined(root, files, "preset", path, assets)
+        graph = read_code_defined(root, files, "preset", path, assets)
+    code = graph.code_defined
+    if task is None or code is None or not _task_weight_files(path):
+        return graph
+    # the head's weights: task.weights.h5 holds only what is not the backbone's
+    trainable = code.config.get("trainable", True) is not False
+    with _open_h5(path, TASK_WEIGHTS) as h5:
+        head = [replace(w, name=f"{TASK_WEIGHTS}/{w.name}") for w in _weight_tree(h5, trainable)]
+    return replace(graph, code_defined=replace(code, weights=(*code.weights, *head)))
+
+
+def _task_weight_files(path: str) -> list[str]:
+    """``task.weights.h5`` when the preset opens as its Task and has one."""
+    if _task_config(path) is None or not os.path.lexists(os.path.join(path, TASK_WEIGHTS)):
+        return []
+    _member(path, TASK_WEIGHTS)
+    return [TASK_WEIGHTS]
 
 
 def _weight_files(path: str) -> list[str]:
