@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.graph import Layer, ModelGraph
 from core.summary import format_shape as shape_text  # "(None, 56, 56, 256)", as inspect prints it
@@ -54,8 +55,13 @@ def graph_totals(graph: ModelGraph) -> Totals:
     if hit is not None and hit[0] is graph:
         return hit[1]
     total = trainable = nbytes = 0
-    for layer in graph.layers:
-        for weight in layer.weights:
+    code = graph.code_defined
+    if not graph.layers and code is not None:  # KerasHub before Keras built it: the file's weight tree
+        weight_lists: Any = (code.weights,)
+    else:
+        weight_lists = (layer.weights for layer in graph.layers)
+    for weights in weight_lists:
+        for weight in weights:
             size = weight.size
             total += size
             trainable += size if weight.trainable else 0

@@ -116,6 +116,19 @@ def fill_from_table(graph: ModelGraph, table: dict[str, Any]) -> ModelGraph:
     return filled
 
 
+def swap_in_layer_graph(read: ModelGraph, answer: dict[str, Any]) -> tuple[ModelGraph, list[Any]]:
+    """A code-defined model (KerasHub): the layer graph the Keras worker built, with its
+    shapes, and its blocks (pure Python, on a worker thread)."""
+    from core.layer_graph_json import graph_from_layer_json
+
+    with paused_gc():
+        graph = apply_shape_table(graph_from_layer_json(read, answer["layer_graph"]), answer["table"])
+        warm_caches(graph)
+        blocks = find_blocks_safely(graph)
+        settle_heap()
+    return graph, blocks
+
+
 def drawing_key(graph: ModelGraph) -> tuple:
     """What the canvas draws of a graph (names, classes, calls, shapes, parameter badges):
     two graphs with the same key share one scene, so a freeze needs no new layout."""
@@ -168,6 +181,7 @@ class ModelSession(QObject):
         self._scene_request = 0
         self.scene_pending = False
         self.file_graph: ModelGraph | None = None  # as read, then as Keras filled it: what edits apply to
+        self.swapped_blocks: list[Any] | None = None  # set while ``shapes_filled`` announces a KerasHub graph
         # the file's graph -> (graph to show, its blocks or None to keep them); the editor installs its own
         self.presenter: Callable[[ModelGraph], tuple[ModelGraph, list[Any] | None]] = _as_read
         document.collapsed_changed.connect(lambda: self.request_scene(keep_view=True))
@@ -282,8 +296,29 @@ class ModelSession(QObject):
             shown, blocks = self.presenter(result)
             self.show(shown, blocks, defer=True)  # drawn after the UI has taken the new shapes
 
+        def swapped(result: tuple[ModelGraph, list[Any]]) -> None:
+            if generation != self.document.generation:
+                return
+            self.keras_model = RemoteModel(self.keras, path)
+            self.document.set_keras_status("ready", "Layer graph from Keras")
+            self.file_graph, blocks = result
+            self.swapped_blocks = blocks
+            from core.analysis.blocks import default_collapsed
+
+            self.document.collapsed = default_collapsed(blocks, len(result[0].layers))
+            self.shapes_filled.emit()  # the editor re-bases on the real graph (no edits can exist yet)
+            self.swapped_blocks = None
+            shown, shown_blocks = self.presenter(result[0])
+            self.show(shown, blocks if shown_blocks is None else shown_blocks, defer=True, keep_view=False)
+
         def done(result: dict[str, Any]) -> None:
-            if generation == self.document.generation:
+            if generation != self.document.generation:
+                return
+            if "layer_graph" in result:  # a code-defined model: Keras built its layer graph
+                self.runner.submit(
+                    swap_in_layer_graph, graph, result, on_done=swapped, on_error=failed, name="keras-graph"
+                )
+            else:
                 self.runner.submit(
                     fill_from_table, graph, result["table"], on_done=filled, on_error=failed, name="keras-shapes"
                 )
@@ -303,14 +338,17 @@ class ModelSession(QObject):
         current = self.document.graph
         return current is not None and self.document.scene is not None and drawing_key(current) == drawing_key(graph)
 
-    def show(self, graph: ModelGraph, blocks: list[Any] | None = None, defer: bool = False) -> bool:
+    def show(
+        self, graph: ModelGraph, blocks: list[Any] | None = None, defer: bool = False, keep_view: bool = True
+    ) -> bool:
         """The one way a graph of the open file reaches the window after it opens (Keras'
-        shapes, an edit, undo, the original view). Lays out a new scene unless ``graph``
-        draws as the current one; ``True`` when a new scene is on its way."""
+        shapes or layer graph, an edit, undo, the original view). Lays out a new scene unless
+        ``graph`` draws as the current one; ``True`` when a new scene is on its way.
+        ``keep_view=False`` starts the view afresh (a KerasHub graph replacing no layers)."""
         redraw = not self.same_drawing(graph)
         self.document.set_graph(graph, blocks=blocks)
         if redraw:
-            self.request_scene(keep_view=True, defer=defer)
+            self.request_scene(keep_view=keep_view, defer=defer)
         return redraw
 
     # --- scenes ----------------------------------------------------------------

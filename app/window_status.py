@@ -34,6 +34,12 @@ class StatusAndTitle:
         if graph is None:
             self.model_label.setText("")
             return
+        if not graph.layers and graph.code_defined is not None:  # KerasHub: Keras builds the layer graph
+            self.model_label.setText(
+                f"{graph.name} · {graph.code_defined.class_name} · {graph_totals(graph).total:,} params · "
+                "the layer graph comes from Keras"
+            )
+            return
         self.model_label.setText(
             f"{graph.name} · {len(graph.layers)} layers · {graph_totals(graph).total:,} params · "
             f"inputs {', '.join(str(r.layer) for r in graph.inputs)} → outputs "

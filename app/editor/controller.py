@@ -148,7 +148,8 @@ class EditorController(QObject):
         filled = self.session.file_graph
         if old is None or filled is None:
             return
-        self._blocks[id(filled)] = (filled, self._blocks_of(old.original))
+        swapped = self.session.swapped_blocks  # a KerasHub layer graph: its own blocks
+        self._blocks[id(filled)] = (filled, swapped if swapped is not None else self._blocks_of(old.original))
         if not old.can_redo:
             doc = Document(filled)
             try:

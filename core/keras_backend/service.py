@@ -10,6 +10,9 @@ Protocol, one JSON object per line. Requests on stdin, answered in order of arri
 - ``{"id": N, "op": "shapes", "path": P}`` -> ``{"table": ...}``: Keras loads the model
   (kept for later requests) and fills every shape; the table (``core.shape_table``) is what
   the app applies to its own reading of the file.
+  For a code-defined model (KerasHub: the file records no layers) the answer also holds
+  ``"layer_graph"`` (``core.layer_graph_json``): the graph Keras built, as JSON; the table
+  then applies to that graph.
 - ``{"id": N, "op": "input_report", "path": P, "job": B64}`` -> ``{"kept", "lost",
   "outputs"}``: Keras builds the graph at a new input shape (``job`` is a base64 pickle of
   ``(base graph, SetInputShape)`` from the app, this server's own parent).
@@ -229,7 +232,16 @@ class Service:
         from core.shape_table import shape_table
 
         started = time.perf_counter()
-        graph, filled, _model = self.loaded(str(request["path"]), Consent.from_json(request.get("consent")))
+        graph, filled, model = self.loaded(str(request["path"]), Consent.from_json(request.get("consent")))
+        if graph.code_defined is not None and not graph.layers and filled.layers:  # KerasHub: send the graph
+            from core.keras_backend.code_defined import functional_config
+            from core.keras_backend.runtime import run_deep
+            from core.layer_graph_json import graph_from_layer_json, layer_graph_json
+
+            layer_graph = layer_graph_json(run_deep(functional_config, model), filled)
+            expanded = run_deep(graph_from_layer_json, graph, layer_graph)
+            table = shape_table(expanded, filled)
+            return {"layer_graph": layer_graph, "table": table, "seconds": time.perf_counter() - started}
         return {"table": shape_table(graph, filled), "seconds": time.perf_counter() - started}
 
     def _input_report(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
