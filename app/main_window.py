@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QMenu, QVBoxLayout
 from app import dialogs
 from app.banner import NoteBanner
 from app.canvas import GraphCanvas
+from app.consent_controller import ConsentController
 from app.document import ViewerDocument
 from app.layer_tree import LayerTreePanel
 from app.properties import PropertiesPanel
@@ -68,6 +69,8 @@ class MainWindow(FileActions, StatusAndTitle, GraphView, DockLayout, QMainWindow
         central_layout = QVBoxLayout(central)
         central_layout.setContentsMargins(0, 0, 0, 0)
         central_layout.setSpacing(0)
+        self.consent = ConsentController(self)  # the banner asking to run the user's code
+        central_layout.addWidget(self.consent.banner)
         central_layout.addWidget(self.banner)
         central_layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
@@ -169,6 +172,8 @@ class MainWindow(FileActions, StatusAndTitle, GraphView, DockLayout, QMainWindow
         file_menu.addAction(self.export_model_action)
         file_menu.addAction(self.export_picture_action)
         file_menu.addAction(self.export_summary_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.consent.revoke_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self.file_menu = file_menu

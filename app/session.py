@@ -181,6 +181,7 @@ class ModelSession(QObject):
         self._scene_request = 0
         self.scene_pending = False
         self.file_graph: ModelGraph | None = None  # as read, then as Keras filled it: what edits apply to
+        self.read_graph: ModelGraph | None = None  # the file's graph as read (before Keras)
         self.swapped_blocks: list[Any] | None = None  # set while ``shapes_filled`` announces a KerasHub graph
         # the file's graph -> (graph to show, its blocks or None to keep them); the editor installs its own
         self.presenter: Callable[[ModelGraph], tuple[ModelGraph, list[Any] | None]] = _as_read
@@ -243,7 +244,7 @@ class ModelSession(QObject):
         def done(result: tuple[ModelGraph, list[Any]]) -> None:
             graph, blocks = result
             self.keras_model = None
-            self.file_graph = graph
+            self.file_graph = self.read_graph = graph
             from core.analysis.blocks import default_collapsed
 
             self.document.collapsed = default_collapsed(blocks, len(graph.layers))
@@ -262,7 +263,7 @@ class ModelSession(QObject):
 
     def close_model(self) -> None:
         """Drop the current model: late answers about it (read, scene, shapes) are ignored."""
-        self.keras_model = self.file_graph = None
+        self.keras_model = self.file_graph = self.read_graph = None
         self._deferred_load = None
         self._scene_request += 1
         self.scene_pending = False
@@ -277,6 +278,21 @@ class ModelSession(QObject):
         pending, self._deferred_load = self._deferred_load, None
         if pending is not None and pending[2] == self.document.generation:
             self._load_with_keras(pending[0], pending[1])
+
+    def retry_keras(self, reset: bool = False) -> None:
+        """Load the open model with Keras again (the user's consent changed); ``reset``
+        first shows the file's graph as read (a revoked consent: Keras' shapes go too)."""
+        path, read = self.document.path, self.read_graph
+        if not path or read is None:
+            return
+        self.keras_model = None
+        self._deferred_load = None
+        if reset and self.file_graph is not read:
+            self.file_graph = read
+            self.shapes_filled.emit()
+            shown, blocks = self.presenter(read)
+            self.show(shown, blocks, keep_view=True)
+        self._load_with_keras(path, read)
 
     def _load_with_keras(self, path: str, graph: ModelGraph) -> None:
         if not self.use_keras or self._released:
