@@ -11,9 +11,10 @@ unloaded from a process.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+import weakref
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 
 from app import consent_banner, keras_client
@@ -52,8 +53,7 @@ class ConsentController(QObject):
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.window = window
-        self.session = window.session
+        self._window = weakref.ref(window)  # a strong reference kept the closed window alive
         self.store = ConsentStore(window.settings)
         self.launch = Consent.from_json(keras_client.launch_consent)
         self.given: Consent | None = None  # what the user allowed for the open model (remembered)
@@ -64,10 +64,21 @@ class ConsentController(QObject):
         self.revoke_action.triggered.connect(self.revoke)
         self.banner.load_code_requested.connect(self.ask_code)
         self.banner.run_lambda_requested.connect(self.ask_lambda)
-        self.session.opened.connect(self._opened)
-        self.session.closed.connect(self._closed)
-        self.session.keras_note.connect(self._keras_failed)
+        window.session.opened.connect(self._opened)
+        window.session.closed.connect(self._closed)
+        # queued: after the window's own note, which this may replace
+        window.session.keras_note.connect(self._keras_failed, Qt.ConnectionType.QueuedConnection)
         window.document.keras_status_changed.connect(self._keras_status)
+
+    @property
+    def window(self) -> MainWindow:
+        window = self._window()
+        assert window is not None, "the window is gone"
+        return window
+
+    @property
+    def session(self) -> Any:
+        return self.window.session
 
     @property
     def consent(self) -> Consent:
@@ -98,8 +109,14 @@ class ConsentController(QObject):
         self.banner.hide()
 
     def _keras_failed(self, _message: str) -> None:
-        if self.window.document.graph is not None:  # Keras refused it: offer the consent again
-            self._show_banner(everything=bool(self.consent))
+        if self.window.document.graph is None or not blocked_classes(self.window.document.graph):
+            return
+        if self.consent:  # the code given did not do it: the note says why, the banner offers more
+            self._show_banner(everything=True)
+            return
+        self._show_banner()  # no consent yet: the banner says it in words (the note would name CLI flags)
+        if self.banner.isVisible():
+            self.window.banner.hide()
 
     def _keras_status(self) -> None:
         model = self.session.keras_model

@@ -87,6 +87,7 @@ def test_custom_layer_banner_code_in_the_worker_only_remembered_and_revoked(qtbo
     assert "acme&gt;Scale" in text and "acme_layers" in text and "scale" in text
     assert banner.load_button.isVisible() and not banner.lambda_button.isVisible()
     assert window.session.keras_model is None  # Keras did not load it
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=5_000)  # said in words, not CLI flags
     assert not marker.exists()  # without consent nothing ran
     assert not window.consent.revoke_action.isEnabled()
 
