@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QMenu, QVBoxLayout, QWidget
 
 from app import dialogs
@@ -19,6 +19,7 @@ from app.consent_controller import ConsentController
 from app.document import ViewerDocument
 from app.layer_tree import LayerTreePanel
 from app.properties import PropertiesPanel
+from app.qactions import icon, make_action
 from app.recent import RecentFiles
 from app.session import ModelSession
 from app.window_files import FileActions
@@ -30,15 +31,6 @@ from app.workers import TaskRunner
 __all__ = ["COMPACT_WIDTH", "SEPARATOR", "MainWindow", "NoteBanner", "icon"]
 
 KERAS_START_DELAY_MS = 1500
-
-
-def icon(name: str) -> QIcon:
-    try:
-        from resources import icon_path
-
-        return QIcon(str(icon_path(name)))
-    except Exception:  # noqa: BLE001 - an icon is never worth failing for
-        return QIcon()
 
 
 class MainWindow(FileActions, StatusAndTitle, GraphView, DockLayout, QMainWindow):
@@ -128,15 +120,7 @@ class MainWindow(FileActions, StatusAndTitle, GraphView, DockLayout, QMainWindow
         QTimer.singleShot(KERAS_START_DELAY_MS, self._start_keras_if_idle)
 
     def _action(self, text: str, slot: Any, shortcut: Any = None, icon_name: str = "", tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if icon_name:
-            action.setIcon(icon(icon_name))
-        action.setToolTip(tip or text.replace("&", "").replace("…", ""))
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
+        return make_action(self, text, slot, shortcut, icon_name, tip)
 
     def _make_actions(self) -> None:
         a = self._action

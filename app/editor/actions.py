@@ -8,6 +8,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from app.editor import menus
+from app.qactions import make_action
 
 
 def make_actions(editor: Any) -> None:
@@ -21,13 +22,7 @@ def make_actions(editor: Any) -> None:
         w.addAction(action)
 
     def act(text: str, slot: Any, shortcut: str | None = None, checkable: bool = False) -> QAction:
-        action = QAction(text, w)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        w.addAction(action)
-        return action
+        return make_action(w, text, slot, shortcut, checkable=checkable)
 
     editor.extract_action = act("E&xtract picked layers as model", editor.extract_picked, "X")
     editor.outputs_action = act("End model at &picked layers (outputs)", editor.picked_as_outputs, "Ctrl+Shift+P")
