@@ -121,7 +121,8 @@ def test_keras_fills_shapes_in_background(qtbot, make_window, zoo, keras):
 
 
 def test_keras_failure_is_a_note_and_the_graph_stays(qtbot, make_window, tmp_path):
-    """A model with a Lambda: Keras refuses in safe mode; a non-modal note names the layer."""
+    """A model with a Lambda: Keras refuses in safe mode; a non-modal banner names the layer
+    (the consent banner, which offers to run the Lambda's code: test_consent_gui.py)."""
     from core.keras_backend.runtime import import_keras
 
     keras = import_keras()
@@ -133,8 +134,9 @@ def test_keras_failure_is_a_note_and_the_graph_stays(qtbot, make_window, tmp_pat
     window = make_window(use_keras=True)
     open_and_wait(qtbot, window, path)
     qtbot.waitUntil(lambda: window.document.keras.state == "failed", timeout=120_000)
-    assert window.banner.isVisible()
-    assert "double_it" in window.banner.label.text()
+    banner = window.consent.banner
+    qtbot.waitUntil(lambda: banner.isVisible() and not window.banner.isVisible(), timeout=5_000)
+    assert "double_it" in banner.label.text() and banner.lambda_button.isVisible()
     assert [r[0] for r in tree_rows(window.tree)] == [("x",), ("d",), ("double_it",)]
     assert window.canvas.prepared is not None and "double_it" in window.canvas.prepared.index
 
