@@ -117,7 +117,7 @@ class ConsentBanner(QWidget):
         if code:
             text.append(
                 f"Keras cannot load {_describe(code)} without their Python code. Nothing has run: the graph "
-                "shows what the file describes, with no shapes after these layers."
+                "shows what the file describes; Keras' shapes, export and activations need that code."
             )
         if lambdas:
             text.append(
