@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from core.errors import ModelFileError
-from core.graph import ModelGraph
 from core.reader.bounded import open_regular
-from core.reader.registry import guarded
 from core.reader.sliced_json import loads_sliced
 from core.trust import TrustRule
-
-
-def guarded_read(path: str, read: Callable[[str], ModelGraph]) -> ModelGraph:
-    """``registry.guarded`` (kept for readers that wrap their own ``read``; wrapping
-    twice is harmless: a ``ModelFileError`` passes through)."""
-    return guarded(path, read)
 
 
 def load_json(path: str, text: str, what: str) -> Any:
