@@ -31,52 +31,46 @@ def graph_problems(graph: ModelGraph, limit: int = 20) -> list[str]:
 
 def _level_problems(graph: ModelGraph, prefix: str, limit: int) -> list[str]:
     problems: list[str] = []
-    calls: dict[str, int] = {}
-    outputs: dict[str, int] = {}
-    position: dict[str, int] = {}
+    # name -> (position, calls, outputs per call): one table, one lookup per input read
+    table: dict[str, tuple[int, int, int]] = {}
     for at, layer in enumerate(graph.layers):
-        if layer.name in calls:
+        if layer.name in table:
             problems.append(f"two layers are named {prefix + layer.name!r}")
-        calls[layer.name] = len(layer.nodes)
-        position[layer.name] = at
-        outputs[layer.name] = len(layer.subgraph.outputs) if layer.subgraph is not None else MAX_OUTPUTS_PER_CALL
+        outputs = len(layer.subgraph.outputs) if layer.subgraph is not None else MAX_OUTPUTS_PER_CALL
+        table[layer.name] = (at, len(layer.nodes), outputs)
     if problems:
         return problems[:limit]
 
     def check(ref: TensorRef, reader: str) -> None:
-        count = calls.get(ref.layer)
-        if count is None:
+        known = table.get(ref.layer)
+        if known is None:
             problems.append(f"{reader} reads a tensor of {prefix + ref.layer!r}, which is not a layer of the model")
-        elif not 0 <= ref.node_index < count:
+        elif not 0 <= ref.node_index < known[1]:
             problems.append(
-                f"{reader} reads call {ref.node_index} of layer {prefix + ref.layer!r}, which is called {count} time(s)"
+                f"{reader} reads call {ref.node_index} of layer {prefix + ref.layer!r}, which is called {known[1]} time(s)"
             )
-        elif ref.tensor_index >= outputs[ref.layer]:
+        elif ref.tensor_index >= known[2]:
             problems.append(f"{reader} reads output {ref.tensor_index} of {prefix + ref.layer!r}, which has fewer")
 
-    # the common case costs a few lookups and comparisons per input; words only on a
+    # the common case costs one lookup and a few comparisons per input; words only on a
     # problem. ``in_order``: every call reads only calls earlier in (layer, call) order,
     # so the calls cannot form a cycle and Kahn's method need not run.
     in_order = True
+    get = table.get
     for at, layer in enumerate(graph.layers):
         name = layer.name
         for node in layer.nodes:
             index = node.index
             for ref in node.inputs:
-                source = ref.layer
-                count = calls.get(source)
-                if (
-                    count is None
-                    or not 0 <= ref.node_index < count
-                    or ref.tensor_index >= outputs[source]
-                    or (source == name and ref.node_index == index)
-                ):
-                    if source == name and ref.node_index == index:
+                known = get(ref.layer)
+                call = ref.node_index
+                if known is None or not 0 <= call < known[1] or ref.tensor_index >= known[2]:
+                    check(ref, f"layer {prefix + name!r} (call {index})")
+                elif known[0] > at or (known[0] == at and call >= index):
+                    if known[0] == at and call == index:
                         problems.append(f"layer {prefix + name!r} (call {index}) feeds itself")
                     else:
-                        check(ref, f"layer {prefix + name!r} (call {index})")
-                elif in_order and (position[source] > at or (source == name and ref.node_index > index)):
-                    in_order = False
+                        in_order = False
         if len(problems) >= limit:
             return problems[:limit]
     for ref in graph.inputs:
