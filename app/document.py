@@ -19,11 +19,13 @@ from core.tensor_ref import TensorRef
 
 @dataclass(frozen=True)
 class Selection:
-    """The selected layer (path through nested models), or tensor, and optionally one weight."""
+    """The selected layer (path through nested models), or tensor, and optionally one weight.
+    ``call``: one call of a shared layer (0-based, in call order), when its box was clicked."""
 
     layer_path: tuple[str, ...] = ()
     tensor: TensorRef | None = None
     weight: str | None = None
+    call: int | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -118,14 +120,14 @@ class ViewerDocument(QObject):
             self.selection = selection
             self.selection_changed.emit()
 
-    def select_layer(self, *path: str) -> None:
-        self.select(Selection(layer_path=tuple(path)))
+    def select_layer(self, *path: str, call: int | None = None) -> None:
+        self.select(Selection(layer_path=tuple(path), call=call))
 
     def select_tensor(self, tensor: TensorRef) -> None:
         self.select(Selection(tensor=tensor))
 
     def select_weight(self, weight: str | None) -> None:
-        self.select(Selection(layer_path=self.selection.layer_path, weight=weight))
+        self.select(Selection(layer_path=self.selection.layer_path, weight=weight, call=self.selection.call))
 
     def set_search_matches(self, names: tuple[str, ...]) -> None:
         self.search_matches = tuple(names)

@@ -199,7 +199,7 @@ class PropertiesPanel(QWidget):
         selection = self.document.selection
         graph = self.document.graph
         layer = self.document.selected_layer
-        key = (id(graph), selection.layer_path, selection.tensor)
+        key = (id(graph), selection.layer_path, selection.tensor, selection.call)
         if key == self._shown and selection.weight is not None:
             return  # only the weight changed: the histogram request is already under way
         self._shown = key
@@ -264,7 +264,11 @@ class PropertiesPanel(QWidget):
             f"{'trainable' if layer.trainable else 'frozen'}{problem}"
         )
         rows = []
-        for node in layer.nodes:
+        call = self.document.selection.call  # one call of a shared layer picked on the canvas
+        nodes = layer.nodes[call : call + 1] if call is not None and call < len(layer.nodes) else layer.nodes
+        if len(nodes) < len(layer.nodes):
+            self.header.setText(self.header.text() + f"<br>Call {call + 1} of {len(layer.nodes)} (weights shared)")
+        for node in nodes:
             rows.append(
                 (
                     str(node.index),

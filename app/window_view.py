@@ -69,7 +69,8 @@ class GraphView:
             self.statusBar().showMessage(f"Block {box.block}: {size} layers. Double-click or Space to expand.", 8000)
             return
         self._selected_block = None
-        self.document.select_layer(*layer_of_box(key).split(SEPARATOR))  # a call box selects its layer
+        call = prepared.call_position(key) if prepared is not None else None  # a shared layer's call box: that call
+        self.document.select_layer(*layer_of_box(key).split(SEPARATOR), call=call)
 
     def _selection_to_canvas(self) -> None:
         selection = self.document.selection
@@ -77,6 +78,9 @@ class GraphView:
             self._selected_block = None
         if selection.layer_path:
             keys = self.visible_keys(selection.layer_path)
+            if selection.call is not None and self.canvas.prepared is not None:
+                calls = self.canvas.prepared.call_boxes(SEPARATOR.join(selection.layer_path))
+                keys = calls[selection.call : selection.call + 1] or keys
             self.canvas.set_selected(keys)
             if keys:
                 self.canvas.ensure_visible(keys[0])

@@ -62,6 +62,20 @@ class PreparedScene:
         first = self.owner.get(layer)
         return () if first is None else (first, *self.later_calls.get(layer, ()))
 
+    def call_boxes(self, layer: str) -> tuple[str, ...]:
+        """The boxes of a shared layer's calls in call order (``enc2``, ``enc2:1``, ...;
+        ``calls_of`` lists them in drawing order); one box or none otherwise."""
+        first, later = self.owner.get(layer), self.later_calls.get(layer, ())
+        if first is None:
+            return ()
+        return (first, *sorted(later, key=lambda key: int(key.rpartition(":")[2])))
+
+    def call_position(self, key: str) -> int | None:
+        """Which call (0-based, in call order) the box ``key`` draws when its layer is
+        shared; ``None`` for any other box (a click on it is about the whole layer)."""
+        calls = self.call_boxes(layer_of_box(key))
+        return calls.index(key) if len(calls) > 1 and key in calls else None
+
     def box(self, key: str) -> Any:
         return self.scene.boxes[self.index[key]]
 

@@ -123,6 +123,10 @@ def _selected_tensor(editor: Any) -> str | None:
     if selection.tensor is not None:
         return str(selection.tensor)
     if selection.layer_path:
+        layer = editor.viewer.selected_layer
+        call = selection.call  # a shared layer's call box: that call's output, not call 0's
+        if layer is not None and call is not None and call < len(layer.nodes):
+            return f"{'/'.join(selection.layer_path)}:{layer.nodes[call].index}"
         return "/".join(selection.layer_path)
     return None
 

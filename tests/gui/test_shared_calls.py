@@ -92,3 +92,39 @@ def test_end_model_at_call_2_exports_what_keras_computes(qtbot, make_window, zoo
     left, right = (rng.normal(size=(2, 32, 32, 3)).astype("float32") for _ in range(2))
     feed = [left, right][: len(model.inputs)] if len(model.inputs) == 2 else [right]
     np.testing.assert_allclose(model.predict(feed, verbose=0), probe.predict([left, right], verbose=0), atol=1e-5)
+
+
+def test_clicking_a_call_box_picks_only_that_call(qtbot, make_window, zoo, monkeypatch):
+    """Issue 13, a shared layer's call box: a click selects that call alone (its box, its
+    row in Properties, the Edit menu's target), not every call of the layer."""
+    from app.editor import menus
+    from tests.gui.test_interaction import click_box
+
+    window, editor = open_editor(qtbot, make_window, zoo.path("siamese", "keras"))
+    graph = window.document.graph
+    assert [n.index for n in graph.layer("tower_dense").nodes] == [0, 1]
+    click_box(qtbot, window, "tower_dense:1")
+    selection = window.document.selection
+    assert (selection.layer_path, selection.call) == (("tower_dense",), 1)
+    assert window.canvas.selected_keys == ("tower_dense:1",)
+    calls = window.properties.calls
+    assert calls.rowCount() == 1 and calls.item(0, 0).text() == "1"
+    assert "tower_pool:1:0" in calls.item(0, 1).text()
+    assert "Call 2 of 2" in window.properties.header.text()
+    targets = []
+    monkeypatch.setattr(menus, "replace_head", lambda editor, tensor: targets.append(tensor))
+    editor.head_action.trigger()  # Edit > Replace head from selection
+    assert targets == ["tower_dense:1"] and TensorRef.parse(targets[0]) == TensorRef("tower_dense", 1, 0)
+
+    click_box(qtbot, window, "tower_dense")  # the first call's box: call 1 of 2 alone
+    assert window.document.selection.call == 0
+    assert window.canvas.selected_keys == ("tower_dense",)
+    assert calls.rowCount() == 1 and calls.item(0, 0).text() == "0"
+    editor.head_action.trigger()
+    assert targets[-1] == "tower_dense:0"
+
+    click_box(qtbot, window, "difference")  # an unshared layer: the layer, no call
+    assert window.document.selection.call is None and calls.rowCount() == 1
+    window.document.select_layer("tower_dense")  # the tree or search: every call, both rows
+    assert window.canvas.selected_keys == ("tower_dense", "tower_dense:1")
+    assert calls.rowCount() == 2
