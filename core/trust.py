@@ -82,13 +82,13 @@ class TrustRule:
         Text that could hide a key (``\\u`` escapes, a module not written as
         ``json.dumps`` writes a string or null) is walked.
 
-        A 20,000-layer config is 13.6 MB: each C call over it holds the GIL, so the
-        Lambda words are looked for once (``ambda``) in the common case, and the modules
-        are read in 1 MB slices (the UI thread gets the GIL between them)."""
+        A 20,000-layer config is 13.6 MB and each C call over it holds the GIL (20 ms
+        for one ``in``), so the text is searched in 1 MB slices (the UI thread gets the
+        GIL between them), and the Lambda words once (``ambda``) in the common case."""
         self._clean = False
-        if "\\u" in text:
+        if _contains(text, "\\u"):
             return False
-        if "ambda" in text and ('"Lambda"' in text or '"__lambda__"' in text):
+        if _contains(text, "ambda") and (_contains(text, '"Lambda"') or _contains(text, '"__lambda__"')):
             return False
         named = _module_values(text)
         if named is None:
@@ -211,6 +211,16 @@ def layer_problem(entry: dict[str, Any], *, unsafe: bool = False, extra_modules:
 _MODULE_KEY = '"module"'
 _MODULE = re.compile(r'"module": "([^"\\]*)"')  # as json.dumps writes it; other forms are walked
 _SLICE = 1 << 20  # characters per scan: a C call over a slice holds the GIL for about 5 ms
+
+
+def _contains(text: str, needle: str) -> bool:
+    """``needle in text``, searched a slice at a time (windows overlap by the needle's
+    length, so none is missed)."""
+    step = _SLICE
+    for start in range(0, max(len(text) - len(needle), 0) + 1, step):
+        if text.find(needle, start, start + step + len(needle) - 1) >= 0:
+            return True
+    return False
 
 
 def _module_values(text: str) -> set[str] | None:

@@ -271,3 +271,38 @@ def test_root_cause_1_code_named_by_the_file_never_runs(tmp_path: Path, small_ke
             assert done.returncode == 0 and "keras_hub.evil" in done.stderr, done.stderr
         else:
             assert done.returncode == 0, done.stderr
+
+
+def _prescan_config(layers: int) -> str:
+    dense = {"module": "keras.layers", "class_name": "Dense", "config": {"name": "d", "units": 2}}
+    return json.dumps({"module": "keras", "class_name": "Functional", "config": {"layers": [dense] * layers}})
+
+
+@pytest.mark.parametrize(
+    "insert",
+    [
+        None,
+        '{"module": "keras.layers", "class_name": "Lambda", "config": {}}',
+        '{"module": "keras.layers", "class_name": "Dense", "config": {"activation": {"class_name": "__lambda__"}}}',
+        '{"module": "evil.pkg", "class_name": "Dense", "config": {}}',
+        '{"module":"keras.layers", "class_name": "Dense", "config": {}}',
+        '{"module": null, "class_name": "Dense", "config": {}}',
+        '{"modul\\u0065": "evil", "class_name": "Dense", "config": {}}',
+    ],
+)
+@pytest.mark.parametrize("slice_size", [7, 50, 333])
+def test_prescan_in_slices_answers_as_one_scan(monkeypatch, insert, slice_size) -> None:
+    """The prescan reads the text a slice at a time (the UI thread gets the GIL between
+    slices); what it says must not depend on where the slices fall."""
+    import core.trust as trust
+
+    base = _prescan_config(40)
+    for at in range(len(base) // 2, len(base) // 2 + 80, 11):
+        cut = base.index('{"module": "keras.layers"', at)  # before a layer
+        text = base if insert is None else base[:cut] + insert + ", " + base[cut:]
+        json.loads(text)
+        monkeypatch.setattr(trust, "_SLICE", 1 << 30)
+        whole = TrustRule().prescan(text)
+        monkeypatch.setattr(trust, "_SLICE", slice_size)
+        assert TrustRule().prescan(text) == whole, (insert, at)
+        assert whole == (insert is None or '"module": null' in insert)

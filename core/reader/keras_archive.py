@@ -18,6 +18,7 @@ from core.reader.bounded import MAX_CONFIG_BYTES, check_member, open_regular, re
 from core.reader.common import first_line, load_config, read_head
 from core.reader.config_parser import parse_model_config
 from core.reader.registry import Reader, guarded, register
+from core.reader.sliced_json import decode_sliced
 from core.reader.upgrading import needs_upgrade, parse_legacy_config, upgraded_config
 from core.reader.weight_index import KerasWeightIndex, check_all_links
 
@@ -113,7 +114,7 @@ def _weights(path: str, archive: zipfile.ZipFile, raw: BinaryIO) -> Iterator[h5p
 
 def _read_member(path: str, archive: zipfile.ZipFile, name: str) -> str:
     try:
-        return read_member(archive, name, MAX_CONFIG_BYTES).decode("utf8")
+        return decode_sliced(read_member(archive, name, MAX_CONFIG_BYTES))
     except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError) as error:
         raise ModelFileError(path, f"has a corrupt {name} ({first_line(error)})") from None
     except UnicodeDecodeError:

@@ -14,6 +14,7 @@ more than ``json.loads`` at 20,000 layers (83 MB against 63 MB).
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
@@ -22,6 +23,18 @@ BATCH = 1 << 18  # characters of layers decoded per call: a few ms holding the G
 _DECODER = json.JSONDecoder()
 _MARKER = '"layers": ['
 _SPACE = " \t\n\r"
+
+
+def decode_sliced(data: bytes) -> str:
+    """``data.decode("utf8")`` (same errors), a megabyte at a time: decoding 13.6 MB in one
+    call holds the GIL for about 10 ms, more on a loaded machine."""
+    if len(data) < SLICE_ABOVE:
+        return data.decode("utf8")
+    decoder = codecs.getincrementaldecoder("utf8")()
+    view = memoryview(data)
+    pieces = [decoder.decode(view[i : i + SLICE_ABOVE]) for i in range(0, len(data), SLICE_ABOVE)]
+    pieces.append(decoder.decode(b"", final=True))
+    return "".join(pieces)
 
 
 def loads_sliced(text: str) -> Any:
