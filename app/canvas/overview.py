@@ -24,7 +24,8 @@ def raster(prepared: PreparedScene, sx: float, sy: float, width: int, height: in
     """The map's pixels (``height x width`` ARGB32 words) in NumPy: each box filled with its
     stroke colour, at least one pixel, over translucent white. Building a QRectF per box for
     ``QPainter.drawRects`` cost about 150 ms of UI-thread Python at 20,000 boxes (a plain
-    loop 250 ms); this is a few milliseconds of array work."""
+    loop 250 ms); this is a few milliseconds of array work. Boxes that cover the map many
+    times over (20,000 layers in 180 px: 85 ms pixel by pixel) go through ``_coverage``."""
     pixels = np.full((height, width), QColor(255, 255, 255, 235).rgba(), dtype=np.uint32)
     bounds = prepared.bounds
     for colour, indices in prepared.by_stroke.items():
@@ -36,10 +37,25 @@ def raster(prepared: PreparedScene, sx: float, sy: float, width: int, height: in
         w = np.clip(np.rint(x + np.maximum(r[:, 2] * sx, 1.0)) - x0, 1, width - x0).astype(np.int64)
         h = np.clip(np.rint(y + np.maximum(r[:, 3] * sy, 1.0)) - y0, 1, height - y0).astype(np.int64)
         counts = w * h
+        if int(counts.sum()) > 2 * width * height:  # boxes overlap a lot: a coverage grid
+            covered = _coverage(x0, y0, x0 + w, y0 + h, width, height)
+            pixels[covered] = QColor(colour).rgba()
+            continue
         box = np.repeat(np.arange(len(r)), counts)  # one entry per covered pixel
         offset = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         pixels[y0[box] + offset // w[box], x0[box] + offset % w[box]] = QColor(colour).rgba()
     return pixels
+
+
+def _coverage(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Which pixels the boxes ``[x0, x1) x [y0, y1)`` cover: +1/-1 at each box's corners,
+    then running sums along both axes; the cost follows the boxes and the map, not the
+    pixels covered."""
+    stride = width + 1
+    corners = np.concatenate([y0 * stride + x0, y0 * stride + x1, y1 * stride + x0, y1 * stride + x1])
+    signs = np.repeat(np.array([1.0, -1.0, -1.0, 1.0]), len(x0))
+    grid = np.bincount(corners, weights=signs, minlength=(height + 1) * stride).reshape(height + 1, stride)
+    return grid.cumsum(axis=0).cumsum(axis=1)[:height, :width] > 0.5
 
 
 class OverviewMap(QWidget):
