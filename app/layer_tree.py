@@ -98,6 +98,7 @@ def _unlink(by_path: dict[tuple[str, ...], _Row]) -> None:
         row.children = []
 
 
+LAYOUT_DEFER_MS = 5  # before the session's scene build (SCENE_DEFER_MS, 40 ms)
 _ANSWERED_ROLES = frozenset(
     {
         PATH_ROLE,
@@ -377,8 +378,10 @@ class LayerTreePanel(QWidget):
                 # Lay the rows out in the next slice of the event loop, before the scene
                 # build starts on a worker (the session queues it after this): with a worker
                 # running Python, each of the view's per-row calls (index, rowCount) waits
-                # for the GIL, and 50 ms of layout became 270 ms to 7 s.
-                QTimer.singleShot(0, self, self._layout_rows)
+                # for the GIL, and 50 ms of layout became 270 ms to 7 s. A few ms later,
+                # not at once: the event loop then runs its timers and paints in between
+                # (at once, the open slot and this layout ran as one 50-ms stall).
+                QTimer.singleShot(LAYOUT_DEFER_MS, self, self._layout_rows)
             else:
                 self._paint_now()  # the scene build is queued after this
         finally:
