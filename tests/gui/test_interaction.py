@@ -221,12 +221,13 @@ def test_fit_and_readable_opening(qtbot, resnet_window):
 def test_siamese_shared_layer_properties(qtbot, make_window, zoo):
     window = make_window()
     open_and_wait(qtbot, window, zoo.path("siamese", "keras"))
-    click_box(qtbot, window, "tower_dense")
+    click_box(qtbot, window, "tower_dense")  # the box of call 1: that call alone (issue 13)
     calls = window.properties.calls
-    assert calls.rowCount() == 2
-    assert [calls.item(r, 1).text() for r in range(2)] == ["tower_pool:0:0", "tower_pool:1:0"]
+    assert calls.rowCount() == 1 and calls.item(0, 1).text() == "tower_pool:0:0"
     assert window.tree.view.currentIndex().data(Qt.ItemDataRole.DisplayRole) == "tower_dense"
     assert "×2 calls" in window.tree.view.currentIndex().siblingAtColumn(2).data()
+    window.document.select_layer("tower_dense")  # the layer (tree, search): every call
+    assert [calls.item(r, 1).text() for r in range(calls.rowCount())] == ["tower_pool:0:0", "tower_pool:1:0"]
 
 
 def test_nested_model_rows_expand_and_select_inner_layer(qtbot, make_window, zoo):
