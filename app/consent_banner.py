@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.graph import ModelGraph
+from resect.core.graph import ModelGraph
 
 __all__ = ["Blocked", "CodeSourceDialog", "ConsentBanner", "blocked_classes", "confirm_lambda"]
 

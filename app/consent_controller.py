@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 
-from app import consent_banner, keras_client
-from app.consent_banner import Blocked, ConsentBanner, blocked_classes
-from app.consent_store import ConsentStore
-from core.consent import NO_CONSENT, Consent
+from resect.app import consent_banner, keras_client
+from resect.app.consent_banner import Blocked, ConsentBanner, blocked_classes
+from resect.app.consent_store import ConsentStore
+from resect.core.consent import NO_CONSENT, Consent
 
 if TYPE_CHECKING:
-    from app.main_window import MainWindow
+    from resect.app.main_window import MainWindow
 
 __all__ = ["ConsentController", "merged"]
 

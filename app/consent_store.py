@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from core.consent import Consent
+from resect.core.consent import Consent
 
 __all__ = ["ConsentStore", "content_hash"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from core.version import __version__
+from resect.core.version import __version__
 
 MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from core.graph import Layer, ModelGraph
-from core.tensor_ref import TensorRef
+from resect.core.graph import Layer, ModelGraph
+from resect.core.tensor_ref import TensorRef
 
 
 @dataclass(frozen=True)

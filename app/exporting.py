@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from core.atomic import write_text_atomically
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.render.output import PICTURE_SUFFIXES, write_scene
+from resect.core.atomic import write_text_atomically
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.render.output import PICTURE_SUFFIXES, write_scene
 
 
 class ExportError(ResectError):
@@ -28,7 +28,7 @@ def write_picture(scene: Any, path: str) -> str:
 
 def write_summary(graph: ModelGraph, path: str) -> str:
     """The same table as ``resect inspect`` prints."""
-    from core.summary import format_table
+    from resect.core.summary import format_table
 
     try:
         write_text_atomically(path, format_table(graph) + "\n")

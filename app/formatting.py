@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.graph import Layer, ModelGraph
-from core.summary import format_shape as shape_text  # "(None, 56, 56, 256)", as inspect prints it
+from resect.core.graph import Layer, ModelGraph
+from resect.core.summary import format_shape as shape_text  # "(None, 56, 56, 256)", as inspect prints it
 
 __all__ = ["Totals", "count_text", "graph_totals", "layer_shape_text", "shape_text", "size_text"]
 

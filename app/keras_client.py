@@ -96,7 +96,7 @@ class KerasClient(QObject):
         process.setProgram(sys.executable)
         checkout = _source_checkout(ROOT)
         flags = [] if checkout else ["-P"]  # from a wheel, keep the working directory off sys.path too
-        process.setArguments([*flags, "-m", "core.keras_backend.service"])
+        process.setArguments([*flags, "-m", "resect.core.keras_backend.service"])
         env = QProcessEnvironment.systemEnvironment()
         if checkout:
             # Only from a checkout: for an installed wheel ROOT is site-packages, and putting it

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.consent import Consent
+    from resect.core.consent import Consent
 
 BENCH_ENV = "RESECT_BENCH_EXIT_AFTER_DRAW"
 
@@ -33,7 +33,7 @@ def _process_start() -> float:
 
 def default_model() -> str | None:
     try:
-        from resources import demo_model_path
+        from resect.resources import demo_model_path
 
         path = demo_model_path()
         return str(path) if path.is_file() else None
@@ -44,7 +44,7 @@ def default_model() -> str | None:
 def split_consent(argv: list[str]) -> tuple[list[str], Consent | None]:
     """``argv`` without ``--custom-code X`` / ``--unsafe``, and the consent they give
     (``None`` when ``--custom-code`` lacks its value). The code runs only in the Keras worker."""
-    from core.consent import Consent
+    from resect.core.consent import Consent
 
     rest: list[str] = []
     code: list[str] = []
@@ -84,24 +84,24 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from app import dialogs
-    from app.main_window import MainWindow, icon
+    from resect.app import dialogs
+    from resect.app.main_window import MainWindow, icon
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
     application.setApplicationName("Resect")
     application.setOrganizationName("Resect")
-    from resources import APP_ID
+    from resect.resources import APP_ID
 
     application.setDesktopFileName(APP_ID)  # Wayland shells match the window to its .desktop entry
     application.setWindowIcon(icon("resect") if not icon("resect").isNull() else QIcon())
-    from app import keras_client
+    from resect.app import keras_client
 
     keras_client.launch_consent.update(consent.to_json() if consent else {})  # the worker imports it
     window = MainWindow(use_keras=os.environ.get("RESECT_NO_KERAS") != "1")
-    from app.editor import install_editor  # the editor (issue 5) on top of the viewer
+    from resect.app.editor import install_editor  # the editor (issue 5) on top of the viewer
 
     install_editor(window)
-    from app.activations import install_activations  # "Run data..." (issue 15), after the editor
+    from resect.app.activations import install_activations  # "Run data..." (issue 15), after the editor
 
     install_activations(window)
     window.show()

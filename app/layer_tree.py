@@ -22,9 +22,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QLineEdit, QMenu, QTreeView, QVBoxLayout, QWidget
 
-from app.document import ViewerDocument
-from app.formatting import count_text, graph_totals, layer_shape_text, size_text
-from core.graph import Layer, ModelGraph
+from resect.app.document import ViewerDocument
+from resect.app.formatting import count_text, graph_totals, layer_shape_text, size_text
+from resect.core.graph import Layer, ModelGraph
 
 COLUMNS = ("Name", "Class", "Output shape", "Params", "Trainable")
 _COLUMN_COUNT = len(COLUMNS)

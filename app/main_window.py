@@ -12,21 +12,21 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QMenu, QVBoxLayout, QWidget
 
-from app import dialogs
-from app.banner import NoteBanner
-from app.canvas import GraphCanvas
-from app.consent_controller import ConsentController
-from app.document import ViewerDocument
-from app.layer_tree import LayerTreePanel
-from app.properties import PropertiesPanel
-from app.qactions import icon, make_action
-from app.recent import RecentFiles
-from app.session import ModelSession
-from app.window_files import FileActions
-from app.window_layout import COMPACT_WIDTH, DockLayout
-from app.window_status import StatusAndTitle
-from app.window_view import SEPARATOR, GraphView
-from app.workers import TaskRunner
+from resect.app import dialogs
+from resect.app.banner import NoteBanner
+from resect.app.canvas import GraphCanvas
+from resect.app.consent_controller import ConsentController
+from resect.app.document import ViewerDocument
+from resect.app.layer_tree import LayerTreePanel
+from resect.app.properties import PropertiesPanel
+from resect.app.qactions import icon, make_action
+from resect.app.recent import RecentFiles
+from resect.app.session import ModelSession
+from resect.app.window_files import FileActions
+from resect.app.window_layout import COMPACT_WIDTH, DockLayout
+from resect.app.window_status import StatusAndTitle
+from resect.app.window_view import SEPARATOR, GraphView
+from resect.app.workers import TaskRunner
 
 __all__ = ["COMPACT_WIDTH", "SEPARATOR", "MainWindow", "NoteBanner", "icon"]
 

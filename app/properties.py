@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.document import ViewerDocument
-from app.formatting import count_text, graph_totals, shape_text, size_text
-from app.workers import TaskRunner
-from core.graph import Layer, ModelGraph
-from core.tensor_ref import TensorRef
-from core.upgrade import summarize
-from core.weight_values import WeightStats, read_weight_values, weight_stats
+from resect.app.document import ViewerDocument
+from resect.app.formatting import count_text, graph_totals, shape_text, size_text
+from resect.app.workers import TaskRunner
+from resect.core.graph import Layer, ModelGraph
+from resect.core.tensor_ref import TensorRef
+from resect.core.upgrade import summarize
+from resect.core.weight_values import WeightStats, read_weight_values, weight_stats
 
 INTERNAL_KEYS = {"shared_object_id", "module", "registered_name"}  # Keras' bookkeeping, not settings
 POLICY_CLASSES = {"DTypePolicy", "FloatDTypePolicy", "DTypePolicyMap"}
@@ -304,7 +304,7 @@ class PropertiesPanel(QWidget):
             self.select_weight(self.document.selection.weight)
 
     def _show_tensor(self, graph: ModelGraph, tensor: TensorRef) -> None:
-        from core.render.scene import shape_of  # layer keys: "outer/inner" inside nested models
+        from resect.core.render.scene import shape_of  # layer keys: "outer/inner" inside nested models
 
         shape = shape_of(graph, tensor)
         consumers = graph.consumers(tensor) if graph.has_layer(tensor.layer) else []

@@ -13,7 +13,7 @@ __all__ = ["icon", "make_action"]
 
 def icon(name: str) -> QIcon:
     try:
-        from resources import icon_path
+        from resect.resources import icon_path
 
         return QIcon(str(icon_path(name)))
     except Exception:  # noqa: BLE001 - an icon is never worth failing for

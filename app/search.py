@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.graph import ModelGraph
+from resect.core.graph import ModelGraph
 
 
 def find_layers(graph: ModelGraph, text: str) -> list[tuple[str, ...]]:

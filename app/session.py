@@ -22,17 +22,17 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-from app import keras_client
-from app.canvas.prepared import PreparedScene, prepare
-from app.document import ViewerDocument
-from app.formatting import graph_totals
-from app.keras_client import KerasClient
-from app.layer_tree import remember_rows
-from app.workers import TaskRunner
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.perf import paused_gc
-from core.shape_table import apply_shape_table
+from resect.app import keras_client
+from resect.app.canvas.prepared import PreparedScene, prepare
+from resect.app.document import ViewerDocument
+from resect.app.formatting import graph_totals
+from resect.app.keras_client import KerasClient
+from resect.app.layer_tree import remember_rows
+from resect.app.workers import TaskRunner
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.perf import paused_gc
+from resect.core.shape_table import apply_shape_table
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def share_gil_with_ui() -> None:
 
 def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
     """Reader plus block detection, both pure Python (runs on a worker)."""
-    from core.reader import read_model
+    from resect.core.reader import read_model
 
     with paused_gc():  # warm the caches here, off the UI thread (GC paused: see core.perf)
         graph = read_model(path)
@@ -78,7 +78,7 @@ def read_and_analyse(path: str) -> tuple[ModelGraph, list[Any]]:
 def read_for_window(path: str) -> tuple[ModelGraph, list[Any], frozenset[str]]:
     """``read_and_analyse`` plus the blocks a large model opens collapsed (8 ms of Python
     at 20,000 layers, done here rather than in the UI thread's open slot)."""
-    from core.analysis.blocks import default_collapsed
+    from resect.core.analysis.blocks import default_collapsed
 
     graph, blocks = read_and_analyse(path)
     return graph, blocks, default_collapsed(blocks, len(graph.layers))
@@ -97,7 +97,7 @@ def warm_caches(graph: ModelGraph) -> None:
 def find_blocks_safely(graph: ModelGraph) -> list[Any]:
     """Blocks are a convenience: a failure there must never stop a model from opening."""
     try:
-        from core.analysis.blocks import find_blocks
+        from resect.core.analysis.blocks import find_blocks
 
         return list(find_blocks(graph))
     except Exception:  # noqa: BLE001 - logged, the graph still shows
@@ -109,7 +109,7 @@ def build_prepared(
     graph: ModelGraph, collapsed: frozenset[str], direction: str, blocks: list[Any] | None = None
 ) -> PreparedScene:
     """Layout + scene (core.render) and the canvas' arrays, on a worker."""
-    from core.render.scene import build_scene
+    from resect.core.render.scene import build_scene
 
     with paused_gc():
         prepared = prepare(build_scene(graph, collapsed=collapsed, direction=direction, blocks=blocks or None))
@@ -129,7 +129,7 @@ def fill_from_table(graph: ModelGraph, table: dict[str, Any]) -> ModelGraph:
 def swap_in_layer_graph(read: ModelGraph, answer: dict[str, Any]) -> tuple[ModelGraph, list[Any]]:
     """A code-defined model (KerasHub): the layer graph the Keras worker built, with its
     shapes, and its blocks (pure Python, on a worker thread)."""
-    from core.layer_graph_json import graph_from_layer_json
+    from resect.core.layer_graph_json import graph_from_layer_json
 
     with paused_gc():
         graph = apply_shape_table(graph_from_layer_json(read, answer["layer_graph"]), answer["table"])
@@ -344,7 +344,7 @@ class ModelSession(QObject):
             self.document.set_keras_status("ready", "Layer graph from Keras")
             self.file_graph, blocks = result
             self.swapped_blocks = blocks
-            from core.analysis.blocks import default_collapsed
+            from resect.core.analysis.blocks import default_collapsed
 
             self.document.collapsed = default_collapsed(blocks, len(result[0].layers))
             self.shapes_filled.emit()  # the editor re-bases on the real graph (no edits can exist yet)

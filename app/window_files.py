@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
-from app import dialogs, exporting
+from resect.app import dialogs, exporting
 
 
 class FileActions:

@@ -7,7 +7,7 @@ import os
 
 from PySide6.QtWidgets import QLabel, QProgressBar
 
-from app.formatting import graph_totals
+from resect.app.formatting import graph_totals
 
 
 class StatusAndTitle:

@@ -3,10 +3,10 @@ the toolbar search, all kept per model (reset on open)."""
 
 from __future__ import annotations
 
-from app.canvas.prepared import PreparedScene
-from app.document import Selection
-from app.search import find_layers
-from core.layout.visible import layer_of_box
+from resect.app.canvas.prepared import PreparedScene
+from resect.app.document import Selection
+from resect.app.search import find_layers
+from resect.core.layout.visible import layer_of_box
 
 SEPARATOR = "/"
 

@@ -7,7 +7,7 @@ Rows, all in the same run (wall seconds; CPU seconds in the notes, as the machin
 - the hand-written script and Resect's probe, in one child process, each warmed up
   (traced) and then timed as the best of several runs; Resect's figure includes reading
   and preprocessing the image; a batch of 2 shows who retraces;
-- the Keras worker (``python -m core.keras_backend.service``) answering ``activations``
+- the Keras worker (``python -m resect.core.keras_backend.service``) answering ``activations``
   requests over its pipes as the app sends them: the first request (load, build, eager
   run; the trace then starts in the background), the next one straight after, warm
   requests once the trace is in, and a new recipe (a cut), each until its first summaries
@@ -71,8 +71,8 @@ def child(model_path: str, image: str) -> None:
     """In one process: the hand-written script vs Resect's probe, both warm; prints JSON."""
     import numpy as np
 
-    from core.keras_backend.activation_run import feeds, open_probes
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.activation_run import feeds, open_probes
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     probes = open_probes(model_path)
@@ -122,7 +122,7 @@ CUT = [{"op": "cut", "inputs": ["conv2_block2_out"], "outputs": ["conv3_block2_o
 def _worker(model_path: Path, image: Path) -> dict[str, Any]:
     """Timings of ``activations`` requests sent to the worker as the app sends them."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "core.keras_backend.service"],
+        [sys.executable, "-m", "resect.core.keras_backend.service"],
         cwd=ROOT, env={**ENV, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert process.stdin is not None and process.stdout is not None
@@ -196,9 +196,9 @@ def gui_child(model_path: str, image: str) -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from app.activations import install_activations
-    from app.editor import install_editor
-    from app.main_window import MainWindow
+    from resect.app.activations import install_activations
+    from resect.app.editor import install_editor
+    from resect.app.main_window import MainWindow
 
     settings = QSettings(str(CACHE / "bench-settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, use_keras=True)

@@ -74,9 +74,9 @@ def _child(model: str) -> None:
     from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.editor import install_editor
-    from app.main_window import MainWindow
-    from core.surgery.edits import Cut, Rename, SetTrainable
+    from resect.app.editor import install_editor
+    from resect.app.main_window import MainWindow
+    from resect.core.surgery.edits import Cut, Rename, SetTrainable
 
     application = QApplication.instance() or QApplication([])
     folder = tempfile.mkdtemp(prefix="resect-bench-editor-")
@@ -105,13 +105,13 @@ def _child(model: str) -> None:
     _row("load 1,000 layers: longest UI stall", beat.stop(),
          f"drawn after {drawn:.2f}s, Keras shapes after {loaded:.2f}s (TensorFlow import included)")  # fmt: skip
 
-    import app.dialogs
-    from core.analysis.cutpoints import single_tensor_cut_points
+    import resect.app.dialogs
+    from resect.core.analysis.cutpoints import single_tensor_cut_points
 
     def refuse(parent, title, message):  # noqa: ANN001 - a modal dialog would stall the bench
         raise RuntimeError(f"bench_editor: {title}: {message}")
 
-    app.dialogs.show_error = refuse
+    resect.app.dialogs.show_error = refuse
     graph = editor.doc.original
     points = [r.layer for r in single_tensor_cut_points(graph)]
     mid, late = points[len(points) // 2], points[3 * len(points) // 4]

@@ -85,7 +85,7 @@ def frames(path: Path) -> dict[str, list[float]]:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from app.main_window import MainWindow
+    from resect.app.main_window import MainWindow
 
     settings = QSettings(str(CACHE / "bench-settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, use_keras=False)
@@ -139,8 +139,8 @@ def stalls(path: Path, timeout: float = 1200.0) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    from app.editor import install_editor
-    from app.main_window import MainWindow
+    from resect.app.editor import install_editor
+    from resect.app.main_window import MainWindow
 
     settings = QSettings(str(CACHE / "bench-settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings, use_keras=os.environ.get("RESECT_NO_KERAS") != "1")

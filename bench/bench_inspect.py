@@ -20,7 +20,7 @@ APPLICATIONS = {"resnet50": "ResNet50", "efficientnet_b7": "EfficientNetB7"}
 DEEP = {"deep_5000": 5000, "deep_20000": 20000}
 KERAS_LOAD = "import sys, keras; keras.models.load_model(sys.argv[1], compile=False)"
 KERAS_LOAD_DEEP = (
-    "import sys; sys.path.insert(0, '.'); from core.keras_backend.runtime import import_keras, run_deep; "
+    "import sys; sys.path.insert(0, '.'); from resect.core.keras_backend.runtime import import_keras, run_deep; "
     "keras = import_keras(); run_deep(keras.models.load_model, sys.argv[1], compile=False)"
 )
 

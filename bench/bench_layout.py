@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from run import best_time_and_peak  # noqa: E402
 
-from core.graph import Layer, ModelGraph, Node, Weight  # noqa: E402
-from core.tensor_ref import TensorRef  # noqa: E402
+from resect.core.graph import Layer, ModelGraph, Node, Weight  # noqa: E402
+from resect.core.tensor_ref import TensorRef  # noqa: E402
 
 
 class _Builder:
@@ -102,7 +102,7 @@ def _resnet50() -> ModelGraph | None:
     sys.path.insert(0, str(ROOT / "tests"))
     from zoo import ZooCache
 
-    from core.reader import read_model
+    from resect.core.reader import read_model
 
     return read_model(ZooCache().path("resnet50", "keras"))
 
@@ -110,10 +110,10 @@ def _resnet50() -> ModelGraph | None:
 def run() -> list[dict]:
     import igraph
 
-    from core.analysis.blocks import find_blocks
-    from core.layout import layout
-    from core.render.scene import build_scene
-    from core.render.svg import scene_to_svg
+    from resect.core.analysis.blocks import find_blocks
+    from resect.core.layout import layout
+    from resect.core.render.scene import build_scene
+    from resect.core.render.svg import scene_to_svg
 
     cases: list[tuple[str, Callable[[], ModelGraph]]] = [
         ("resnet50 (177 layers)", _resnet50),

@@ -23,13 +23,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from run import best_time_and_peak  # noqa: E402
 
-from core.analysis.cutpoints import single_tensor_cut_points  # noqa: E402
-from core.graph import ModelGraph  # noqa: E402
-from core.reader import read_model  # noqa: E402
-from core.surgery import graph_ops  # noqa: E402
-from core.surgery import preview as preview_module  # noqa: E402
-from core.surgery.document import Document  # noqa: E402
-from core.surgery.edits import (  # noqa: E402
+from resect.core.analysis.cutpoints import single_tensor_cut_points  # noqa: E402
+from resect.core.graph import ModelGraph  # noqa: E402
+from resect.core.reader import read_model  # noqa: E402
+from resect.core.surgery import graph_ops  # noqa: E402
+from resect.core.surgery import preview as preview_module  # noqa: E402
+from resect.core.surgery.document import Document  # noqa: E402
+from resect.core.surgery.edits import (  # noqa: E402
     AddOutputs,
     Cut,
     Edit,

@@ -13,10 +13,10 @@ import textwrap
 
 import numpy as np
 
-from cli.quiet import keras_quiet
-from cli.recipe_args import read_model_and_recipe
-from core.consent import add_consent_arguments
-from core.errors import ResectError
+from resect.cli.quiet import keras_quiet
+from resect.cli.recipe_args import read_model_and_recipe
+from resect.core.consent import add_consent_arguments
+from resect.core.errors import ResectError
 
 EPILOG = textwrap.dedent(
     """\
@@ -86,7 +86,7 @@ def parse_sources(values: list[str]) -> dict[str | None, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.keras_backend.export import check_target
+    from resect.core.keras_backend.export import check_target
 
     # Everything that needs no TensorFlow is checked first: bad input fails in well under a second.
     check_target(args.output, args.force)
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             _check_readable(source)
     read = read_model_and_recipe(args)
 
-    from core.keras_backend.activation_run import feeds, open_probes
+    from resect.core.keras_backend.activation_run import feeds, open_probes
 
     with keras_quiet():  # Keras' warnings and TensorFlow's logs would add stderr lines
         probes = open_probes(args.model, read.edits, graph=read.graph, consent=read.consent)
@@ -122,8 +122,8 @@ def _check_readable(source: str) -> None:
 def _write(out: str, values: dict[str, np.ndarray], force: bool) -> None:
     """``np.savez`` into a temporary file, renamed onto OUT (``core.atomic``); the last
     existence check is repeated just before, as ``check_target`` did before the run."""
-    from core.atomic import write_atomically
-    from core.keras_backend.export import check_target
+    from resect.core.atomic import write_atomically
+    from resect.core.keras_backend.export import check_target
 
     def write(temporary: str) -> None:
         with open(temporary, "wb") as stream:  # a file object: savez would add ".npz" to a name
@@ -142,7 +142,7 @@ def _batch(values: dict[str, np.ndarray]) -> str:
 
 
 def _print_stats(values: dict[str, np.ndarray]) -> None:
-    from core.activation_summary import stats
+    from resect.core.activation_summary import stats
 
     width = max((len(name) for name in values), default=6)
     print(f"{'tensor':<{width}}  {'shape':<20} {'min':>11} {'max':>11} {'mean':>11} {'std':>11}")

@@ -11,11 +11,11 @@ import argparse
 import sys
 import textwrap
 
-from cli.export_options import add_format_arguments, export_options, print_verify
-from cli.quiet import keras_quiet
-from cli.recipe_args import read_model_and_recipe
-from core.consent import add_consent_arguments
-from core.errors import ResectError
+from resect.cli.export_options import add_format_arguments, export_options, print_verify
+from resect.cli.quiet import keras_quiet
+from resect.cli.recipe_args import read_model_and_recipe
+from resect.core.consent import add_consent_arguments
+from resect.core.errors import ResectError
 
 EPILOG = textwrap.dedent(
     """\
@@ -106,7 +106,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.keras_backend.export import check_options, check_target, resolve_format
+    from resect.core.keras_backend.export import check_options, check_target, resolve_format
 
     # Everything that needs no TensorFlow is checked first: bad input fails in well under a second.
     fmt = resolve_format(args.output, args.format)
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     check_target(args.output, args.force)
     read = read_model_and_recipe(args)
 
-    from core.keras_backend.pipeline import run_apply
+    from resect.core.keras_backend.pipeline import run_apply
 
     progress = _Progress(args.progress or sys.stderr.isatty(), in_place=not args.progress and sys.stderr.isatty())
     try:

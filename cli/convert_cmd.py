@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli.apply_cmd import _Progress, _size
-from cli.export_options import add_format_arguments, export_options, print_verify
-from cli.quiet import keras_quiet
-from core.consent import add_consent_arguments, consent_from_args
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.upgrade import summarize
+from resect.cli.apply_cmd import _Progress, _size
+from resect.cli.export_options import add_format_arguments, export_options, print_verify
+from resect.cli.quiet import keras_quiet
+from resect.core.consent import add_consent_arguments, consent_from_args
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.upgrade import summarize
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,10 +49,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.keras_backend.export import check_options, check_target, resolve_format
-    from core.keras_backend.formats import FORMATS
-    from core.keras_backend.loading import first_problem
-    from core.reader import read_model
+    from resect.core.keras_backend.export import check_options, check_target, resolve_format
+    from resect.core.keras_backend.formats import FORMATS
+    from resect.core.keras_backend.loading import first_problem
+    from resect.core.reader import read_model
 
     fmt = resolve_format(args.output, args.format)
     options = export_options(args)
@@ -73,11 +73,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         print("no Keras 2 -> 3 rewrite needed")
 
-    from core.keras_backend.legacy_check import verify_against_legacy
-    from core.keras_backend.pipeline import run_apply
+    from resect.core.keras_backend.legacy_check import verify_against_legacy
+    from resect.core.keras_backend.pipeline import run_apply
 
     def check(path: str, out_fmt: str) -> object:
-        from core.keras_backend.verify import VerifyError
+        from resect.core.keras_backend.verify import VerifyError
 
         try:
             return verify_against_legacy(
@@ -134,8 +134,8 @@ def _flag_hint(graph: ModelGraph, where: str) -> str:
     """The consent flag that would let the layer at ``where`` load, if one would: a Lambda's
     code runs with ``--unsafe``, a custom class loads with ``--custom-code``; a Keras 2
     setting with no Keras 3 equivalent has none."""
-    from core.known_layers import KERAS_LAYER_CLASSES
-    from core.reader.config_parser import TF_OP_CLASSES
+    from resect.core.known_layers import KERAS_LAYER_CLASSES
+    from resect.core.reader.config_parser import TF_OP_CLASSES
 
     layer = next((layer for path, layer in graph.iter_layers_deep() if "/".join(path) == where), None)
     if layer is None or layer.is_operation:

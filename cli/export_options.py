@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core.keras_backend.formats import ExportOptions
+from resect.core.keras_backend.formats import ExportOptions
 
 __all__ = ["add_format_arguments", "export_options", "print_verify"]
 
@@ -15,7 +15,7 @@ __all__ = ["add_format_arguments", "export_options", "print_verify"]
 def add_format_arguments(parser: argparse.ArgumentParser) -> None:
     """``--format`` and the deployment formats' options, from the one format table (also
     for ``convert``)."""
-    from core.keras_backend.formats import FORMATS
+    from resect.core.keras_backend.formats import FORMATS
 
     parser.add_argument("--format", choices=tuple(FORMATS), help="output format (default: from the name of OUT)")
     parser.add_argument(
@@ -36,7 +36,7 @@ def export_options(args: argparse.Namespace) -> ExportOptions:
 
 def print_verify(result: Any, options: ExportOptions) -> None:
     """The largest difference per compared tensor, and the runtime that computed it."""
-    from core.keras_backend.formats import FORMATS
+    from resect.core.keras_backend.formats import FORMATS
 
     report = result.verify
     if report is None:

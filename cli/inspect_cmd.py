@@ -11,12 +11,12 @@ import argparse
 import gc
 import sys
 
-from cli.quiet import keras_quiet
-from core.consent import Consent, add_consent_arguments, consent_from_args
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.reader import read_model
-from core.summary import iter_inspect_json, iter_table_lines
+from resect.cli.quiet import keras_quiet
+from resect.core.consent import Consent, add_consent_arguments, consent_from_args
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.reader import read_model
+from resect.core.summary import iter_inspect_json, iter_table_lines
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
 def _with_keras_shapes(path: str, graph: ModelGraph, consent: Consent) -> ModelGraph:
     """The graph with Keras' shapes, or the file's graph plus a warning if Keras fails.
     With ``--custom-code`` / ``--unsafe`` given, a failure of that code is an error."""
-    from core.keras_backend.custom_code import CustomCodeError
-    from core.keras_backend.loading import fill_shapes, load_graph_model, refusal_without_keras
+    from resect.core.keras_backend.custom_code import CustomCodeError
+    from resect.core.keras_backend.loading import fill_shapes, load_graph_model, refusal_without_keras
 
     reason = None if consent else refusal_without_keras(graph)
     if reason is not None:

@@ -9,8 +9,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from core.errors import ResectError
-from core.version import __version__
+from resect.core.errors import ResectError
+from resect.core.version import __version__
 
 COMMANDS = ("inspect", "apply", "convert", "render", "activations")
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"resect {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    from cli import activations_cmd, apply_cmd, convert_cmd, inspect_cmd, render_cmd
+    from resect.cli import activations_cmd, apply_cmd, convert_cmd, inspect_cmd, render_cmd
 
     for module in (inspect_cmd, apply_cmd, convert_cmd, render_cmd, activations_cmd):
         module.add_parser(commands)
@@ -58,6 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_gui(argv: list[str]) -> int:
-    from app.launch import main as gui_main
+    from resect.app.launch import main as gui_main
 
     return gui_main(argv)

@@ -11,8 +11,8 @@ import argparse
 from dataclasses import dataclass
 from typing import Any
 
-from core.consent import Consent, consent_from_args
-from core.graph import ModelGraph
+from resect.core.consent import Consent, consent_from_args
+from resect.core.graph import ModelGraph
 
 __all__ = ["ModelAndRecipe", "read_model_and_recipe"]
 
@@ -30,9 +30,9 @@ def read_model_and_recipe(args: argparse.Namespace) -> ModelAndRecipe:
     """``args.model`` read, ``args.recipe`` (if any) loaded and applied to it as a check;
     a KerasHub model's layers exist only once Keras built it, so its recipe is checked
     later, by the Keras backend."""
-    from core.reader import read_model
-    from core.surgery.apply import apply_edits
-    from core.surgery.recipe import load_recipe
+    from resect.core.reader import read_model
+    from resect.core.surgery.apply import apply_edits
+    from resect.core.surgery.recipe import load_recipe
 
     edits = load_recipe(args.recipe) if args.recipe else []
     graph = read_model(args.model)

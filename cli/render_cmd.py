@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.atomic import check_output
-from core.consent import add_consent_arguments
-from core.errors import ResectError
-from core.render.output import PICTURE_SUFFIXES as FORMATS
+from resect.core.atomic import check_output
+from resect.core.consent import add_consent_arguments
+from resect.core.errors import ResectError
+from resect.core.render.output import PICTURE_SUFFIXES as FORMATS
 
 
 class RenderError(ResectError):
@@ -59,14 +59,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.scale > 0:
         raise RenderError(f"--scale must be positive, not {args.scale}")
 
-    from core.analysis.blocks import default_collapsed, find_blocks
-    from core.reader import read_model
-    from core.render.scene import build_scene
+    from resect.core.analysis.blocks import default_collapsed, find_blocks
+    from resect.core.reader import read_model
+    from resect.core.render.scene import build_scene
 
     graph = read_model(args.model)
     if graph.code_defined is not None and not graph.layers:  # a KerasHub model: Keras builds its graph
-        from core.consent import consent_from_args
-        from core.keras_backend.loading import fill_shapes, load_graph_model
+        from resect.core.consent import consent_from_args
+        from resect.core.keras_backend.loading import fill_shapes, load_graph_model
 
         graph = fill_shapes(graph, load_graph_model(args.model, graph, consent_from_args(args)))
     highlight = {name for name in args.highlight.split(",") if name}
@@ -112,8 +112,8 @@ def _has_layer_key(graph, key: str) -> bool:
 def _apply_recipe(graph, recipe_path: str):
     """The edited graph and the names of its new or changed layers."""
     try:
-        from core.surgery.apply import apply_edits
-        from core.surgery.recipe import load_recipe
+        from resect.core.surgery.apply import apply_edits
+        from resect.core.surgery.recipe import load_recipe
     except ImportError:  # pragma: no cover - the surgery engine ships with the app
         raise RenderError(f"{recipe_path}: recipes are not supported by this build") from None
     edited = apply_edits(graph, load_recipe(recipe_path))
@@ -130,13 +130,13 @@ def _apply_recipe(graph, recipe_path: str):
 
 def _write(scene, output: str, scale: float, force: bool) -> str:
     """Write the picture; for a PNG, its size and whether it had to shrink."""
-    from core.render.output import write_scene
+    from resect.core.render.output import write_scene
 
     pixels = write_scene(scene, output, scale, replace=force)
     if pixels is None:
         return ""
-    from core.render import style
-    from core.render.png import MIN_TEXT_PX, fitted_scale
+    from resect.core.render import style
+    from resect.core.render.png import MIN_TEXT_PX, fitted_scale
 
     size = f", {pixels[0]}x{pixels[1]} px"
     fitted = fitted_scale(scene, scale)

@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable
 
-from core.errors import ResectError
+from resect.core.errors import ResectError
 
 
 class OutputError(ResectError):

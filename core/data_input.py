@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.errors import ResectError
+from resect.core.errors import ResectError
 
 __all__ = [
     "PREPROCESSING",

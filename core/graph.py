@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from core.errors import UnknownTensorError
-from core.tensor_ref import TensorRef
+from resect.core.errors import UnknownTensorError
+from resect.core.tensor_ref import TensorRef
 
 Shape = tuple[int | None, ...]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from core.graph import ModelGraph, Weight
+from resect.core.graph import ModelGraph, Weight
 
 __all__ = ["graph_from_layer_json", "layer_graph_json"]
 
@@ -34,7 +34,7 @@ def layer_graph_json(config: dict[str, Any], built: ModelGraph) -> dict[str, Any
 def graph_from_layer_json(read: ModelGraph, obj: dict[str, Any]) -> ModelGraph:
     """``read`` (the file's reading: a ``CodeDefined`` record, no layers) with the layer
     graph ``layer_graph_json`` describes."""
-    from core.reader.config_parser import parse_model_config
+    from resect.core.reader.config_parser import parse_model_config
 
     table: dict[str, list[Any]] = obj.get("weights") or {}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from core.graph import Layer, ModelGraph, Node, Shape, Weight
+from resect.core.graph import Layer, ModelGraph, Node, Shape, Weight
 
 __all__ = ["apply_shape_table", "shape_table"]
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from core.graph import CodeDefined, Layer, ModelGraph, Node, Shape
-from core.tensor_ref import TensorRef
-from core.upgrade.report import summarize
+from resect.core.graph import CodeDefined, Layer, ModelGraph, Node, Shape
+from resect.core.tensor_ref import TensorRef
+from resect.core.upgrade.report import summarize
 
 __all__ = [
     "SummaryRow",

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import h5py
 import numpy as np
 
-from core.errors import ModelFileError
-from core.graph import Weight
-from core.reader import sniff_format
-from core.reader.archive import open_member
+from resect.core.errors import ModelFileError
+from resect.core.graph import Weight
+from resect.core.reader import sniff_format
+from resect.core.reader.archive import open_member
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import contextlib
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from core.errors import ResectError
+from resect.core.errors import ResectError
 
 DEMO_MODEL = "demo_model.keras"
 APP_ICON = "resect"

@@ -1,4 +1,4 @@
-"""Build the demo model the app opens by default: ``python -m resources.make_demo_model [OUT]``.
+"""Build the demo model the app opens by default: ``python -m resect.resources.make_demo_model [OUT]``.
 
 A small image classifier (31,242 parameters, about 240 KB) shaped so every kind of
 surgery Resect offers has something to act on: residual blocks with skip connections (cuts

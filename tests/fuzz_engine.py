@@ -123,7 +123,7 @@ def encode_fields(items: list[tuple[int, int, Any]]) -> bytes:
 
 def metadata_root(data: bytes) -> dict[str, Any]:
     """The root node's metadata JSON (the model config) of a ``keras_metadata.pb``."""
-    from core.reader.protowire import fields
+    from resect.core.reader.protowire import fields
 
     for number, _, value in fields(data):
         inner = list(fields(value)) if number == 1 else []
@@ -134,7 +134,7 @@ def metadata_root(data: bytes) -> dict[str, Any]:
 
 def with_metadata_root(data: bytes, text: str) -> bytes:
     """``data`` with the root node's metadata replaced by ``text``."""
-    from core.reader.protowire import fields
+    from resect.core.reader.protowire import fields
 
     nodes = []
     for number, wire, value in fields(data):
@@ -450,7 +450,7 @@ def _state(path: Path) -> Any:
 def _run_isolated(case: Case, root: str, site: Path) -> tuple[Any, str, float]:
     import subprocess
 
-    code = "import sys; sys.path.insert(1, sys.argv.pop(1)); from cli.main import main; raise SystemExit(main(sys.argv[1:]))"
+    code = "import sys; sys.path.insert(1, sys.argv.pop(1)); from resect.cli.main import main; raise SystemExit(main(sys.argv[1:]))"
     env = {**os.environ, "PYTHONPATH": str(site), "TF_CPP_MIN_LOG_LEVEL": "3"}
     try:
         done = subprocess.run(
@@ -603,7 +603,7 @@ def run_campaign(
 ) -> list[tuple[str, str]]:
     """``cases`` cases from ``seed`` against the checkout at ``root`` (first on
     ``sys.path``); the (case, what broke) of each failure."""
-    from cli.main import main
+    from resect.cli.main import main
 
     seeds = build_seeds(seeds_folder)
     marker = folder / "MARKER"

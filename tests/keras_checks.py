@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from core.graph import ModelGraph
-from core.tensor_ref import TensorRef
+from resect.core.graph import ModelGraph
+from resect.core.tensor_ref import TensorRef
 
 
 def _count(weights: Any) -> int:
@@ -22,7 +22,7 @@ def graph_vs_keras(graph: ModelGraph, model: Any, shapes_complete: bool = True, 
     """Every difference between ``graph`` and ``model``'s functional graph, as lines:
     the same operations (layers and op nodes) with the same classes, params and calls,
     and each call's input / output shapes."""
-    from core.keras_backend.build import model_calls
+    from resect.core.keras_backend.build import model_calls
 
     errors: list[str] = []
     functional = getattr(model, "_functional", None) or model  # a Sequential keeps its graph there
@@ -84,7 +84,7 @@ def export_matches(
     """Reload ``exported`` from disk, run it and the original model (a path or a loaded
     model; cut at ``outputs``, tensor names of the original, if given) on the same random
     input, matched by input name; the largest difference, asserted to be within ``tol``."""
-    from core.keras_backend.build import keras_tensor
+    from resect.core.keras_backend.build import keras_tensor
 
     if isinstance(original, (str, Path)):
         original = keras.saving.load_model(original, compile=False)

@@ -1,4 +1,4 @@
-"""The Keras worker process (``python -m core.keras_backend.service``) driven over its pipes
+"""The Keras worker process (``python -m resect.core.keras_backend.service``) driven over its pipes
 as the app drives it: one client for every test of the worker protocol."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class Server:
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "core.keras_backend.service"],
+            [sys.executable, "-m", "resect.core.keras_backend.service"],
             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         self.next_id = 1

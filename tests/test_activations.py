@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data_input import DataInputError, InputSpec, read_inputs
-from core.tensor_ref import TensorRef
+from resect.core.data_input import DataInputError, InputSpec, read_inputs
+from resect.core.tensor_ref import TensorRef
 
 ROOT = Path(__file__).resolve().parent.parent
 TOLERANCE = 1e-6
@@ -20,19 +20,19 @@ TOLERANCE = 1e-6
 
 @pytest.fixture(scope="module")
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 
 
 def opened(zoo, name: str, edits=()):
-    from core.keras_backend.activation_run import open_probes
+    from resect.core.keras_backend.activation_run import open_probes
 
     return open_probes(zoo.path(name, "keras"), edits)
 
 
 def random_feeds(probe, seed: int = 3) -> list[np.ndarray]:
-    from core.keras_backend.activation_run import feeds
+    from resect.core.keras_backend.activation_run import feeds
 
     return feeds(probe, {None: "random"}, seed=seed)
 
@@ -45,7 +45,7 @@ def reference(keras, model, tensors: list, feed: list[np.ndarray]) -> list[np.nd
 
 def call_output(model, layer_name: str, call: int, index: int = 0):
     """Output ``index`` of call ``call`` of a layer, as Keras' own node holds it."""
-    from core.keras_backend.build import model_calls
+    from resect.core.keras_backend.build import model_calls
 
     layer = model.get_layer(layer_name)
     return model_calls(model, layer)[call].outputs[index]
@@ -146,9 +146,9 @@ def test_multi_input_multi_output(zoo, keras):
 
 
 def test_kept_tensors_of_a_cut_differ_by_zero(zoo):
-    from core.keras_backend.activation_run import edited_feeds
-    from core.keras_backend.activations import kept_differences
-    from core.surgery.recipe import parse_recipe
+    from resect.core.keras_backend.activation_run import edited_feeds
+    from resect.core.keras_backend.activations import kept_differences
+    from resect.core.surgery.recipe import parse_recipe
 
     edits = parse_recipe(
         {
@@ -167,16 +167,16 @@ def test_kept_tensors_of_a_cut_differ_by_zero(zoo):
     assert len(differences) == len(edited.names)  # a pure cut keeps every tensor it has
     assert max(differences.values()) == 0.0
     # the same model object and recipe again: the cached probes, not a new build
-    from core.keras_backend.activation_run import open_probes
+    from resect.core.keras_backend.activation_run import open_probes
 
     again = open_probes(zoo.path("small_resnet", "keras"), edits, graph=probes.graph, model=probes.model)
     assert again.edited is edited and again.original is original
 
 
 def test_a_new_head_is_not_a_kept_tensor(zoo):
-    from core.keras_backend.activation_run import edited_feeds
-    from core.keras_backend.activations import kept_differences
-    from core.surgery.recipe import parse_recipe
+    from resect.core.keras_backend.activation_run import edited_feeds
+    from resect.core.keras_backend.activations import kept_differences
+    from resect.core.surgery.recipe import parse_recipe
 
     head = [{"class_name": "GlobalAveragePooling2D", "config": {}}, {"class_name": "Dense", "config": {"units": 2}}]
     edits = parse_recipe(
@@ -217,7 +217,7 @@ def files(tmp_path_factory):
 
 
 def test_an_image_is_resized_and_preprocessed(files, keras):
-    from core.keras_backend.activations import family_preprocess
+    from resect.core.keras_backend.activations import family_preprocess
 
     plain = read_inputs({None: str(files / "cat.png")}, [IMAGE])[0]
     assert plain.shape == (1, 224, 224, 3) and plain.dtype == np.float32 and plain.max() > 200

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from service_client import running_server
 
-from core.activation_summary import channel_grid, decode_grid, grid_channel_at, histogram, summarize, top_k
+from resect.core.activation_summary import channel_grid, decode_grid, grid_channel_at, histogram, summarize, top_k
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def server():
 
 
 def test_original_beside_edited_in_the_worker(server, zoo):
-    from core.keras_backend.activation_run import feeds, open_probes
+    from resect.core.keras_backend.activation_run import feeds, open_probes
 
     path = str(zoo.path("small_resnet", "keras"))
     cut = [{"op": "cut", "inputs": ["conv2_block2_out"], "outputs": ["conv3_block2_out"]}]

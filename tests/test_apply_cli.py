@@ -52,7 +52,7 @@ def test_apply_verify_prints_counts_and_the_difference(zoo, tmp_path):
     assert lines[2] == "params after:  8,592 (trainable 8,432, non-trainable 160)"
     assert lines[3] == "verify: max abs diff 0 (tolerance 1e-05)"
     assert "conv3_block2_out:0:0" in lines[4]
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     assert import_keras().models.load_model(out, compile=False).count_params() == 8592
 
@@ -95,7 +95,7 @@ def test_a_bad_new_layer_config_names_the_edit(zoo, tmp_path):
 
 
 def test_lost_weights_are_refused_until_accepted(tmp_path):
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     k = import_keras()
     inp = k.Input((6, 6, 1), name="pixels")

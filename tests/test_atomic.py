@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from core.atomic import write_atomically, write_text_atomically
+from resect.core.atomic import write_atomically, write_text_atomically
 
 
 def test_failure_keeps_the_old_file_and_leaves_nothing(tmp_path):

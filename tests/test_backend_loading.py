@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ModelFileError
-from core.keras_backend.loading import fill_shapes, load_keras_model, load_with_shapes
-from core.keras_backend.runtime import import_keras, run_deep
-from core.reader import read_model
+from resect.core.errors import ModelFileError
+from resect.core.keras_backend.loading import fill_shapes, load_keras_model, load_with_shapes
+from resect.core.keras_backend.runtime import import_keras, run_deep
+from resect.core.reader import read_model
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.analysis.blocks import default_collapsed, find_blocks
-from core.reader import read_model
-from core.tensor_ref import TensorRef
+from resect.core.analysis.blocks import default_collapsed, find_blocks
+from resect.core.reader import read_model
+from resect.core.tensor_ref import TensorRef
 
 RESNET50_BLOCKS = [f"conv{s}_block{b}" for s, n in ((2, 3), (3, 4), (4, 6), (5, 3)) for b in range(1, n + 1)]
 
@@ -130,8 +130,8 @@ def test_app_and_render_auto_collapse_agree(zoo, tmp_path, name):
     """The app's first view and ``render --collapse auto`` draw the same boxes (one rule)."""
     import xml.etree.ElementTree as ET
 
-    from app.session import read_and_analyse
-    from cli.main import main
+    from resect.app.session import read_and_analyse
+    from resect.cli.main import main
 
     graph, blocks = read_and_analyse(str(zoo.path(name, "keras")))
     expected = default_collapsed(blocks, len(graph.layers))

@@ -11,20 +11,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.analysis.blocks import find_blocks
-from core.keras_backend.pipeline import run_apply
-from core.reader import read_model
-from core.surgery.apply import EditError, apply_edits
-from core.surgery.dropping import edit_for_removing, edit_for_stretch
-from core.surgery.edits import Bypass, Cut
-from core.surgery.preview import preview
-from core.surgery.recipe import parse_recipe
-from core.tensor_ref import TensorRef
+from resect.core.analysis.blocks import find_blocks
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.reader import read_model
+from resect.core.surgery.apply import EditError, apply_edits
+from resect.core.surgery.dropping import edit_for_removing, edit_for_stretch
+from resect.core.surgery.edits import Bypass, Cut
+from resect.core.surgery.preview import preview
+from resect.core.surgery.recipe import parse_recipe
+from resect.core.tensor_ref import TensorRef
 
 
 @pytest.fixture(scope="module")
 def k():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     keras.utils.set_random_seed(5)

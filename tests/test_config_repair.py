@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.keras_backend.config_repair import RepairFailed, needs_repair, repaired_config, written_with
-from core.keras_backend.export import ExportError, write_model
-from core.keras_backend.runtime import import_keras
+from resect.core.keras_backend.config_repair import RepairFailed, needs_repair, repaired_config, written_with
+from resect.core.keras_backend.export import ExportError, write_model
+from resect.core.keras_backend.runtime import import_keras
 
 keras = import_keras()
 

@@ -170,8 +170,8 @@ def test_bad_custom_code_is_one_line_and_exit_2(models, tmp_path, code, expected
 
 
 def test_gui_worker_imports_the_code_the_window_never_does(models, qtbot) -> None:
-    from app.keras_client import KerasClient
-    from core.consent import Consent
+    from resect.app.keras_client import KerasClient
+    from resect.core.consent import Consent
 
     marker = models["folder"] / "gui-marker"
     os.environ["ACME_MARKER"] = str(marker)  # the worker inherits it
@@ -193,7 +193,7 @@ def test_gui_worker_imports_the_code_the_window_never_does(models, qtbot) -> Non
 
 
 def test_gui_command_line_takes_the_consent_flags() -> None:
-    from app.launch import split_consent
+    from resect.app.launch import split_consent
 
     rest, consent = split_consent(["m.keras", "--custom-code", "a.py", "--unsafe", "--custom-code=b"])
     assert rest == ["m.keras"] and consent is not None

@@ -25,7 +25,7 @@ def keras2() -> Keras2Zoo:
 
 
 def _main(capsys, *argv: str) -> tuple[int, str, str]:
-    from cli.main import main
+    from resect.cli.main import main
 
     code = main(list(argv))
     captured = capsys.readouterr()
@@ -117,7 +117,7 @@ def test_convert_keras3_model_to_tflite_verifies_in_litert_as_apply_does(zoo, ca
     assert "  score:0:0  vs original score:0:0:" in stdout
     x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
     y = np.random.default_rng(1).normal(size=(2, 32, 32, 3)).astype("float32")
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     model = import_keras().models.load_model(zoo.path("siamese", "keras"), compile=False)
     (got,) = _tflite_outputs(out, {"left": x, "right": y})
@@ -141,7 +141,7 @@ NAMES = ["zeta", "in put", "alpha"]  # not sorted; "in put" is no valid signatur
 def named_inputs(tmp_path_factory) -> Path:
     """Three same-shaped inputs through different Dense layers: swapping two feeds changes
     every output."""
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     layers = keras.layers
@@ -156,7 +156,7 @@ def named_inputs(tmp_path_factory) -> Path:
 
 
 def _keras_outputs(path: Path, feeds: list[np.ndarray]) -> list[np.ndarray]:
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     model = import_keras().models.load_model(path, compile=False)
     return [np.asarray(y) for y in model(feeds, training=False)]
@@ -164,9 +164,9 @@ def _keras_outputs(path: Path, feeds: list[np.ndarray]) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("fmt", ["onnx", "tflite"])
 def test_inputs_whose_names_sort_differently_are_fed_by_name(named_inputs, tmp_path, fmt):
-    from core.keras_backend.formats import FORMATS, ExportOptions
-    from core.keras_backend.formats.converted import signature_names
-    from core.keras_backend.pipeline import run_apply
+    from resect.core.keras_backend.formats import FORMATS, ExportOptions
+    from resect.core.keras_backend.formats.converted import signature_names
+    from resect.core.keras_backend.pipeline import run_apply
 
     out = tmp_path / f"named.{fmt}"
     result = run_apply(named_inputs, [], out, verify=True, options=ExportOptions(batch_size=2))
@@ -200,7 +200,7 @@ def test_inputs_whose_names_sort_differently_are_fed_by_name(named_inputs, tmp_p
 
 
 def test_signature_names_are_valid_unique_and_leave_valid_names_alone():
-    from core.keras_backend.formats.converted import signature_names
+    from resect.core.keras_backend.formats.converted import signature_names
 
     names = ["x-y", "x_y", "1st", "ok", "x y"]
     keys = signature_names(names)

@@ -15,11 +15,10 @@ HEAVY = ("tensorflow", "keras", "tf_keras", "PySide6", "shiboken6", "pyqtgraph")
 
 
 def _core_modules(include_backend: bool) -> list[str]:
-    import core
-
+    from resect import core
     names = ["core"]
     for info in pkgutil.walk_packages(core.__path__, "core."):
-        if include_backend or not info.name.startswith("core.keras_backend"):
+        if include_backend or not info.name.startswith("resect.core.keras_backend"):
             names.append(info.name)
     return names
 
@@ -39,23 +38,23 @@ def _heavy_after_importing(modules: list[str]) -> list[str]:
 
 
 def test_core_and_cli_import_neither_qt_nor_tensorflow() -> None:
-    modules = _core_modules(include_backend=False) + ["core.reader", "core.summary", "cli.main", "cli.inspect_cmd"]
+    modules = _core_modules(include_backend=False) + ["resect.core.reader", "resect.core.summary", "resect.cli.main", "resect.cli.inspect_cmd"]
     assert len(modules) > 8  # the walk found the package's modules
     assert _heavy_after_importing(modules) == []
 
 
 def test_keras_backend_imports_tensorflow_only_when_asked() -> None:
-    backend = [name for name in _core_modules(include_backend=True) if name.startswith("core.keras_backend")]
-    assert {"core.keras_backend.runtime", "core.keras_backend.loading"} <= set(backend)
+    backend = [name for name in _core_modules(include_backend=True) if name.startswith("resect.core.keras_backend")]
+    assert {"resect.core.keras_backend.runtime", "resect.core.keras_backend.loading"} <= set(backend)
     assert _heavy_after_importing(backend) == []
 
 
 def test_the_check_itself_sees_tensorflow() -> None:
     """The subprocess check above would notice an import: asking for Keras shows it."""
-    found = _heavy_after_importing(["core.keras_backend.runtime", "core.keras_backend.loading"])
+    found = _heavy_after_importing(["resect.core.keras_backend.runtime", "resect.core.keras_backend.loading"])
     assert found == []
     code = (
-        "from core.keras_backend.runtime import import_keras; import sys; import_keras(); print('keras' in sys.modules)"
+        "from resect.core.keras_backend.runtime import import_keras; import sys; import_keras(); print('keras' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout.strip() == "True"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from core.analysis.blocks import find_blocks
-from core.analysis.cutpoints import crossing_tensors, single_tensor_cut_points
-from core.reader import read_model
-from core.surgery.apply import apply_edits
-from core.surgery.dropping import cut_for_dropping
-from core.surgery.edits import Cut
-from core.surgery.errors import EditError
-from core.surgery.graph_ops import ancestors, descendants
-from core.tensor_ref import TensorRef
+from resect.core.analysis.blocks import find_blocks
+from resect.core.analysis.cutpoints import crossing_tensors, single_tensor_cut_points
+from resect.core.reader import read_model
+from resect.core.surgery.apply import apply_edits
+from resect.core.surgery.dropping import cut_for_dropping
+from resect.core.surgery.edits import Cut
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.graph_ops import ancestors, descendants
+from resect.core.tensor_ref import TensorRef
 
 
 def _brute_force(graph, ref: TensorRef) -> bool:

@@ -15,16 +15,16 @@ import h5py
 import numpy as np
 import pytest
 
-import resources
-from core.reader import read_model
-from resources import ResourceMissingError, make_demo_model
+from resect import resources
+from resect.core.reader import read_model
+from resect.resources import ResourceMissingError, make_demo_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 
@@ -59,16 +59,19 @@ def test_missing_icon_names_the_icon():
 
 def test_resources_inside_a_zip_import_are_extracted_to_real_files(tmp_path):
     """Where the package is not a directory (zipimport), callers still get a real file path."""
-    archive = tmp_path / "resources.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
+    archive = tmp_path / "resect.zip"
+    with zipfile.ZipFile(archive, "w") as zf:  # the package as a wheel lays it out, zipped
+        zf.write(ROOT / "resect" / "__init__.py", "resect/__init__.py")
+        for path in (ROOT / "core").rglob("*.py"):
+            zf.write(path, f"resect/{path.relative_to(ROOT)}")
         for name in ("__init__.py", "demo_model.keras", "resect.svg"):
-            zf.write(ROOT / "resources" / name, f"resources/{name}")
+            zf.write(ROOT / "resources" / name, f"resect/resources/{name}")
     script = (
-        "import resources, sys; p = resources.demo_model_path(); i = resources.icon_path();"
+        "from resect import resources; import sys; p = resources.demo_model_path(); i = resources.icon_path();"
         "assert 'zip' in resources.__file__, resources.__file__;"
         "print(p.is_file(), p.read_bytes() == open(sys.argv[1], 'rb').read(), i.suffix)"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(archive), str(ROOT)])}
+    env = {**os.environ, "PYTHONPATH": str(archive)}
     result = subprocess.run(
         [sys.executable, "-c", script, str(resources.demo_model_path())],
         capture_output=True,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.reader import read_model
-from core.surgery.apply import EditError, apply_edits
-from core.surgery.document import Document
-from core.surgery.edits import Cut, LayerSpec, Rename, ReplaceHead, SetInputShape, SetTrainable
-from core.surgery.recipe import load_recipe, save_recipe
+from resect.core.reader import read_model
+from resect.core.surgery.apply import EditError, apply_edits
+from resect.core.surgery.document import Document
+from resect.core.surgery.edits import Cut, LayerSpec, Rename, ReplaceHead, SetInputShape, SetTrainable
+from resect.core.surgery.recipe import load_recipe, save_recipe
 
 EDITS = [
     SetInputShape("input_layer", (64, 64, 3)),

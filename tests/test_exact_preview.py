@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from core.keras_backend.layer_answers import keras_layer_answers
-from core.keras_backend.pipeline import run_apply
-from core.reader import read_model
-from core.surgery import exact
-from core.surgery.document import Document
-from core.surgery.edits import InsertLayer, LayerSpec, ReplaceHead
+from resect.core.keras_backend.layer_answers import keras_layer_answers
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.reader import read_model
+from resect.core.surgery import exact
+from resect.core.surgery.document import Document
+from resect.core.surgery.edits import InsertLayer, LayerSpec, ReplaceHead
 
 
 @pytest.fixture()
 def model_file(tmp_path):
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     inp = keras.Input((6, 5), name="inp")

@@ -11,18 +11,18 @@ import threading
 import h5py
 import pytest
 
-from core.keras_backend import export as export_module
-from core.keras_backend import verify as verify_module
-from core.keras_backend.export import AtomicTarget, Cancelled, ExportError, resolve_format, write_model
-from core.keras_backend.pipeline import STAGES, run_apply
-from core.keras_backend.verify import VerifyError
-from core.surgery.recipe import parse_recipe
+from resect.core.keras_backend import export as export_module
+from resect.core.keras_backend import verify as verify_module
+from resect.core.keras_backend.export import AtomicTarget, Cancelled, ExportError, resolve_format, write_model
+from resect.core.keras_backend.pipeline import STAGES, run_apply
+from resect.core.keras_backend.verify import VerifyError
+from resect.core.surgery.recipe import parse_recipe
 
 CUT = parse_recipe([{"op": "cut", "inputs": ["conv2_block2_out"]}])
 
 
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 

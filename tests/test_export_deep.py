@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.keras_backend.pipeline import run_apply
-from core.keras_backend.verify import max_abs_diff
-from core.reader import read_model
-from core.surgery.recipe import parse_recipe
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.keras_backend.verify import max_abs_diff
+from resect.core.reader import read_model
+from resect.core.surgery.recipe import parse_recipe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from deep_model import write_deep_model  # noqa: E402

@@ -13,20 +13,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.keras_backend.export import ExportError, ExportOptions
-from core.keras_backend.formats import FORMATS
-from core.keras_backend.pipeline import run_apply
-from core.keras_backend.verify import VerifyError
-from core.reader import read_model
-from core.surgery.apply import apply_edits
-from core.surgery.recipe import parse_recipe
+from resect.core.keras_backend.export import ExportError, ExportOptions
+from resect.core.keras_backend.formats import FORMATS
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.keras_backend.verify import VerifyError
+from resect.core.reader import read_model
+from resect.core.surgery.apply import apply_edits
+from resect.core.surgery.recipe import parse_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 ATOL = 1e-4  # float32, as the issue asks
 
 
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 

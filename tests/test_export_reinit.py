@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.keras_backend.build import ReinitializeError
-from core.keras_backend.pipeline import run_apply
-from core.surgery.recipe import parse_recipe
+from resect.core.keras_backend.build import ReinitializeError
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.surgery.recipe import parse_recipe
 
 
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 

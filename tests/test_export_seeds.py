@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.keras_backend.pipeline import run_apply
-from core.surgery.recipe import parse_recipe
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.surgery.recipe import parse_recipe
 
 HEAD = [
     {"class_name": "Flatten", "config": {}},
@@ -23,7 +23,7 @@ _loaded: dict[str, object] = {}
 
 
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 
@@ -207,10 +207,10 @@ def test_inception_v3_freeze_below_mixed9(zoo, tmp_path):
 
 
 def test_build_flags_are_the_edited_ones_until_restored(zoo):
-    from core.keras_backend.build import build
-    from core.keras_backend.loading import load_keras_model
-    from core.reader import read_model
-    from core.surgery.apply import apply_edits
+    from resect.core.keras_backend.build import build
+    from resect.core.keras_backend.loading import load_keras_model
+    from resect.core.reader import read_model
+    from resect.core.surgery.apply import apply_edits
 
     path = zoo.path("frozen_block", "keras")
     graph, m = read_model(path), load_keras_model(path)

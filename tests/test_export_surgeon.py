@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.keras_backend.pipeline import run_apply
-from core.surgery.recipe import load_recipe, parse_recipe, save_recipe
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.surgery.recipe import load_recipe, parse_recipe, save_recipe
 
 
 @pytest.fixture(scope="module")
 def k():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     keras.utils.set_random_seed(3)
@@ -129,7 +129,7 @@ def test_a_saved_and_loaded_recipe_gives_the_same_export(zoo, tmp_path):
     model = zoo.path("small_resnet", "keras")
     run_apply(model, edits, tmp_path / "a.keras")
     run_apply(model, load_recipe(tmp_path / "r.resect.json"), tmp_path / "b.keras")
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     a, b = (import_keras().models.load_model(tmp_path / n, compile=False) for n in ("a.keras", "b.keras"))
     assert a.get_config() == b.get_config()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.keras_backend.pipeline import run_apply
+from resect.core.keras_backend.pipeline import run_apply
 
 CASES = [
     ("small_resnet", "h5", "keras"),
@@ -35,7 +35,7 @@ def feed_for(model, seed):
 
 @pytest.mark.parametrize(("name", "fmt", "out_fmt"), CASES)
 def test_identity_export_matches_the_original(zoo, tmp_path, name, fmt, out_fmt):
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     path = zoo.path(name, fmt)

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from fuzz_engine import build_seeds, container_case, keras_config, write_h5_config, write_keras
 
-from cli.main import main
+from resect.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -87,7 +87,7 @@ def test_root_cause_2_render_never_replaces_a_dangling_symlink(seeds, tmp_path: 
 
 
 def test_root_cause_2_one_rule_for_every_output(seeds, tmp_path: Path) -> None:
-    from core.atomic import OutputError, write_text_atomically
+    from resect.core.atomic import OutputError, write_text_atomically
 
     recipe = tmp_path / "r.resect.json"
     recipe.write_text('{"format": "resect-recipe/1", "edits": []}')
@@ -103,7 +103,7 @@ def test_root_cause_2_one_rule_for_every_output(seeds, tmp_path: Path) -> None:
         Path(temporary).write_text("<svg/>")
         target.symlink_to(tmp_path / "nowhere")
 
-    from core.atomic import write_atomically
+    from resect.core.atomic import write_atomically
 
     with pytest.raises(OutputError):
         write_atomically(target, appears_meanwhile, replace=False)
@@ -310,7 +310,7 @@ def test_root_cause_5_recipe_values_of_the_wrong_type(seeds, tmp_path: Path, edi
 
 
 def test_root_cause_6_non_ascii_digits_and_empty_cuts_are_refused(seeds, tmp_path: Path) -> None:
-    from core.tensor_ref import TensorRef
+    from resect.core.tensor_ref import TensorRef
 
     with pytest.raises(ValueError):
         TensorRef.parse("enc2:\u0661:0")

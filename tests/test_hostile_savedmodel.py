@@ -18,8 +18,8 @@ import pytest
 from fuzz_engine import build_seeds, metadata_root, with_metadata_root
 from zoo_keras2 import Keras2Zoo
 
-from core.errors import ModelFileError
-from core.reader import check_weight_links, read_config, read_model
+from resect.core.errors import ModelFileError
+from resect.core.reader import check_weight_links, read_config, read_model
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -102,7 +102,7 @@ def test_fifo_or_device_as_a_protobuf_file_never_blocks(saved, tmp_path):
 
 
 def test_oversized_protobuf_files_are_refused_unread(saved, tmp_path, monkeypatch):
-    import core.reader.savedmodel as savedmodel
+    import resect.core.reader.savedmodel as savedmodel
 
     monkeypatch.setattr(savedmodel, "MAX_SAVED_MODEL_PB_BYTES", 1000)
     with pytest.raises(ModelFileError, match=r"keras_metadata\.pb is larger than"):
@@ -149,7 +149,7 @@ def test_sniff_format_never_blocks_on_a_fifo_or_device(tmp_path):
     fifo = tmp_path / "fifo.keras"
     os.mkfifo(fifo)
     script = (
-        "import sys\nfrom core.reader import sniff_format\nfrom core.errors import ModelFileError\n"
+        "import sys\nfrom resect.core.reader import sniff_format\nfrom resect.core.errors import ModelFileError\n"
         "for path in sys.argv[1:]:\n"
         "    try:\n        sniff_format(path)\n    except ModelFileError as e:\n        print(e)\n"
     )

@@ -35,4 +35,4 @@ def test_a_lazy_keras_import_would_break_a_contract(tmp_path):
     )
     done = lint_imports("--config", str(config))
     assert done.returncode != 0
-    assert "core.keras_backend" in done.stdout and "-> keras" in done.stdout
+    assert "resect.core.keras_backend" in done.stdout and "-> keras" in done.stdout

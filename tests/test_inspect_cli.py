@@ -29,7 +29,7 @@ def _walk(layers: list[dict[str, Any]]):
 
 @pytest.fixture(scope="module")
 def resnet(zoo):
-    from core.keras_backend.loading import load_keras_model
+    from resect.core.keras_backend.loading import load_keras_model
 
     path = zoo.path("resnet50", "keras")
     return path, load_keras_model(path)
@@ -156,8 +156,8 @@ def test_bad_usage_is_one_line() -> None:
 @pytest.mark.parametrize("name", ["nested", "multi_io", "siamese"])
 def test_streamed_output_equals_the_whole_object(zoo, name: str) -> None:
     """inspect prints JSON and table piece by piece; the pieces make the same text."""
-    from core.reader import read_model
-    from core.summary import format_table, inspect_object, iter_inspect_json, iter_table_lines
+    from resect.core.reader import read_model
+    from resect.core.summary import format_table, inspect_object, iter_inspect_json, iter_table_lines
 
     graph = read_model(zoo.path(name, "keras"))
     assert "".join(iter_inspect_json(graph)) == json.dumps(inspect_object(graph))
@@ -170,7 +170,7 @@ def test_streamed_output_equals_the_whole_object(zoo, name: str) -> None:
 
 
 def test_shape_text_like_keras() -> None:
-    from core.summary import format_shape
+    from resect.core.summary import format_shape
 
     assert format_shape((None, 112, 112, 64)) == "(None, 112, 112, 64)"
     assert format_shape((5,)) == "(5,)"

@@ -60,7 +60,7 @@ def test_missing_variables_folder(keras2, tmp_path):
 
 
 def test_plain_tensorflow_saved_model(tmp_path):
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     inp = keras.Input((3,), name="x")
@@ -88,7 +88,7 @@ def test_rewrite_that_does_not_apply_names_the_layer(keras2, tmp_path, fmt):
 
 
 def test_the_graph_still_opens_with_the_problem_marked(keras2):
-    from core.reader import read_model
+    from resect.core.reader import read_model
 
     graph = read_model(keras2.path("unmapped_op", "savedmodel"))
     assert graph.layer("tf.math.cumsum").problem == "TensorFlow op tf.math.cumsum has no Keras 3 mapping"

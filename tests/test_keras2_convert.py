@@ -30,7 +30,7 @@ def test_every_model_opens_fast_without_tensorflow_with_tf_keras_counts(keras2):
     paths = {(name, fmt): str(keras2.path(name, fmt)) for name in CONVERTIBLE for fmt in FORMATS}
     code = (
         "import json, sys\n"
-        "from core.reader import read_model\n"
+        "from resect.core.reader import read_model\n"
         f"paths = {json.dumps({f'{n}|{f}': p for (n, f), p in paths.items()})}\n"
         "out = {}\n"
         "for key, path in paths.items():\n"
@@ -52,7 +52,7 @@ def test_every_model_opens_fast_without_tensorflow_with_tf_keras_counts(keras2):
 
 
 def _convert(capsys, source: Path, out: Path) -> tuple[int, str, str]:
-    from cli.main import main
+    from resect.cli.main import main
 
     code = main(["convert", str(source), "-o", str(out), "--verify"])
     captured = capsys.readouterr()
@@ -73,7 +73,7 @@ def test_convert_verifies_against_tf_keras_and_reloads_in_plain_keras3(keras2, c
 
 
 def _assert_matches_tf_keras(keras2: Keras2Zoo, name: str, out: Path) -> None:
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     reloaded = keras.models.load_model(out, compile=False)  # plain Keras 3: no custom objects
@@ -93,7 +93,7 @@ def test_rewrites_are_reported_by_name(keras2, capsys, tmp_path):
     code, stdout, _ = _convert(capsys, keras2.path("mobilenet", "h5"), tmp_path / "m.keras")
     assert code == 0
     assert "  13 DepthwiseConv2D: dropped groups=1" in stdout.splitlines()
-    from cli.main import main
+    from resect.cli.main import main
 
     assert main(["inspect", "--fast", str(keras2.path("rnn", "savedmodel"))]) == 0
     table = capsys.readouterr().out
@@ -102,7 +102,7 @@ def test_rewrites_are_reported_by_name(keras2, capsys, tmp_path):
 
 
 def test_tf_op_nodes_are_graph_nodes_with_function_and_arguments(keras2, capsys):
-    from cli.main import main
+    from resect.cli.main import main
 
     assert main(["inspect", "--fast", "--json", str(keras2.path("tf_ops", "h5"))]) == 0
     found = json.loads(capsys.readouterr().out)
@@ -166,7 +166,7 @@ def _cli(*args: object) -> subprocess.CompletedProcess[str]:
 
 
 def test_without_tf_keras_the_conversion_is_said_not_verified(keras2, capsys, tmp_path, monkeypatch):
-    import core.keras_backend.legacy_check as legacy_check
+    import resect.core.keras_backend.legacy_check as legacy_check
 
     monkeypatch.setattr(legacy_check, "legacy_runtime", lambda: None)  # as on a machine without tf_keras
     out = tmp_path / "rnn.keras"

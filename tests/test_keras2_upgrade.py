@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from core.upgrade import UpgradeError, summarize, upgrade_config
+from resect.core.upgrade import UpgradeError, summarize, upgrade_config
 
 
 def _model(*layers: dict, outputs: list | None = None) -> dict:

@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 from keras_checks import export_matches, graph_vs_keras
 
-from core.keras_backend.loading import fill_shapes, load_keras_model
-from core.keras_backend.pipeline import run_apply
-from core.keras_backend.runtime import import_keras
-from core.reader import read_model
-from core.surgery.recipe import parse_recipe
+from resect.core.keras_backend.loading import fill_shapes, load_keras_model
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.keras_backend.runtime import import_keras
+from resect.core.reader import read_model
+from resect.core.surgery.recipe import parse_recipe
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKBONES = ["bert", "gemma", "llama", "gpt2", "vit", "resnet"]
@@ -253,7 +253,7 @@ def test_a_task_preset_opens_as_the_task_with_its_head_weights(hub) -> None:
     assert graph.total_params == hub[1]["resnet_task_preset"]["params"] and graph.code_defined.assets == ()
     model = load_keras_model(path)
     assert type(model).__name__ == "ResNetImageClassifier"
-    from core.reader import read_config
+    from resect.core.reader import read_config
 
     checked = read_config(str(path))  # what the trust rule sees: both files keras_hub reads
     assert checked["class_name"] == "ResNetImageClassifier" and checked["config.json"]["class_name"] == "ResNetBackbone"
@@ -264,7 +264,7 @@ def test_a_task_preset_opens_as_the_task_with_its_head_weights(hub) -> None:
 def test_a_task_presets_backbone_config_is_trust_checked_too(hub, tmp_path) -> None:
     """keras_hub hands ``config.json``'s saved dtype to the Task it builds from ``task.json``:
     an object there outside Keras' packages is refused before Keras starts."""
-    from core.errors import ModelFileError
+    from resect.core.errors import ModelFileError
 
     preset = tmp_path / "task_preset"
     shutil.copytree(_path(hub, "resnet_task_preset"), preset)
@@ -280,9 +280,9 @@ def test_a_lambda_in_a_preset_is_built_only_with_unsafe(hub) -> None:
     the Lambda in safe mode; with ``--unsafe`` consent it loads, and its code runs."""
     import numpy as np
 
-    from core.consent import Consent
-    from core.errors import ModelFileError
-    from core.keras_backend.loading import KERAS_LOADERS
+    from resect.core.consent import Consent
+    from resect.core.errors import ModelFileError
+    from resect.core.keras_backend.loading import KERAS_LOADERS
 
     path, marker = _path(hub, "lambda_task_preset"), hub[0] / "lambda_ran"
     with pytest.raises(ModelFileError, match="activation: Lambda"):
@@ -332,9 +332,9 @@ import json, sys, time
 sys.path.insert(0, sys.argv[1])
 def peak_mb():
     return next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM:')) / 1024
-from core.graph import CodeDefined, ModelGraph
-from core.keras_backend.code_defined import build_without_weights, expand_code_defined
-from core.keras_backend.runtime import import_keras
+from resect.core.graph import CodeDefined, ModelGraph
+from resect.core.keras_backend.code_defined import build_without_weights, expand_code_defined
+from resect.core.keras_backend.runtime import import_keras
 import_keras()
 import keras_hub
 before = peak_mb()
@@ -367,7 +367,7 @@ def _preset_copy(hub, tmp_path: Path, name: str = "preset") -> Path:
 
 
 def test_preset_config_and_links_checked_through_the_registry(hub, tmp_path) -> None:
-    from core.reader import check_weight_links, read_config
+    from resect.core.reader import check_weight_links, read_config
 
     preset = _preset_copy(hub, tmp_path)
     assert read_config(str(preset))["class_name"] == "BertBackbone"
@@ -376,7 +376,7 @@ def test_preset_config_and_links_checked_through_the_registry(hub, tmp_path) -> 
 
 
 def test_preset_weights_symlinked_out_of_the_folder_are_refused(hub, tmp_path) -> None:
-    from core.errors import ModelFileError
+    from resect.core.errors import ModelFileError
 
     preset = _preset_copy(hub, tmp_path)
     outside = tmp_path / "elsewhere.h5"
@@ -389,7 +389,7 @@ def test_preset_weights_symlinked_out_of_the_folder_are_refused(hub, tmp_path) -
 
 
 def test_preset_shard_index_escaping_the_folder_is_refused(hub, tmp_path) -> None:
-    from core.errors import ModelFileError
+    from resect.core.errors import ModelFileError
 
     preset = _preset_copy(hub, tmp_path)
     (preset / "model.weights.h5").rename(tmp_path / "model_00000.h5")

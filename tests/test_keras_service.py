@@ -1,4 +1,4 @@
-"""The Keras worker process (``python -m core.keras_backend.service``) driven over its
+"""The Keras worker process (``python -m resect.core.keras_backend.service``) driven over its
 pipes as the app drives it, and the shape table it sends, checked against Keras itself."""
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ import numpy as np
 import pytest
 from service_client import running_server
 
-from core.keras_backend.service import encode_input_job, result_from_json
-from core.reader import read_model
-from core.shape_table import apply_shape_table, shape_table
-from core.surgery.edits import Cut, SetInputShape
+from resect.core.keras_backend.service import encode_input_job, result_from_json
+from resect.core.reader import read_model
+from resect.core.shape_table import apply_shape_table, shape_table
+from resect.core.surgery.edits import Cut, SetInputShape
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 
@@ -51,7 +51,7 @@ def test_shapes_table_fills_what_keras_knows(server, zoo, keras):
 def test_shape_table_round_trip_equals_fill_shapes(zoo, name, fmt):
     """``apply_shape_table(read, shape_table(read, filled)) == filled`` (nested models too,
     and an empty table for a file that records everything Keras knows)."""
-    from core.keras_backend.loading import fill_shapes, load_keras_model
+    from resect.core.keras_backend.loading import fill_shapes, load_keras_model
 
     path = zoo.path(name, fmt)
     graph = read_model(path)

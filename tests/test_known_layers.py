@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from core.known_layers import KERAS_LAYER_CLASSES
+from resect.core.known_layers import KERAS_LAYER_CLASSES
 
 TOOL = Path(__file__).resolve().parent.parent / "tools" / "gen_known_layers.py"
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.analysis.blocks import find_blocks
-from core.layout import layout
-from core.layout.visible import layer_of_box
-from core.reader import read_model
-from core.tensor_ref import TensorRef
+from resect.core.analysis.blocks import find_blocks
+from resect.core.layout import layout
+from resect.core.layout.visible import layer_of_box
+from resect.core.reader import read_model
+from resect.core.tensor_ref import TensorRef
 
 
 def leaf_keys(graph, prefix=(), collapsed=frozenset()):
@@ -173,7 +173,7 @@ def test_all_blocks_collapsed_makes_a_short_overview(zoo):
 
 def test_a_layer_reused_further_down_makes_a_cycle_that_still_lays_out():
     """``x = dense(relu(dense(x)))`` with one Dense layer: the layer graph has a cycle."""
-    from core.graph import Layer, ModelGraph, Node
+    from resect.core.graph import Layer, ModelGraph, Node
 
     def node(layer, index, *inputs):
         return Node(layer, index, inputs=tuple(TensorRef.parse(i) for i in inputs), output_shapes=((None, 8),))
@@ -205,7 +205,7 @@ def test_a_layer_reused_further_down_makes_a_cycle_that_still_lays_out():
 
 
 def test_default_collapsed_views_of_the_zoo_draw_every_layer_once(zoo):
-    from core.analysis.blocks import default_collapsed
+    from resect.core.analysis.blocks import default_collapsed
 
     for name in ["resnet50", "inception_v3", "densenet121", "mobilenet_v2", "efficientnet_b0", "nested", "multi_io"]:
         graph = read_model(zoo.path(name))
@@ -248,7 +248,7 @@ def test_a_block_holding_a_nested_model_collapses_with_its_insides(tmp_path):
 
 def _random_graph(rng, n_layers):
     """A random functional graph: joins of up to 3 earlier tensors, some layers called twice."""
-    from core.graph import Layer, ModelGraph, Node
+    from resect.core.graph import Layer, ModelGraph, Node
 
     names = [f"in{i}" for i in range(rng.randint(1, 3))]
     calls = {name: [()] for name in names}
@@ -305,7 +305,7 @@ def test_random_graphs_lay_out_cleanly(seed):
 def test_random_graphs_collapse_cleanly(seed):
     import random
 
-    from core.analysis.blocks import default_collapsed
+    from resect.core.analysis.blocks import default_collapsed
 
     rng = random.Random(seed)
     graph = _random_graph(rng, rng.randint(10, 80))

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from keras_checks import export_matches, graph_vs_keras
 
-from core.keras_backend.loading import fill_shapes, load_keras_model
-from core.keras_backend.pipeline import run_apply
-from core.keras_backend.runtime import import_keras
-from core.reader import read_model
+from resect.core.keras_backend.loading import fill_shapes, load_keras_model
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.keras_backend.runtime import import_keras
+from resect.core.reader import read_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +118,7 @@ def test_cut_and_identity_exports_reload_and_match(request, tmp_path, which, out
     if outputs and not graph.has_layer(outputs[0]):
         pytest.fail(f"{outputs[0]} is not in {which}: {[x.name for x in graph.layers if x.is_operation][:20]}")
     edits = [{"op": "cut", "outputs": outputs}] if outputs else []
-    from core.surgery.recipe import parse_recipe
+    from resect.core.surgery.recipe import parse_recipe
 
     out = tmp_path / "out.keras"
     result = run_apply(path, parse_recipe({"format": "resect-recipe/1", "edits": edits}), out, verify=True)

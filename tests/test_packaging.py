@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from core.version import __version__
+from resect.core.version import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 LINUX = ROOT / "packaging" / "linux"
@@ -84,8 +84,7 @@ def test_metainfo_validates_and_names_the_current_version():
 
 
 def test_every_place_names_the_same_app_id():
-    import resources
-
+    from resect import resources
     sys.path.insert(0, str(LINUX))
     try:
         import make_icons
@@ -320,12 +319,12 @@ def test_installed_wheel_applies_a_recipe_and_verifies(fresh_venv, tmp_path):
 
 
 def test_installed_keras_worker_answers_from_the_wheel(fresh_venv, tmp_path):
-    """The app's Keras worker (``sys.executable -m core.keras_backend.service``, started by
+    """The app's Keras worker (``sys.executable -m resect.core.keras_backend.service``, started by
     app/keras_client.py) runs from the installed wheel and loads the installed demo model."""
     python = fresh_venv / "bin" / "python"
     demo = _run([str(python), "-c", "import resources; print(resources.demo_model_path())"], cwd=tmp_path).stdout
     worker = subprocess.Popen(
-        [str(python), "-m", "core.keras_backend.service"],
+        [str(python), "-m", "resect.core.keras_backend.service"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

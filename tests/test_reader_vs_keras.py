@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from zoo import BUILDERS, LEGACY_BUILDABLE
 
-from core.graph import ModelGraph
-from core.keras_backend.loading import fill_shapes, keras_layers, load_keras_model
-from core.reader import read_model
+from resect.core.graph import ModelGraph
+from resect.core.keras_backend.loading import fill_shapes, keras_layers, load_keras_model
+from resect.core.reader import read_model
 
 # Keras 3.15 alone fails on these tf.keras 2 files (a nested model called twice,
 # MultiHeadAttention's legacy config, LSTM's time_major); they load through the config
@@ -146,7 +146,7 @@ def test_tf2_files_keras_cannot_load_match_our_keras_reading(zoo, name: str) -> 
 def test_keras_alone_cannot_load_those_tf2_files_but_the_upgrade_does(zoo) -> None:
     """Guards the list above: the upgrade is what makes them load (if a Keras release
     fixes one, drop it from the list)."""
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     for name in sorted(KERAS_CANNOT_LOAD_TF2):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from core.surgery.edits import (
+from resect.core.surgery.edits import (
     AddOutputs,
     Cut,
     DeleteLayer,
@@ -20,7 +20,7 @@ from core.surgery.edits import (
     SetTrainable,
     edit_from_json,
 )
-from core.surgery.recipe import FORMAT, RecipeError, dump_recipe, load_recipe, parse_recipe, save_recipe
+from resect.core.surgery.recipe import FORMAT, RecipeError, dump_recipe, load_recipe, parse_recipe, save_recipe
 
 DESIGN_EXAMPLE = {
     "format": "resect-recipe/1",

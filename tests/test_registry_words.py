@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.reader import read_model
-from core.surgery.apply import apply_edit
-from core.surgery.edits import Cut, SetTrainable
-from core.surgery.registry import MenuContext, menu_entries
-from core.tensor_ref import TensorRef
+from resect.core.reader import read_model
+from resect.core.surgery.apply import apply_edit
+from resect.core.surgery.edits import Cut, SetTrainable
+from resect.core.surgery.registry import MenuContext, menu_entries
+from resect.core.tensor_ref import TensorRef
 
 
 def offered(ctx: MenuContext) -> dict[str, object]:

@@ -7,18 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.keras_backend.pipeline import run_apply
-from core.reader import read_model
-from core.surgery.apply import EditError, apply_edits
-from core.surgery.document import Document
-from core.surgery.edits import Reinitialize
-from core.surgery.preview import preview
-from core.surgery.recipe import parse_recipe
+from resect.core.keras_backend.pipeline import run_apply
+from resect.core.reader import read_model
+from resect.core.surgery.apply import EditError, apply_edits
+from resect.core.surgery.document import Document
+from resect.core.surgery.edits import Reinitialize
+from resect.core.surgery.preview import preview
+from resect.core.surgery.recipe import parse_recipe
 
 
 @pytest.fixture(scope="module")
 def k():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 

@@ -8,14 +8,14 @@ from dataclasses import replace
 import pytest
 from PIL import Image
 
-from core.analysis.blocks import find_blocks
-from core.reader import read_model
-from core.render import style
-from core.render.labels import format_count, format_shape
-from core.render.png import MAX_SIDE, fitted_scale, scene_to_png
-from core.render.scene import build_scene
-from core.render.svg import scene_to_svg
-from core.tensor_ref import TensorRef
+from resect.core.analysis.blocks import find_blocks
+from resect.core.reader import read_model
+from resect.core.render import style
+from resect.core.render.labels import format_count, format_shape
+from resect.core.render.png import MAX_SIDE, fitted_scale, scene_to_png
+from resect.core.render.scene import build_scene
+from resect.core.render.svg import scene_to_svg
+from resect.core.tensor_ref import TensorRef
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -142,7 +142,7 @@ def test_png_size_is_capped_for_huge_graphs(zoo, tmp_path):
 
 
 def test_pictures_carry_a_colour_key_of_the_kinds_they_show(zoo, tmp_path):
-    from core.render.legend import build_legend, canvas_bounds
+    from resect.core.render.legend import build_legend, canvas_bounds
 
     scene = build_scene(read_model(zoo.path("small_resnet")))
     key = build_legend(scene)

@@ -31,7 +31,7 @@ def test_render_svg_and_png_without_qt_or_tensorflow(zoo, tmp_path):
     svg, png = tmp_path / "graph.svg", tmp_path / "graph.png"
     code = (
         "import sys\n"
-        "from cli.main import main\n"
+        "from resect.cli.main import main\n"
         f"assert main(['render', {model!r}, '-o', {str(svg)!r}]) == 0\n"
         f"assert main(['render', {model!r}, '-o', {str(png)!r}, '--collapse']) == 0\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'PySide6', 'pyqtgraph'))\n"

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from core.surgery.shape_domain import DOMAIN, proved
-from core.surgery.shapes import output_shapes, weight_shapes
+from resect.core.surgery.shape_domain import DOMAIN, proved
+from resect.core.surgery.shapes import output_shapes, weight_shapes
 
 GEOMETRY = ("kernel_size", "strides", "padding", "dilation_rate", "pool_size")
 FLAGS = (
@@ -54,7 +54,7 @@ def generated_cases(class_name: str) -> list[tuple[dict, list]]:
 
 @pytest.fixture(scope="module")
 def keras_answer():
-    from core.keras_backend.layer_answers import keras_layer_answer
+    from resect.core.keras_backend.layer_answers import keras_layer_answer
 
     return keras_layer_answer
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core.reader import sliced_json
-from core.reader.sliced_json import loads_sliced
+from resect.core.reader import sliced_json
+from resect.core.reader.sliced_json import loads_sliced
 
 
 def _config(n_layers: int) -> dict:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.graph import ModelGraph
-from core.reader import read_model
-from core.surgery.apply import EditError, apply_edits
-from core.surgery.preview import preview
-from core.surgery.recipe import parse_recipe
+from resect.core.graph import ModelGraph
+from resect.core.reader import read_model
+from resect.core.surgery.apply import EditError, apply_edits
+from resect.core.surgery.preview import preview
+from resect.core.surgery.recipe import parse_recipe
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.reader import read_model
-from core.surgery.apply import apply_edits
-from core.surgery.edits import Cut, LayerSpec, ReplaceHead
-from core.surgery.errors import EditError
-from core.tensor_ref import TensorRef
+from resect.core.reader import read_model
+from resect.core.surgery.apply import apply_edits
+from resect.core.surgery.edits import Cut, LayerSpec, ReplaceHead
+from resect.core.surgery.errors import EditError
+from resect.core.tensor_ref import TensorRef
 
 
 def test_cut_at_an_inner_input_layer_starts_at_the_tensor_passed_in(zoo):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.analysis.cutpoints import crossing_tensors
-from core.reader import read_model
-from core.surgery.apply import EditError, apply_edits
-from core.surgery.edits import AddOutputs, Cut, LayerSpec, ReplaceHead, SetInputShape
-from core.surgery.preview import preview
-from core.tensor_ref import TensorRef
+from resect.core.analysis.cutpoints import crossing_tensors
+from resect.core.reader import read_model
+from resect.core.surgery.apply import EditError, apply_edits
+from resect.core.surgery.edits import AddOutputs, Cut, LayerSpec, ReplaceHead, SetInputShape
+from resect.core.surgery.preview import preview
+from resect.core.tensor_ref import TensorRef
 
 FORMATS = ["keras", "h5", "tf2.h5"]
 
@@ -177,7 +177,7 @@ def test_cuts_between_cut_points_match_keras(zoo, name):
     """Several cuts between single-tensor cut points of other zoo models, each against Keras."""
     import keras
 
-    from core.analysis.cutpoints import single_tensor_cut_points
+    from resect.core.analysis.cutpoints import single_tensor_cut_points
 
     graph = read_model(zoo.path(name))
     model = keras.models.load_model(zoo.path(name))
@@ -200,7 +200,7 @@ def test_random_completed_cuts_match_keras(zoo, name):
 
     import keras
 
-    from core.surgery.graph_ops import descendants
+    from resect.core.surgery.graph_ops import descendants
 
     graph = read_model(zoo.path(name))
     model = keras.models.load_model(zoo.path(name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.surgery.shapes import output_shapes, weight_shapes
+from resect.core.surgery.shapes import output_shapes, weight_shapes
 
 CASES = [
     ("Dense", {"units": 7}, [(None, 12)]),

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.reader import read_model
-from core.surgery.apply import EditError, apply_edits
-from core.surgery.edits import AddOutputs, Cut, DeleteLayer, Rename, SetTrainable
-from core.surgery.inline import inline_nested
-from core.surgery.preview import preview
-from core.tensor_ref import TensorRef
+from resect.core.reader import read_model
+from resect.core.surgery.apply import EditError, apply_edits
+from resect.core.surgery.edits import AddOutputs, Cut, DeleteLayer, Rename, SetTrainable
+from resect.core.surgery.inline import inline_nested
+from resect.core.surgery.preview import preview
+from resect.core.tensor_ref import TensorRef
 
 
 @pytest.fixture(scope="module")

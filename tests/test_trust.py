@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from core.reader import read_model
-from core.trust import layer_problem, module_problem, object_problem, untrusted_objects
+from resect.core.reader import read_model
+from resect.core.trust import layer_problem, module_problem, object_problem, untrusted_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
@@ -201,7 +201,7 @@ def small_keras(tmp_path_factory: pytest.TempPathFactory) -> Path:
 FAKE_FIRST = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from core.trust import TrustRule
+from resect.core.trust import TrustRule
 rule = TrustRule()
 for module in ("keras_hub.evil", "keras_hub.models", "keras.layers"):
     print(module, "=", rule.module_problem(module))
@@ -233,7 +233,7 @@ def test_a_stray_keras_first_on_the_path_is_not_the_installed_one(tmp_path: Path
     imported: nothing named ``keras.*`` is trusted then."""
     (tmp_path / "keras").mkdir()
     (tmp_path / "keras" / "__init__.py").write_text("raise SystemExit('imported')\n")
-    code = "from core.trust import module_problem; print(module_problem('keras.layers'))"
+    code = "from resect.core.trust import module_problem; print(module_problem('keras.layers'))"
     env = {**ENV, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -294,7 +294,7 @@ def _prescan_config(layers: int) -> str:
 def test_prescan_in_slices_answers_as_one_scan(monkeypatch, insert, slice_size) -> None:
     """The prescan reads the text a slice at a time (the UI thread gets the GIL between
     slices); what it says must not depend on where the slices fall."""
-    import core.trust as trust
+    import resect.core.trust as trust
 
     base = _prescan_config(40)
     for at in range(len(base) // 2, len(base) // 2 + 80, 11):

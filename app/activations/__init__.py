@@ -12,7 +12,7 @@ from typing import Any
 
 def install_activations(window: Any) -> Any:
     """Attach an ``ActivationsController`` (menu, dock, overlay) to a window."""
-    from app.activations.controller import ActivationsController
+    from resect.app.activations.controller import ActivationsController
 
     controller = ActivationsController(window)
     window.activations = controller

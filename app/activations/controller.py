@@ -14,10 +14,10 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDialog, QDockWidget, QMenu
 
-from app.activations.overlay import ActivationOverlay
-from app.activations.panel import ActivationPanel
-from app.activations.results import STATISTICS, RunResults
-from app.activations.run_dialog import RunDataDialog
+from resect.app.activations.overlay import ActivationOverlay
+from resect.app.activations.panel import ActivationPanel
+from resect.app.activations.results import STATISTICS, RunResults
+from resect.app.activations.run_dialog import RunDataDialog
 
 RERUN_DELAY_MS = 400
 
@@ -96,7 +96,7 @@ class ActivationsController(QObject):
         return getattr(editor, "doc", None)
 
     def edits_json(self) -> list[dict[str, Any]]:
-        from core.surgery.recipe import dump_recipe
+        from resect.core.surgery.recipe import dump_recipe
 
         doc = self._editor_doc()
         return list(dump_recipe(doc.edits)["edits"]) if doc is not None and doc.edits else []

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel
 
-from app.canvas.items import OverlayItem
+from resect.app.canvas.items import OverlayItem
 
 RAMP = ("#fde725", "#a0da39", "#4ac16d", "#1fa187", "#277f8e", "#365c8d", "#46327e", "#440154")  # viridis, reversed
 Z = 4.5  # under the edit overlays (5+), over the boxes

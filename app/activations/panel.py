@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.activations.results import RunResults
-from core.activation_summary import decode_grid, grid_channel_at
+from resect.app.activations.results import RunResults
+from resect.core.activation_summary import decode_grid, grid_channel_at
 
 
 def stats_text(summary: dict[str, Any]) -> str:

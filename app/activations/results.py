@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.tensor_ref import TensorRef
+from resect.core.tensor_ref import TensorRef
 
 SIDES = ("original", "edited")
 STATISTICS = {  # overlay choice -> (label, how to read it from a summary)

@@ -5,6 +5,6 @@ and one edge path (off the UI thread), ``items`` paints them, ``view`` handles z
 picking and hover, ``overview`` is the mini map.
 """
 
-from app.canvas.view import GraphCanvas
+from resect.app.canvas.view import GraphCanvas
 
 __all__ = ["GraphCanvas"]

@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
-from app.canvas.prepared import Chunk, EdgeChunk, PreparedScene
+from resect.app.canvas.prepared import Chunk, EdgeChunk, PreparedScene
 
 TITLE_PX = 12
 SUBTITLE_PX = 10

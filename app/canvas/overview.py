@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
-from app.canvas.prepared import PreparedScene
+from resect.app.canvas.prepared import PreparedScene
 
 MAX_SIDE = 180
 MIN_SHORT_SIDE = 56

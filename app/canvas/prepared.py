@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QPainterPath
 
-from core.layout.visible import layer_of_box
+from resect.core.layout.visible import layer_of_box
 
 CHUNK_SIZE = 128
 CALL_BAND_WIDTH = 6.0  # core.render.style.CALL_BAND_WIDTH (the SVG draws the same band)
@@ -125,7 +125,7 @@ def scene_bounds(scene: Any, rects: np.ndarray) -> QRectF:
 def prepare(scene: Any) -> PreparedScene:
     """Everything the canvas needs from ``scene``, computed once per scene (with the cyclic
     GC paused, as the layout does: its passes over a 20,000-layer heap cost more than the work)."""
-    from core.perf import paused_gc
+    from resect.core.perf import paused_gc
 
     with paused_gc():
         return _prepare(scene)

@@ -17,9 +17,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QToolTip, QVBoxLayout, QWidget
 
-from app.canvas.items import ChunkItem, EdgeChunkItem, GroupFramesItem, OverlayItem
-from app.canvas.overview import OverviewMap
-from app.canvas.prepared import PreparedScene
+from resect.app.canvas.items import ChunkItem, EdgeChunkItem, GroupFramesItem, OverlayItem
+from resect.app.canvas.overview import OverviewMap
+from resect.app.canvas.prepared import PreparedScene
 
 READABLE_SCALE = 1.0  # screen pixels per scene unit when opening a model too tall to fit readably
 MIN_FIT_SCALE = 0.55  # if fitting everything keeps boxes at least this scale, fit instead

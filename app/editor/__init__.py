@@ -15,7 +15,7 @@ from typing import Any
 
 def install_editor(window: Any) -> Any:
     """Attach an ``EditorController`` (menus, docks, canvas hooks) to a viewer window."""
-    from app.editor.controller import EditorController
+    from resect.app.editor.controller import EditorController
 
     editor = EditorController(window)
     window.editor = editor

@@ -7,8 +7,8 @@ from typing import Any
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from app.editor import menus
-from app.qactions import make_action
+from resect.app.editor import menus
+from resect.app.qactions import make_action
 
 
 def make_actions(editor: Any) -> None:

@@ -10,8 +10,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from core.surgery.document import Document
-from core.surgery.preview import Preview
+from resect.core.surgery.document import Document
+from resect.core.surgery.preview import Preview
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class BasePreview:
             self.start(doc)
 
     def start(self, doc: Document) -> None:
-        from core.surgery.preview import preview
+        from resect.core.surgery.preview import preview
 
         self._job += 1
         job = self._job

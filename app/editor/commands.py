@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from core.surgery.document import Document
-from core.surgery.edits import Edit
+from resect.core.surgery.document import Document
+from resect.core.surgery.edits import Edit
 
 
 class EditCommand(QUndoCommand):

@@ -21,21 +21,21 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QDockWidget, QMenu
 
-import app.dialogs
-from app.editor import menus, prompts, recipes, unsaved
-from app.editor.actions import make_actions
-from app.editor.base_preview import BasePreview
-from app.editor.commands import EditCommand
-from app.editor.overlays import EditOverlays
-from app.editor.panels import HistoryPanel, PreviewStrip
-from app.editor.selection import boundary, output_tensors, picked_layers
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.layout.visible import layer_of_box
-from core.surgery.document import Document
-from core.surgery.edits import Cut, Edit
-from core.surgery.preview import Preview
-from core.tensor_ref import TensorRef
+import resect.app.dialogs
+from resect.app.editor import menus, prompts, recipes, unsaved
+from resect.app.editor.actions import make_actions
+from resect.app.editor.base_preview import BasePreview
+from resect.app.editor.commands import EditCommand
+from resect.app.editor.overlays import EditOverlays
+from resect.app.editor.panels import HistoryPanel, PreviewStrip
+from resect.app.editor.selection import boundary, output_tensors, picked_layers
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.layout.visible import layer_of_box
+from resect.core.surgery.document import Document
+from resect.core.surgery.edits import Cut, Edit
+from resect.core.surgery.preview import Preview
+from resect.core.tensor_ref import TensorRef
 
 log = logging.getLogger(__name__)
 SHORT_WINDOW = 760  # px
@@ -193,7 +193,7 @@ class EditorController(QObject):
         line = message.strip().splitlines()[0] if message.strip() else title
         self.errors.append(line)
         self.error_shown.emit(line)
-        app.dialogs.show_error(self.window, title, line)
+        resect.app.dialogs.show_error(self.window, title, line)
 
     def undo(self) -> None:
         self._started = time.perf_counter()
@@ -243,7 +243,7 @@ class EditorController(QObject):
         cached = self._blocks.get(id(graph))
         if cached is not None and cached[0] is graph:
             return cached[1]
-        from app.session import find_blocks_safely
+        from resect.app.session import find_blocks_safely
 
         blocks = find_blocks_safely(graph)
         original = self.document().original
@@ -304,7 +304,7 @@ class EditorController(QObject):
     def _ask_exact_counts(self) -> None:
         """Ask the Keras worker for the new layers' exact shapes and counts; until it
         answers, the strip shows the proved estimates marked (or "?")."""
-        from core.surgery import exact
+        from resect.core.surgery import exact
 
         doc = self.doc
         if doc is None or not doc.edits or not self.session.use_keras:
@@ -351,7 +351,7 @@ class EditorController(QObject):
         cached = self._cut_points.get(id(graph))
         if cached is not None and cached[0] is graph:
             return cached[1]
-        from core.analysis.cutpoints import single_tensor_cut_points
+        from resect.core.analysis.cutpoints import single_tensor_cut_points
 
         refs = single_tensor_cut_points(graph)
         found = tuple(r.layer for r in refs if not graph.layer(r.layer).is_input)
@@ -424,7 +424,7 @@ class EditorController(QObject):
 
     def cut(self, inputs: list[str], outputs: list[str]) -> bool:
         """A cut; when skip tensors cross it, show them and offer the multi-input completion."""
-        from core.analysis.cutpoints import cut_region
+        from resect.core.analysis.cutpoints import cut_region
 
         graph = self.edited
         try:

@@ -39,11 +39,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import app.dialogs
-from core.errors import ResectError
-from core.keras_backend.formats import FORMATS as FORMAT_TABLE
-from core.keras_backend.formats import ExportOptions
-from core.surgery.edits import Reinitialize
+import resect.app.dialogs
+from resect.core.errors import ResectError
+from resect.core.keras_backend.formats import FORMATS as FORMAT_TABLE
+from resect.core.keras_backend.formats import ExportOptions
+from resect.core.surgery.edits import Reinitialize
 
 FORMATS = tuple((spec.label, spec.name) for spec in FORMAT_TABLE.values())
 OPENABLE = ("keras", "h5", "savedmodel")  # what Resect itself can open again
@@ -101,7 +101,7 @@ class ExportWorker(QObject):
             self.thread = threading.Thread(target=self._run_in_thread, name="resect-export", daemon=True)
             self.thread.start()
             return
-        from core.keras_backend.service import result_from_json
+        from resect.core.keras_backend.service import result_from_json
 
         self.request_id = self.client.request(
             "export",
@@ -129,9 +129,9 @@ class ExportWorker(QObject):
 
     # --- thread mode (frozen bundles) ------------------------------------------------
     def _run_in_thread(self) -> None:
-        from core.keras_backend.export import Cancelled
-        from core.keras_backend.pipeline import run_apply
-        from core.surgery.recipe import parse_recipe
+        from resect.core.keras_backend.export import Cancelled
+        from resect.core.keras_backend.pipeline import run_apply
+        from resect.core.surgery.recipe import parse_recipe
 
         job = self.job
         try:
@@ -215,7 +215,7 @@ class ExportDialog(QDialog):
         self.batch_widget = QWidget(self)
         self.batch_widget.setLayout(batch_row)
         batch_row.setContentsMargins(0, 0, 0, 0)
-        from core.keras_backend.formats.onnx import MAX_OPSET, MIN_OPSET
+        from resect.core.keras_backend.formats.onnx import MAX_OPSET, MIN_OPSET
 
         self.opset_spin = QSpinBox(self)
         self.opset_spin.setRange(MIN_OPSET - 1, MAX_OPSET)
@@ -337,7 +337,7 @@ class ExportDialog(QDialog):
             self.path_edit.setText(self._with_suffix(self.path_edit.text()))
 
     def _browse(self) -> None:
-        path = app.dialogs.ask_save_path(
+        path = resect.app.dialogs.ask_save_path(
             self, "Export edited model", self.path_edit.text(), "Models (*.keras *.h5 *.onnx *.tflite);;All files (*)"
         )
         if path:
@@ -346,7 +346,7 @@ class ExportDialog(QDialog):
     # --- run ---------------------------------------------------------------------
     def start(self, force: bool | None = None) -> None:
         """Start the export in the background; the dialog stays responsive."""
-        from app.editor import prompts
+        from resect.app.editor import prompts
 
         out = self.path_edit.text().strip()
         if not out:

@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.surgery.apply import apply_edit
-from core.surgery.edits import LayerSpec, ReplaceHead
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.surgery.apply import apply_edit
+from resect.core.surgery.edits import LayerSpec, ReplaceHead
 
 POOLING = ("none", "average", "max", "flatten")
 ACTIVATIONS = ("softmax", "sigmoid", "linear", "relu", "tanh")

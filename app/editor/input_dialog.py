@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.surgery.apply import apply_edit
-from core.surgery.edits import SetInputShape
-from core.surgery.preview import preview
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.surgery.apply import apply_edit
+from resect.core.surgery.edits import SetInputShape
+from resect.core.surgery.preview import preview
 
 
 def shape_text(shape: Any) -> str:
@@ -173,7 +173,7 @@ class InputDialog(QDialog):
         if self.keras_model is None:
             self.status.setText("Estimated without Keras (the model is still loading or could not load).")
             return
-        from core.keras_backend.service import encode_input_job
+        from resect.core.keras_backend.service import encode_input_job
 
         self._request += 1
         request = self._request

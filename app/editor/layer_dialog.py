@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.errors import ResectError
-from core.known_layers import KERAS_LAYER_CLASSES
-from core.surgery.edits import Edit, LayerSpec
+from resect.core.errors import ResectError
+from resect.core.known_layers import KERAS_LAYER_CLASSES
+from resect.core.surgery.edits import Edit, LayerSpec
 
 COMMON = ("Dropout", "Dense", "BatchNormalization", "Activation", "Conv2D", "GlobalAveragePooling2D", "Flatten")
 TEMPLATES = {

@@ -10,14 +10,14 @@ from typing import Any
 
 from PySide6.QtWidgets import QMenu
 
-from app.editor import prompts
-from app.editor.selection import boundary
-from core.errors import ResectError
-from core.layout.visible import layer_of_box
-from core.surgery.apply import apply_edit
-from core.surgery.edits import Cut, DeleteLayer, Edit, InsertLayer, LayerSpec, Rename, ReplaceLayer
-from core.surgery.registry import MenuContext, MenuEntry, Target, menu_entries
-from core.tensor_ref import TensorRef
+from resect.app.editor import prompts
+from resect.app.editor.selection import boundary
+from resect.core.errors import ResectError
+from resect.core.layout.visible import layer_of_box
+from resect.core.surgery.apply import apply_edit
+from resect.core.surgery.edits import Cut, DeleteLayer, Edit, InsertLayer, LayerSpec, Rename, ReplaceLayer
+from resect.core.surgery.registry import MenuContext, MenuEntry, Target, menu_entries
+from resect.core.tensor_ref import TensorRef
 
 
 def build(editor: Any, target: Any) -> QMenu | None:
@@ -160,7 +160,7 @@ def _run_edit_dialog(editor: Any, dialog: Any) -> bool:
 
 
 def replace_head(editor: Any, tensor: str) -> bool:
-    from app.editor.head_dialog import HeadDialog
+    from resect.app.editor.head_dialog import HeadDialog
 
     try:
         dialog = HeadDialog(editor.edited, tensor, editor.window)
@@ -171,7 +171,7 @@ def replace_head(editor: Any, tensor: str) -> bool:
 
 
 def change_input(editor: Any, name: str | None) -> bool:
-    from app.editor.input_dialog import InputDialog
+    from resect.app.editor.input_dialog import InputDialog
 
     doc = editor.document()
     dialog = InputDialog(
@@ -181,7 +181,7 @@ def change_input(editor: Any, name: str | None) -> bool:
 
 
 def _layer_dialog(editor: Any, title: str, make: Any, spec: LayerSpec | None = None) -> bool:
-    from app.editor.layer_dialog import LayerDialog
+    from resect.app.editor.layer_dialog import LayerDialog
 
     graph = editor.edited
     keras = editor.session.keras if editor.session.use_keras else None  # the form and check come from Keras

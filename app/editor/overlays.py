@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QRectF
 
-from app.canvas.items import OverlayItem
-from core.tensor_ref import TensorRef
+from resect.app.canvas.items import OverlayItem
+from resect.core.tensor_ref import TensorRef
 
 STYLES = {  # name: (stroke, width, z, fill)
     "removed": ("#9aa0a6", 1.0, 5.0, "#b8eceff1"),

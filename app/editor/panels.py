@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QUndoView, QVBoxLayout, QWidget
 
-from core.surgery.preview import Preview
+from resect.core.surgery.preview import Preview
 
 
 def _count(value: int | None) -> str:
@@ -27,7 +27,7 @@ def _delta(value: int | None) -> str:
 
 def legend_html() -> str:
     """Coloured keys for the canvas overlays (same colours as ``overlays.STYLES``)."""
-    from app.editor.overlays import LEGEND, STYLES
+    from resect.app.editor.overlays import LEGEND, STYLES
 
     parts = []
     for kind, label in LEGEND:

@@ -9,21 +9,21 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-import app.dialogs
-from app.editor import prompts, unsaved
-from app.editor.commands import ResetCommand
-from core.errors import ResectError
+import resect.app.dialogs
+from resect.app.editor import prompts, unsaved
+from resect.app.editor.commands import ResetCommand
+from resect.core.errors import ResectError
 
 
 def save_recipe(editor: Any, path: str | None = None) -> bool:
     """Write the edits as a ``*.resect.json`` recipe; the undo stack is clean afterwards."""
-    from core.surgery.recipe import save_recipe as write
+    from resect.core.surgery.recipe import save_recipe as write
 
     if editor.doc is None:
         return False
     if path is None:
         base = os.path.splitext(editor.viewer.path)[0] if editor.viewer.path else "model"
-        path = app.dialogs.ask_save_path(
+        path = resect.app.dialogs.ask_save_path(
             editor.window, "Save edits as a recipe", base + ".resect.json", "Resect recipe (*.resect.json *.json)"
         )
     if not path:
@@ -40,8 +40,8 @@ def save_recipe(editor: Any, path: str | None = None) -> bool:
 
 def open_recipe(editor: Any, path: str | None = None) -> bool:
     """Replace the edit list by a recipe file's (one undoable step); a bad recipe changes nothing."""
-    from core.surgery.apply import apply_edits
-    from core.surgery.recipe import load_recipe
+    from resect.core.surgery.apply import apply_edits
+    from resect.core.surgery.recipe import load_recipe
 
     if editor.doc is None:
         return False
@@ -61,7 +61,7 @@ def open_recipe(editor: Any, path: str | None = None) -> bool:
 
 def export(editor: Any) -> Any:
     """Open the export dialog for the current edits (non-modal)."""
-    from app.editor.export_dialog import ExportDialog
+    from resect.app.editor.export_dialog import ExportDialog
 
     if editor.doc is None or not editor.viewer.path:
         return None
@@ -77,8 +77,8 @@ def export(editor: Any) -> Any:
 
 def open_in_new_window(editor: Any, path: str) -> Any:
     """An exported model, in a window of its own (with its own editor)."""
-    from app.editor import install_editor
-    from app.main_window import MainWindow
+    from resect.app.editor import install_editor
+    from resect.app.main_window import MainWindow
 
     window = MainWindow(settings=editor.window.settings, use_keras=editor.session.use_keras)
     install_editor(window)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.graph import ModelGraph
-from core.layout.visible import layer_of_box
-from core.tensor_ref import TensorRef
+from resect.core.graph import ModelGraph
+from resect.core.layout.visible import layer_of_box
+from resect.core.tensor_ref import TensorRef
 
 
 def picked_layers(keys: Iterable[str], owners: dict[str, tuple[str, ...]]) -> list[str]:

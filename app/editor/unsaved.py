@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from app.editor import prompts
+from resect.app.editor import prompts
 
 
 def has_unsaved_edits(editor: Any) -> bool:

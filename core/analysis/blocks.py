@@ -28,10 +28,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Literal
 
-from core.graph import Layer, ModelGraph
-from core.naming import to_snake_case
-from core.perf import paused_gc
-from core.tensor_ref import TensorRef
+from resect.core.graph import Layer, ModelGraph
+from resect.core.naming import to_snake_case
+from resect.core.perf import paused_gc
+from resect.core.tensor_ref import TensorRef
 
 BlockKind = Literal["residual", "inception", "prefix", "nested"]
 SEPARATOR = "/"

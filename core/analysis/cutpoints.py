@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from core.graph import ModelGraph
-from core.perf import paused_gc
-from core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes
-from core.tensor_ref import TensorRef
+from resect.core.graph import ModelGraph
+from resect.core.perf import paused_gc
+from resect.core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes
+from resect.core.tensor_ref import TensorRef
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ __all__ = ["import_keras", "load_keras_model", "load_with_shapes", "fill_shapes"
 
 def __getattr__(name: str):  # lazy re-exports; no TensorFlow at import time
     if name in ("import_keras", "run_deep"):
-        from core.keras_backend import runtime
+        from resect.core.keras_backend import runtime
 
         return getattr(runtime, name)
     if name in ("load_keras_model", "load_with_shapes", "fill_shapes"):
-        from core.keras_backend import loading
+        from resect.core.keras_backend import loading
 
         return getattr(loading, name)
-    raise AttributeError(f"module 'core.keras_backend' has no attribute {name!r}")
+    raise AttributeError(f"module 'resect.core.keras_backend' has no attribute {name!r}")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from core.keras_backend.runtime import run_deep
+from resect.core.keras_backend.runtime import run_deep
 
 __all__ = ["CompiledCall"]
 

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from core.consent import Consent
-from core.errors import ResectError
+from resect.core.consent import Consent
+from resect.core.errors import ResectError
 
 __all__ = ["ActivationJobs"]
 
@@ -43,10 +43,10 @@ class ActivationJobs:
         self.outputs: dict[str, set[str]] = {}  # side -> names of model outputs
 
     def run(self, job: dict[str, Any], request_id: int, send: Send, cancel: Any) -> dict[str, Any]:
-        from core.keras_backend.activation_run import edited_feeds, feeds, open_probes
-        from core.keras_backend.activations import kept_differences
-        from core.keras_backend.export import Cancelled, is_cancelled
-        from core.surgery.recipe import parse_recipe
+        from resect.core.keras_backend.activation_run import edited_feeds, feeds, open_probes
+        from resect.core.keras_backend.activations import kept_differences
+        from resect.core.keras_backend.export import Cancelled, is_cancelled
+        from resect.core.surgery.recipe import parse_recipe
 
         seconds: dict[str, float] = {}
         clock = [time.perf_counter()]
@@ -105,8 +105,8 @@ class ActivationJobs:
         }
 
     def _stream(self, side: str, values: dict[str, np.ndarray], request_id: int, send: Send, cancel: Any) -> None:
-        from core.activation_summary import summarize
-        from core.keras_backend.export import Cancelled, is_cancelled
+        from resect.core.activation_summary import summarize
+        from resect.core.keras_backend.export import Cancelled, is_cancelled
 
         names = list(values)
         start = 0
@@ -124,7 +124,7 @@ class ActivationJobs:
 
     def detail(self, request: dict[str, Any]) -> dict[str, Any]:
         """Grid and top-k of one tensor of the last run (``side``: original / edited)."""
-        from core.activation_summary import detail
+        from resect.core.activation_summary import detail
 
         side, name = str(request.get("side", "original")), str(request["tensor"])
         values = self.values.get(side)

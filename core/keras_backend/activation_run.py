@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from core.consent import NO_CONSENT, Consent
-from core.data_input import DataInputError, read_inputs
-from core.graph import ModelGraph
-from core.keras_backend.activations import Probe, edited_tensors, family_preprocess, probe_for, recipe_key
+from resect.core.consent import NO_CONSENT, Consent
+from resect.core.data_input import DataInputError, read_inputs
+from resect.core.graph import ModelGraph
+from resect.core.keras_backend.activations import Probe, edited_tensors, family_preprocess, probe_for, recipe_key
 
 __all__ = ["PREPROCESS_CHOICES", "Probes", "edited_feeds", "feeds", "open_probes", "preprocess_function"]
 
@@ -47,8 +47,8 @@ def open_probes(
     """Load ``model_path`` (unless ``model`` is the loaded one; ``consent`` is the user's
     ``--custom-code`` / ``--unsafe``) and build both probes, each once per model object and
     recipe (see ``activations.probe_for``)."""
-    from core.keras_backend.loading import fill_shapes, load_keras_model
-    from core.reader import read_model
+    from resect.core.keras_backend.loading import fill_shapes, load_keras_model
+    from resect.core.reader import read_model
 
     if graph is None:
         graph = read_model(model_path)
@@ -63,9 +63,9 @@ def open_probes(
 
 
 def _edited_probe(model: Any, graph: ModelGraph, edits: list[Any]) -> Probe:
-    from core.keras_backend.pipeline import build_edited
-    from core.keras_backend.verify import faithful_tensors
-    from core.surgery.apply import apply_edits
+    from resect.core.keras_backend.pipeline import build_edited
+    from resect.core.keras_backend.verify import faithful_tensors
+    from resect.core.surgery.apply import apply_edits
 
     edited = apply_edits(graph, edits)
     kept: dict[str, str] = {}

@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from core.data_input import InputSpec, applications_family
-from core.errors import ResectError
-from core.keras_backend.build import model_calls
-from core.keras_backend.runtime import import_keras, run_deep
-from core.tensor_ref import TensorRef
+from resect.core.data_input import InputSpec, applications_family
+from resect.core.errors import ResectError
+from resect.core.keras_backend.build import model_calls
+from resect.core.keras_backend.runtime import import_keras, run_deep
+from resect.core.tensor_ref import TensorRef
 
 __all__ = [
     "ActivationsError",
@@ -132,7 +132,7 @@ class Probe:
             return None
         with self._lock:
             if self._compiled is None and (compiled or create):
-                from core.keras_backend.activation_call import CompiledCall
+                from resect.core.keras_backend.activation_call import CompiledCall
 
                 self._compiled = CompiledCall(self.model)
             call = self._compiled
@@ -252,7 +252,7 @@ def probe_for(
 
 def recipe_key(edits: Sequence[Any]) -> str:
     """A stable key for a list of edits (their recipe JSON)."""
-    from core.surgery.recipe import dump_recipe
+    from resect.core.surgery.recipe import dump_recipe
 
     return json.dumps(dump_recipe(edits), sort_keys=True)
 
@@ -302,7 +302,7 @@ def kept_differences(
 ) -> dict[str, float]:
     """Edited tensor -> largest absolute difference from the original tensor it keeps
     (``pairs``: edited name -> original name, from ``verify.faithful_tensors``)."""
-    from core.keras_backend.verify import max_abs_diff
+    from resect.core.keras_backend.verify import max_abs_diff
 
     differences = {}
     for name, source in pairs.items():

@@ -22,11 +22,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import ResectError
-from core.graph import Layer, ModelGraph, Node
-from core.keras_backend.runtime import import_keras, run_deep
-from core.keras_backend.tf_ops import call_op, is_tf_op
-from core.tensor_ref import TensorRef
+from resect.core.errors import ResectError
+from resect.core.graph import Layer, ModelGraph, Node
+from resect.core.keras_backend.runtime import import_keras, run_deep
+from resect.core.keras_backend.tf_ops import call_op, is_tf_op
+from resect.core.tensor_ref import TensorRef
 
 __all__ = [
     "BuildError",

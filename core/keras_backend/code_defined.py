@@ -17,8 +17,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from core.graph import ModelGraph, Weight
-from core.keras_backend.runtime import import_keras
+from resect.core.graph import ModelGraph, Weight
+from resect.core.keras_backend.runtime import import_keras
 
 __all__ = ["build_without_weights", "expand_code_defined", "functional_config"]
 
@@ -43,7 +43,7 @@ def build_without_weights(graph: ModelGraph, safe_mode: bool = True) -> Any:
 def expand_code_defined(graph: ModelGraph, model: Any) -> ModelGraph:
     """``graph`` (our reading: no layers, a ``CodeDefined`` record) with the layer graph
     of ``model``, the same model loaded by Keras."""
-    from core.reader.config_parser import parse_model_config
+    from resect.core.reader.config_parser import parse_model_config
 
     config = functional_config(model)
 
@@ -131,7 +131,7 @@ def _json_default(value: Any) -> Any:
 
 
 def _live_weights(model: Any, name_path: tuple[str, ...], parent_trainable: bool) -> tuple[Weight, ...]:
-    from core.keras_backend.build import original_layer
+    from resect.core.keras_backend.build import original_layer
 
     layer = original_layer(model, name_path)
     variables = list(getattr(layer, "weights", ()) or ())

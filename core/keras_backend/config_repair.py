@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from core.keras_backend.runtime import import_keras
+from resect.core.keras_backend.runtime import import_keras
 
 __all__ = ["RepairFailed", "needs_repair", "repaired_config", "written_with"]
 

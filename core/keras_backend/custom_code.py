@@ -15,11 +15,11 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from core.consent import Consent
-from core.errors import ModelFileError
-from core.graph import Layer, ModelGraph
-from core.keras_backend.runtime import import_keras
-from core.trust import TrustRule
+from resect.core.consent import Consent
+from resect.core.errors import ModelFileError
+from resect.core.graph import Layer, ModelGraph
+from resect.core.keras_backend.runtime import import_keras
+from resect.core.trust import TrustRule
 
 __all__ = ["CustomCodeError", "consent_rule", "import_custom_code", "refusal"]
 

@@ -23,10 +23,10 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from core.errors import ResectError
-from core.keras_backend.config_repair import RepairFailed, needs_repair, repaired_config, written_with
-from core.keras_backend.formats import FORMATS as _REGISTRY
-from core.keras_backend.formats import ExportOptions, format_for_path
+from resect.core.errors import ResectError
+from resect.core.keras_backend.config_repair import RepairFailed, needs_repair, repaired_config, written_with
+from resect.core.keras_backend.formats import FORMATS as _REGISTRY
+from resect.core.keras_backend.formats import ExportOptions, format_for_path
 
 __all__ = [
     "FORMATS",
@@ -88,7 +88,7 @@ def check_options(out: str, fmt: str, options: ExportOptions) -> None:
     if options.batch_size is not None and options.batch_size < 1:
         raise ExportError(f"{out}: --batch-size must be at least 1 (leave it out for a dynamic batch)")
     if options.opset is not None:
-        from core.keras_backend.formats.onnx import MAX_OPSET, MIN_OPSET
+        from resect.core.keras_backend.formats.onnx import MAX_OPSET, MIN_OPSET
 
         if not MIN_OPSET <= options.opset <= MAX_OPSET:
             raise ExportError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.keras_backend.runtime import import_keras
+from resect.core.keras_backend.runtime import import_keras
 
 INTEGER_INPUTS = frozenset({"Embedding"})
 

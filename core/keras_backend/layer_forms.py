@@ -12,7 +12,7 @@ import inspect
 import json
 from typing import Any
 
-from core.errors import ResectError
+from resect.core.errors import ResectError
 
 __all__ = ["layer_signature", "validate_layer"]
 

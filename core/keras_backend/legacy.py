@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.keras_backend.runtime import import_keras
-from core.keras_backend.tf_ops import tf_op_classes
-from core.upgrade import upgrade_config
+from resect.core.keras_backend.runtime import import_keras
+from resect.core.keras_backend.tf_ops import tf_op_classes
+from resect.core.upgrade import upgrade_config
 
 __all__ = ["load_legacy", "load_legacy_h5", "model_from_legacy_config"]
 
@@ -39,7 +39,7 @@ def load_legacy_saved_model(path: str, safe_mode: bool = True) -> Any:
     import tensorflow as tf
     from keras.src.legacy.saving import legacy_h5_format
 
-    from core.reader.savedmodel import load_saved_model_dir
+    from resect.core.reader.savedmodel import load_saved_model_dir
 
     saved = load_saved_model_dir(path)
     model = model_from_legacy_config(saved.root_config, safe_mode)

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from core.graph import ModelGraph
-from core.keras_backend.formats import FORMATS, ExportOptions
-from core.keras_backend.runtime import import_keras, run_deep
-from core.keras_backend.verify import TOLERANCES, Check, VerifyError, _random, max_abs_diff
+from resect.core.graph import ModelGraph
+from resect.core.keras_backend.formats import FORMATS, ExportOptions
+from resect.core.keras_backend.runtime import import_keras, run_deep
+from resect.core.keras_backend.verify import TOLERANCES, Check, VerifyError, _random, max_abs_diff
 
 __all__ = ["LegacyReport", "legacy_runtime", "verify_against_legacy"]
 

@@ -16,11 +16,11 @@ import tempfile
 from dataclasses import replace
 from typing import Any
 
-from core.consent import NO_CONSENT, Consent
-from core.errors import ModelFileError
-from core.graph import Layer, ModelGraph, Node, Shape, Weight
-from core.keras_backend.runtime import import_keras, run_deep
-from core.trust import TrustRule
+from resect.core.consent import NO_CONSENT, Consent
+from resect.core.errors import ModelFileError
+from resect.core.graph import Layer, ModelGraph, Node, Shape, Weight
+from resect.core.keras_backend.runtime import import_keras, run_deep
+from resect.core.trust import TrustRule
 
 __all__ = [
     "check_trusted",
@@ -53,7 +53,7 @@ def check_trusted(path: str, rule: TrustRule | None = None) -> None:
     opens the file: Keras imports such modules through ``sys.path``. The config checked
     is the one Keras is given (a Keras 2 file's reader returns it upgraded). Its weights
     files must hold hard links only (Keras follows any link, even to a FIFO)."""
-    from core.reader import check_weight_links, read_config
+    from resect.core.reader import check_weight_links, read_config
 
     problems = (rule or TrustRule()).untrusted_objects(read_config(path))
     if problems:
@@ -78,11 +78,11 @@ def load_keras_model(
     trust check (core/trust.py) covers every object of the config, at any depth, before
     Keras sees the file; ``rule`` overrides the one made from ``consent``.
     """
-    from core.keras_backend.custom_code import CustomCodeError, consent_rule, import_custom_code, refusal
+    from resect.core.keras_backend.custom_code import CustomCodeError, consent_rule, import_custom_code, refusal
 
     path = os.fspath(path)
     if graph is None:
-        from core.reader import read_model
+        from resect.core.reader import read_model
 
         graph = read_model(path)
     if not consent and first_problem(graph) is not None:  # nothing to import: refuse before Keras starts
@@ -112,8 +112,8 @@ def load_graph_model(path: str | os.PathLike[str], graph: ModelGraph, consent: C
     config without allocating its weights (``code_defined.build_without_weights``)."""
     if graph.code_defined is None or graph.layers:
         return load_keras_model(path, graph, consent)
-    from core.keras_backend.code_defined import build_without_weights
-    from core.keras_backend.custom_code import CustomCodeError, consent_rule, import_custom_code, refusal
+    from resect.core.keras_backend.code_defined import build_without_weights
+    from resect.core.keras_backend.custom_code import CustomCodeError, consent_rule, import_custom_code, refusal
 
     path = os.fspath(path)
     import_custom_code(consent)
@@ -136,14 +136,14 @@ def is_upgraded(graph: ModelGraph) -> bool:
 
 def refusal_without_keras(graph: ModelGraph) -> str | None:
     """The refusal line for a load without consent, decided without importing Keras."""
-    from core.keras_backend.custom_code import refusal
+    from resect.core.keras_backend.custom_code import refusal
 
     return refusal(graph, NO_CONSENT, registered=lambda _layer: False)
 
 
 def load_with_shapes(path: str | os.PathLike[str], consent: Consent = NO_CONSENT) -> tuple[ModelGraph, Any]:
     """Read ``path`` with our reader, load it with Keras, and fill every shape."""
-    from core.reader import read_model
+    from resect.core.reader import read_model
 
     path = os.fspath(path)
     graph = read_model(path)
@@ -156,7 +156,7 @@ def fill_shapes(graph: ModelGraph, model: Any) -> ModelGraph:
     (nested models included), and weight names / trainable flags where they line up.
     A code-defined model (KerasHub: no layers in our reading) gets its real layer graph."""
     if graph.code_defined is not None and not graph.layers:
-        from core.keras_backend.code_defined import expand_code_defined
+        from resect.core.keras_backend.code_defined import expand_code_defined
 
         graph = run_deep(expand_code_defined, graph, model)
     return run_deep(_fill_model, graph, model)
@@ -257,7 +257,7 @@ def _load_file(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
 
 def _load_upgraded(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
     """A Keras 2 file: through the upgraded config (core.upgrade)."""
-    from core.keras_backend.legacy import load_legacy
+    from resect.core.keras_backend.legacy import load_legacy
 
     return load_legacy(path, fmt, safe_mode)
 
@@ -270,7 +270,7 @@ def _load_preset(keras: Any, path: str, fmt: str, safe_mode: bool) -> Any:
     refused unless ``--unsafe``."""
     from keras.src.saving.serialization_lib import SafeModeScope
 
-    from core.reader.keras_hub_models import preset_task
+    from resect.core.reader.keras_hub_models import preset_task
 
     try:
         import keras_hub

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.consent import NO_CONSENT, Consent
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.keras_backend.build import BuildError, BuiltModel, ReinitializeError, build
-from core.keras_backend.export import (
+from resect.core.consent import NO_CONSENT, Consent
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.keras_backend.build import BuildError, BuiltModel, ReinitializeError, build
+from resect.core.keras_backend.export import (
     AtomicTarget,
     Cancelled,
     ExportOptions,
@@ -30,8 +30,8 @@ from core.keras_backend.export import (
     resolve_format,
     save_model,
 )
-from core.keras_backend.verify import VerifyError, VerifyReport, verify_export
-from core.tensor_ref import TensorRef
+from resect.core.keras_backend.verify import VerifyError, VerifyReport, verify_export
+from resect.core.tensor_ref import TensorRef
 
 __all__ = ["STAGES", "ApplyResult", "Cancelled", "ParamCounts", "build_edited", "run_apply"]
 
@@ -84,9 +84,9 @@ def run_apply(
     ``consent`` (``--custom-code`` / ``--unsafe``) is acted on when Keras loads the model.
     ``options`` are the deployment formats' choices (batch size, ONNX opset, float16).
     """
-    from core.keras_backend.loading import load_keras_model
-    from core.reader import read_model
-    from core.surgery.apply import apply_edits
+    from resect.core.keras_backend.loading import load_keras_model
+    from resect.core.reader import read_model
+    from resect.core.surgery.apply import apply_edits
 
     model_path, out = os.fspath(model_path), os.fspath(out)
     fmt = resolve_format(out, fmt)
@@ -106,7 +106,7 @@ def run_apply(
     clock.step("loading")
     keras_model = load_keras_model(model_path, original, consent)
     if code_defined:  # a KerasHub model: its layer graph exists once Keras built it
-        from core.keras_backend.loading import fill_shapes
+        from resect.core.keras_backend.loading import fill_shapes
 
         original = fill_shapes(original, keras_model)
         edited = apply_edits(original, list(edits))
@@ -279,7 +279,7 @@ def _with_edit(error: BuildError, original: ModelGraph, edits: Sequence[Any]) ->
 
 def _edit_introducing(layer: str, original: ModelGraph, edits: Sequence[Any]) -> int | None:
     """The first edit after which ``layer`` exists as a new or renamed layer."""
-    from core.surgery.apply import apply_edits
+    from resect.core.surgery.apply import apply_edits
 
     if original.has_layer(layer) and original.layer(layer).origin == (layer,):
         return None

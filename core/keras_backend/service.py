@@ -1,4 +1,4 @@
-"""The Keras worker process: ``python -m core.keras_backend.service``.
+"""The Keras worker process: ``python -m resect.core.keras_backend.service``.
 
 Why a process: importing TensorFlow and loading, building, saving or verifying a Keras
 model hold Python's GIL for long stretches; in a thread of the app they froze the window
@@ -51,8 +51,8 @@ import threading
 import time
 from typing import Any, NoReturn, TextIO
 
-from core.consent import NO_CONSENT, Consent
-from core.errors import ModelFileError, ResectError
+from resect.core.consent import NO_CONSENT, Consent
+from resect.core.errors import ModelFileError, ResectError
 
 __all__ = ["Service", "input_report", "main", "result_from_json", "result_to_json"]
 
@@ -64,8 +64,8 @@ def result_to_json(result: Any) -> dict[str, Any]:
 
 def result_from_json(obj: dict[str, Any]) -> Any:
     """Rebuild the pipeline's ``ApplyResult`` (its dataclasses import no TensorFlow)."""
-    from core.keras_backend.pipeline import ApplyResult, ParamCounts
-    from core.keras_backend.verify import Check, VerifyReport
+    from resect.core.keras_backend.pipeline import ApplyResult, ParamCounts
+    from resect.core.keras_backend.verify import Check, VerifyReport
 
     verify = obj.get("verify")
     report = None
@@ -86,9 +86,9 @@ def result_from_json(obj: dict[str, Any]) -> Any:
 def input_report(keras_model: Any, base: Any, edit: Any) -> dict[str, Any]:
     """Keras builds ``base`` at ``edit``'s new input shape (weights shared, nothing
     written): which layers keep their trained weights, and the outputs' shapes."""
-    from core.keras_backend.build import build
-    from core.surgery.apply import apply_edit
-    from core.surgery.edits import SetInputShape
+    from resect.core.keras_backend.build import build
+    from resect.core.surgery.apply import apply_edit
+    from resect.core.surgery.edits import SetInputShape
 
     edited = apply_edit(base, SetInputShape(edit.input, edit.shape, edit.batch_size, ("*",)))
     built = build(keras_model, edited, {"*"})
@@ -153,7 +153,7 @@ class Service:
     def serve(self) -> None:
         """Import Keras first (the point of starting early), then answer requests."""
         try:
-            from core.keras_backend.runtime import import_keras
+            from resect.core.keras_backend.runtime import import_keras
 
             import_keras()
             self.send({"event": "ready"})
@@ -171,7 +171,7 @@ class Service:
             event.set()
 
     def _answer(self, request: dict[str, Any]) -> None:
-        from core.keras_backend.export import Cancelled
+        from resect.core.keras_backend.export import Cancelled
 
         request_id = int(request.get("id", -1))
         event = threading.Event()
@@ -211,8 +211,8 @@ class Service:
     def loaded(self, path: str, consent: Consent = NO_CONSENT) -> tuple[Any, Any, Any]:
         """``(our reading, filled graph, Keras model)`` for ``path``, once per file version
         and consent. The consent's code is imported here, in this worker process."""
-        from core.keras_backend.loading import fill_shapes, load_keras_model
-        from core.reader import read_model
+        from resect.core.keras_backend.loading import fill_shapes, load_keras_model
+        from resect.core.reader import read_model
 
         if not os.path.exists(path):  # a file, or a SavedModel / KerasHub preset directory
             raise ModelFileError(path, "no such file (moved or deleted since it was opened?)")
@@ -229,14 +229,14 @@ class Service:
         return graph, filled, model
 
     def _shapes(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
-        from core.shape_table import shape_table
+        from resect.core.shape_table import shape_table
 
         started = time.perf_counter()
         graph, filled, model = self.loaded(str(request["path"]), Consent.from_json(request.get("consent")))
         if graph.code_defined is not None and not graph.layers and filled.layers:  # KerasHub: send the graph
-            from core.keras_backend.code_defined import functional_config
-            from core.keras_backend.runtime import run_deep
-            from core.layer_graph_json import graph_from_layer_json, layer_graph_json
+            from resect.core.keras_backend.code_defined import functional_config
+            from resect.core.keras_backend.runtime import run_deep
+            from resect.core.layer_graph_json import graph_from_layer_json, layer_graph_json
 
             layer_graph = layer_graph_json(run_deep(functional_config, model), filled)
             expanded = run_deep(graph_from_layer_json, graph, layer_graph)
@@ -251,21 +251,21 @@ class Service:
 
     def _layer_answers(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
         """Keras' output and weight shapes for new layers (the preview's exact numbers)."""
-        from core.keras_backend.layer_answers import keras_layer_answers
+        from resect.core.keras_backend.layer_answers import keras_layer_answers
 
         return {"answers": keras_layer_answers(request["jobs"])}
 
     def _layer_form(self, request: dict[str, Any], _id: int, _cancel: threading.Event) -> dict[str, Any]:
-        from core.keras_backend.layer_forms import layer_signature, validate_layer
+        from resect.core.keras_backend.layer_forms import layer_signature, validate_layer
 
         if request["op"] == "layer_signature":
             return layer_signature(str(request["class_name"]))
         return validate_layer(str(request["class_name"]), dict(request["config"]))
 
     def _export(self, request: dict[str, Any], request_id: int, cancel: threading.Event) -> dict[str, Any]:
-        from core.keras_backend.formats import ExportOptions
-        from core.keras_backend.pipeline import run_apply
-        from core.surgery.recipe import parse_recipe
+        from resect.core.keras_backend.formats import ExportOptions
+        from resect.core.keras_backend.pipeline import run_apply
+        from resect.core.surgery.recipe import parse_recipe
 
         job = request["job"]
 
@@ -281,7 +281,7 @@ class Service:
 
     def _jobs(self) -> Any:
         if self._activation_jobs is None:
-            from core.keras_backend.activation_jobs import ActivationJobs
+            from resect.core.keras_backend.activation_jobs import ActivationJobs
 
             self._activation_jobs = ActivationJobs(self.loaded)
         return self._activation_jobs

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.keras_backend.runtime import import_keras
-from core.upgrade.tf_ops import tf_op_mapping
+from resect.core.keras_backend.runtime import import_keras
+from resect.core.upgrade.tf_ops import tf_op_mapping
 
 __all__ = ["TFOpError", "call_op", "is_tf_op", "tf_op_classes"]
 

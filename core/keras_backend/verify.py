@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import ResectError
-from core.graph import ModelGraph, Node
-from core.keras_backend.build import BuiltModel, keras_tensor, local_ref, nested_place, topological_nodes
-from core.keras_backend.formats import FORMATS, KERAS_TOLERANCES, ExportOptions
-from core.keras_backend.runtime import import_keras, run_deep
-from core.tensor_ref import TensorRef
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph, Node
+from resect.core.keras_backend.build import BuiltModel, keras_tensor, local_ref, nested_place, topological_nodes
+from resect.core.keras_backend.formats import FORMATS, KERAS_TOLERANCES, ExportOptions
+from resect.core.keras_backend.runtime import import_keras, run_deep
+from resect.core.tensor_ref import TensorRef
 
 __all__ = ["TOLERANCES", "Check", "VerifyError", "VerifyReport", "faithful_tensors", "verify_export"]
 

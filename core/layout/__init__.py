@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-from core.layout.coordinates import layout
-from core.layout.items import Direction, ItemInfo, Layout, LayoutEdge, LayoutItem, Point
+from resect.core.layout.coordinates import layout
+from resect.core.layout.items import Direction, ItemInfo, Layout, LayoutEdge, LayoutItem, Point
 
 __all__ = ["Direction", "ItemInfo", "Layout", "LayoutEdge", "LayoutItem", "Point", "layout"]

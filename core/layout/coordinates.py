@@ -8,15 +8,15 @@ tight as the boxes allow, then balanced toward what they connect (``columns``).
 
 from __future__ import annotations
 
-from core.analysis.blocks import SEPARATOR, Block, find_blocks
-from core.graph import ModelGraph
-from core.layout.columns import cross_positions
-from core.layout.items import Direction, Layout, LayoutItem
-from core.layout.layering import layering
-from core.layout.routing import EdgeRoute, RouteRequest, route_edges
-from core.layout.visible import visible_graph
-from core.perf import paused_gc
-from core.render import labels, style
+from resect.core.analysis.blocks import SEPARATOR, Block, find_blocks
+from resect.core.graph import ModelGraph
+from resect.core.layout.columns import cross_positions
+from resect.core.layout.items import Direction, Layout, LayoutItem
+from resect.core.layout.layering import layering
+from resect.core.layout.routing import EdgeRoute, RouteRequest, route_edges
+from resect.core.layout.visible import visible_graph
+from resect.core.perf import paused_gc
+from resect.core.render import labels, style
 
 RANK_GAP_TB = 30.0  # px between ranks, top to bottom
 RANK_GAP_LR = 48.0

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, NamedTuple
 
-from core.tensor_ref import TensorRef
+from resect.core.tensor_ref import TensorRef
 
 Direction = Literal["TB", "LR"]
 Point = tuple[float, float]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from core.layout.items import Direction, LayoutEdge, LayoutItem, Point
-from core.render import style
-from core.tensor_ref import TensorRef
+from resect.core.layout.items import Direction, LayoutEdge, LayoutItem, Point
+from resect.core.render import style
+from resect.core.tensor_ref import TensorRef
 
 
 class EdgeRoute(NamedTuple):

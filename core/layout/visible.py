@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.analysis.blocks import Block, layer_key
-from core.graph import Layer, ModelGraph
-from core.layout.items import ItemInfo
-from core.render import labels
-from core.tensor_ref import TensorRef
+from resect.core.analysis.blocks import Block, layer_key
+from resect.core.graph import Layer, ModelGraph
+from resect.core.layout.items import ItemInfo
+from resect.core.render import labels
+from resect.core.tensor_ref import TensorRef
 
 
 @dataclass

@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from core.errors import ModelFileError
-from core.graph import ModelGraph
-from core.reader import keras_archive, keras_hub_models, legacy_h5, savedmodel  # noqa: F401 - each registers its reader
-from core.reader.registry import READERS, Reader, guarded, reader_for
+from resect.core.errors import ModelFileError
+from resect.core.graph import ModelGraph
+from resect.core.reader import keras_archive, keras_hub_models, legacy_h5, savedmodel  # noqa: F401 - each registers its reader
+from resect.core.reader.registry import READERS, Reader, guarded, reader_for
 
 __all__ = ["READERS", "Reader", "check_weight_links", "read_config", "read_model", "reader_for", "sniff_format"]
 

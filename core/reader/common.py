@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.errors import ModelFileError
-from core.reader.bounded import open_regular
-from core.reader.sliced_json import loads_sliced
-from core.trust import TrustRule
+from resect.core.errors import ModelFileError
+from resect.core.reader.bounded import open_regular
+from resect.core.reader.sliced_json import loads_sliced
+from resect.core.trust import TrustRule
 
 
 def load_json(path: str, text: str, what: str) -> Any:

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from core.graph import Layer, ModelGraph, Node, Shape, Weight, is_operation_module
-from core.known_layers import KERAS_LAYER_CLASSES
-from core.naming import to_snake_case
-from core.reader.graph_check import MAX_OUTPUTS_PER_CALL, graph_problems
-from core.tensor_ref import TensorRef
-from core.trust import TrustRule
-from core.upgrade.tf_ops import tf_op_mapping
+from resect.core.graph import Layer, ModelGraph, Node, Shape, Weight, is_operation_module
+from resect.core.known_layers import KERAS_LAYER_CLASSES
+from resect.core.naming import to_snake_case
+from resect.core.reader.graph_check import MAX_OUTPUTS_PER_CALL, graph_problems
+from resect.core.tensor_ref import TensorRef
+from resect.core.trust import TrustRule
+from resect.core.upgrade.tf_ops import tf_op_mapping
 
 MODEL_CLASSES = {"Functional", "Model", "Sequential"}
 TF_OP_CLASSES = {"TFOpLambda", "SlicingOpLambda"}  # tf.keras 2's record of a TensorFlow function call

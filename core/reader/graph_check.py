@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from core.graph import ModelGraph
-from core.tensor_ref import TensorRef
+from resect.core.graph import ModelGraph
+from resect.core.tensor_ref import TensorRef
 
 MAX_OUTPUTS_PER_CALL = 1024  # a layer call's output index beyond this is refused by the parser
 

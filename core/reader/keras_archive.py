@@ -11,16 +11,16 @@ from typing import IO, Any, BinaryIO
 
 import h5py
 
-from core.errors import ModelFileError
-from core.graph import ModelGraph
-from core.reader.archive import check_member_names, open_member
-from core.reader.bounded import MAX_CONFIG_BYTES, check_member, open_regular, read_member
-from core.reader.common import first_line, load_config, read_head
-from core.reader.config_parser import parse_model_config
-from core.reader.registry import Reader, guarded, register
-from core.reader.sliced_json import decode_sliced
-from core.reader.upgrading import needs_upgrade, parse_legacy_config, upgraded_config
-from core.reader.weight_index import KerasWeightIndex, check_all_links
+from resect.core.errors import ModelFileError
+from resect.core.graph import ModelGraph
+from resect.core.reader.archive import check_member_names, open_member
+from resect.core.reader.bounded import MAX_CONFIG_BYTES, check_member, open_regular, read_member
+from resect.core.reader.common import first_line, load_config, read_head
+from resect.core.reader.config_parser import parse_model_config
+from resect.core.reader.registry import Reader, guarded, register
+from resect.core.reader.sliced_json import decode_sliced
+from resect.core.reader.upgrading import needs_upgrade, parse_legacy_config, upgraded_config
+from resect.core.reader.weight_index import KerasWeightIndex, check_all_links
 
 ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 WEIGHTS = "model.weights.h5"

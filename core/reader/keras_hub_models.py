@@ -22,9 +22,9 @@ from typing import Any
 
 import h5py
 
-from core.errors import ModelFileError
-from core.graph import CodeDefined, ModelGraph, Weight
-from core.reader.bounded import (
+from resect.core.errors import ModelFileError
+from resect.core.graph import CodeDefined, ModelGraph, Weight
+from resect.core.reader.bounded import (
     MAX_CONFIG_BYTES,
     MAX_DIRECTORY_ENTRIES,
     MAX_SMALL_MEMBER_BYTES,
@@ -32,12 +32,12 @@ from core.reader.bounded import (
     open_regular,
     read_regular,
 )
-from core.reader.common import first_line, load_json
-from core.reader.config_parser import is_model_entry
-from core.reader.keras_archive import register_code_defined
-from core.reader.registry import Reader, guarded, register
-from core.reader.weight_index import check_all_links
-from core.trust import TrustRule
+from resect.core.reader.common import first_line, load_json
+from resect.core.reader.config_parser import is_model_entry
+from resect.core.reader.keras_archive import register_code_defined
+from resect.core.reader.registry import Reader, guarded, register
+from resect.core.reader.weight_index import check_all_links
+from resect.core.trust import TrustRule
 
 __all__ = ["is_code_defined", "preset_task", "read_code_defined"]
 

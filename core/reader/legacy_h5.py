@@ -9,13 +9,13 @@ from typing import Any
 
 import h5py
 
-from core.errors import ModelFileError
-from core.graph import ModelGraph
-from core.reader.bounded import MAX_CONFIG_BYTES, open_regular
-from core.reader.common import first_line, load_json, read_head
-from core.reader.registry import Reader, guarded, register
-from core.reader.upgrading import parse_legacy_config, upgraded_config
-from core.reader.weight_index import LegacyWeightIndex, check_all_links
+from resect.core.errors import ModelFileError
+from resect.core.graph import ModelGraph
+from resect.core.reader.bounded import MAX_CONFIG_BYTES, open_regular
+from resect.core.reader.common import first_line, load_json, read_head
+from resect.core.reader.registry import Reader, guarded, register
+from resect.core.reader.upgrading import parse_legacy_config, upgraded_config
+from resect.core.reader.weight_index import LegacyWeightIndex, check_all_links
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 

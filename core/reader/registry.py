@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from core.errors import ModelFileError
-from core.graph import ModelGraph
-from core.perf import paused_gc
-from core.reader.bounded import BoundedReadError, describe_mode, open_regular
-from core.reader.config_parser import ConfigError
+from resect.core.errors import ModelFileError
+from resect.core.graph import ModelGraph
+from resect.core.perf import paused_gc
+from resect.core.reader.bounded import BoundedReadError, describe_mode, open_regular
+from resect.core.reader.config_parser import ConfigError
 
 __all__ = ["Reader", "READERS", "guarded", "register", "reader_for"]
 

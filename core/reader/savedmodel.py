@@ -18,13 +18,13 @@ import os
 import stat
 from typing import Any
 
-from core.errors import ModelFileError
-from core.graph import ModelGraph, Weight
-from core.reader.bounded import MAX_DIRECTORY_ENTRIES, MAX_SAVED_MODEL_PB_BYTES, describe_mode, read_regular
-from core.reader.protowire import WireError
-from core.reader.registry import Reader, guarded, register
-from core.reader.savedmodel_objects import SavedModelDir, Variable, read_keras_metadata, read_object_graph
-from core.reader.upgrading import parse_legacy_config, upgraded_config
+from resect.core.errors import ModelFileError
+from resect.core.graph import ModelGraph, Weight
+from resect.core.reader.bounded import MAX_DIRECTORY_ENTRIES, MAX_SAVED_MODEL_PB_BYTES, describe_mode, read_regular
+from resect.core.reader.protowire import WireError
+from resect.core.reader.registry import Reader, guarded, register
+from resect.core.reader.savedmodel_objects import SavedModelDir, Variable, read_keras_metadata, read_object_graph
+from resect.core.reader.upgrading import parse_legacy_config, upgraded_config
 
 __all__ = ["check_links", "load_saved_model_dir", "read", "read_config", "sniff"]
 

@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core.reader.protowire import LENGTH, WireError, fields, signed, text
+from resect.core.reader.protowire import LENGTH, WireError, fields, signed, text
 
 DTYPES = {
     1: "float32",

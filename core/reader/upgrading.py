@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from core.graph import ModelGraph
-from core.reader.config_parser import WeightLookup, parse_model_config
-from core.trust import TrustRule
-from core.upgrade import UpgradeError, upgrade_config
-from core.upgrade.rewrites import MOVED_MODULES
+from resect.core.graph import ModelGraph
+from resect.core.reader.config_parser import WeightLookup, parse_model_config
+from resect.core.trust import TrustRule
+from resect.core.upgrade import UpgradeError, upgrade_config
+from resect.core.upgrade.rewrites import MOVED_MODULES
 
 
 class LegacyTrustRule(TrustRule):

@@ -14,7 +14,7 @@ from typing import Any
 
 import h5py
 
-from core.graph import Weight
+from resect.core.graph import Weight
 
 # Own variable names by class, in Keras' save order (trainable first). Only used to
 # label weights of .keras files, which do not record names.

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.graph import Layer, ModelGraph, Shape
-from core.render import style
-from core.tensor_ref import TensorRef
+from resect.core.graph import Layer, ModelGraph, Shape
+from resect.core.render import style
+from resect.core.tensor_ref import TensorRef
 
 
 def format_shape(shape: Shape | None) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.render import style
-from core.render.scene import Scene
+from resect.core.render import style
+from resect.core.render.scene import Scene
 
 SWATCH = 14.0
 ROW = 20.0

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from core.atomic import write_atomically, write_text_atomically
+from resect.core.atomic import write_atomically, write_text_atomically
 
 if TYPE_CHECKING:  # the CLI imports this module for its suffixes; keep that cheap
-    from core.render.scene import Scene
+    from resect.core.render.scene import Scene
 
 PICTURE_SUFFIXES = (".svg", ".png")
 
@@ -22,12 +22,12 @@ def write_scene(
     ``replace=False`` nothing already at ``path`` is replaced (``OutputError``)."""
     suffix = os.path.splitext(os.fspath(path))[1].lower()
     if suffix == ".svg":
-        from core.render.svg import scene_to_svg
+        from resect.core.render.svg import scene_to_svg
 
         write_text_atomically(path, scene_to_svg(scene), replace)
         return None
     if suffix == ".png":
-        from core.render.png import scene_to_png
+        from resect.core.render.png import scene_to_png
 
         size: list[tuple[int, int]] = []
         write_atomically(path, lambda temporary: size.append(scene_to_png(scene, temporary, scale)), replace)

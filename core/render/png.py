@@ -12,10 +12,10 @@ import math
 import os
 from functools import lru_cache
 
-from core.render import style
-from core.render.legend import SWATCH, build_legend, canvas_bounds
-from core.render.legend import TEXT_SIZE as LEGEND_TEXT_SIZE
-from core.render.scene import Scene
+from resect.core.render import style
+from resect.core.render.legend import SWATCH, build_legend, canvas_bounds
+from resect.core.render.legend import TEXT_SIZE as LEGEND_TEXT_SIZE
+from resect.core.render.scene import Scene
 
 MAX_SIDE = 32000
 MAX_PIXELS = 60_000_000

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from core.analysis.blocks import SEPARATOR, Block
-from core.graph import Layer, ModelGraph, Shape
-from core.layout import Direction, Layout, layout
-from core.layout.visible import layer_of_box
-from core.perf import paused_gc
-from core.render import labels, style
-from core.tensor_ref import TensorRef
+from resect.core.analysis.blocks import SEPARATOR, Block
+from resect.core.graph import Layer, ModelGraph, Shape
+from resect.core.layout import Direction, Layout, layout
+from resect.core.layout.visible import layer_of_box
+from resect.core.perf import paused_gc
+from resect.core.render import labels, style
+from resect.core.tensor_ref import TensorRef
 
 Point = tuple[float, float]
 

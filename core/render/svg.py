@@ -10,9 +10,9 @@ import re
 from xml.sax.saxutils import escape as _xml_escape
 from xml.sax.saxutils import quoteattr as _xml_quoteattr
 
-from core.render import style
-from core.render.legend import SWATCH, TEXT_SIZE, Legend, build_legend, canvas_bounds
-from core.render.scene import Box, Edge, Group, Scene
+from resect.core.render import style
+from resect.core.render.legend import SWATCH, TEXT_SIZE, Legend, build_legend, canvas_bounds
+from resect.core.render.scene import Box, Edge, Group, Scene
 
 ARROW = 7.0  # px: arrowhead length
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.perf import paused_gc
-from core.surgery.edits import Edit
-from core.surgery.errors import EditError
-from core.surgery.registry import spec_of
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.perf import paused_gc
+from resect.core.surgery.edits import Edit
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.registry import spec_of
 
 __all__ = ["EditError", "apply_edit", "apply_edits"]
 

@@ -11,15 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from core.graph import Layer, ModelGraph, Node, Shape, Weight
-from core.known_layers import KERAS_LAYER_CLASSES
-from core.naming import to_snake_case
-from core.surgery.edits import LayerSpec
-from core.surgery.errors import EditError
-from core.surgery.exact import layer_outputs, layer_weights
-from core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes, unique_name
-from core.surgery.shape_domain import malformed
-from core.tensor_ref import TensorRef
+from resect.core.graph import Layer, ModelGraph, Node, Shape, Weight
+from resect.core.known_layers import KERAS_LAYER_CLASSES
+from resect.core.naming import to_snake_case
+from resect.core.surgery.edits import LayerSpec
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.exact import layer_outputs, layer_weights
+from resect.core.surgery.graph_ops import NodeKey, ancestors, descendants, topological_nodes, unique_name
+from resect.core.surgery.shape_domain import malformed
+from resect.core.tensor_ref import TensorRef
 
 
 def check_layer_name(name: str, taken: set[str]) -> None:
@@ -147,7 +147,7 @@ def prune(graph: ModelGraph) -> ModelGraph:
     needed = ancestors(graph, graph.outputs) | {r.node_key for r in graph.inputs}
     if len(needed) == sum(len(layer.nodes) for layer in graph.layers):
         return graph
-    from core.surgery.graph_ops import compact
+    from resect.core.surgery.graph_ops import compact
 
     layers = [replace(layer, nodes=tuple(n for n in layer.nodes if n.key in needed)) for layer in graph.layers]
     return compact(graph, layers, graph.inputs, graph.outputs)

@@ -14,13 +14,13 @@ bypasses that call only.
 
 from __future__ import annotations
 
-from core.graph import ModelGraph
-from core.surgery.building import infer_shape, prune
-from core.surgery.cut import resolve_all
-from core.surgery.edits import Bypass
-from core.surgery.errors import EditError
-from core.surgery.graph_ops import ancestors, rewrite
-from core.tensor_ref import TensorRef
+from resect.core.graph import ModelGraph
+from resect.core.surgery.building import infer_shape, prune
+from resect.core.surgery.cut import resolve_all
+from resect.core.surgery.edits import Bypass
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.graph_ops import ancestors, rewrite
+from resect.core.tensor_ref import TensorRef
 
 
 def _names_call(text: str) -> bool:

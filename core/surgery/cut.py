@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from core.analysis.cutpoints import CutRegion, cut_region
-from core.graph import Layer, ModelGraph, Node
-from core.surgery.building import infer_shape
-from core.surgery.errors import EditError
-from core.surgery.graph_ops import compact, dtype_of, remap_node, source_of, unique_name
-from core.surgery.inline import resolve_tensor_mapped
-from core.tensor_ref import TensorRef
+from resect.core.analysis.cutpoints import CutRegion, cut_region
+from resect.core.graph import Layer, ModelGraph, Node
+from resect.core.surgery.building import infer_shape
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.graph_ops import compact, dtype_of, remap_node, source_of, unique_name
+from resect.core.surgery.inline import resolve_tensor_mapped
+from resect.core.tensor_ref import TensorRef
 
 
 def resolve_all(graph: ModelGraph, texts: Sequence[str | TensorRef]) -> tuple[ModelGraph, list[TensorRef]]:

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from core.graph import ModelGraph
-from core.surgery.apply import apply_edit
-from core.surgery.edits import Edit
-from core.surgery.preview import Preview, preview
-from core.surgery.recipe import dump_recipe, parse_recipe
+from resect.core.graph import ModelGraph
+from resect.core.surgery.apply import apply_edit
+from resect.core.surgery.edits import Edit
+from resect.core.surgery.preview import Preview, preview
+from resect.core.surgery.recipe import dump_recipe, parse_recipe
 
 # Events: "pushed", "undone", "redone", "reset" (edit list replaced by a recipe),
 # "refreshed" (the same edits re-applied after Keras answered for new layers).

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from core.analysis.cutpoints import single_tensor_cut_points
-from core.errors import ResectError
-from core.graph import ModelGraph
-from core.surgery.cut import resolve_all
-from core.surgery.edits import Bypass, Cut, Edit
-from core.surgery.errors import EditError
-from core.surgery.graph_ops import ancestors, descendants
-from core.tensor_ref import TensorRef
+from resect.core.analysis.cutpoints import single_tensor_cut_points
+from resect.core.errors import ResectError
+from resect.core.graph import ModelGraph
+from resect.core.surgery.cut import resolve_all
+from resect.core.surgery.edits import Bypass, Cut, Edit
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.graph_ops import ancestors, descendants
+from resect.core.tensor_ref import TensorRef
 
 Side = Literal["start", "end"]
 

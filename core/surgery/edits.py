@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from core.surgery.errors import RecipeError
-from core.tensor_ref import TensorRef
+from resect.core.surgery.errors import RecipeError
+from resect.core.tensor_ref import TensorRef
 
 
 @dataclass(frozen=True)
@@ -478,6 +478,6 @@ def _bool(obj: Mapping[str, Any], key: str, default: bool | None = None) -> bool
 def edit_from_json(obj: Any) -> Edit:
     """One recipe edit object -> an ``Edit`` (through the op registry); raises
     ``RecipeError`` (without file context)."""
-    from core.surgery.registry import parse_edit
+    from resect.core.surgery.registry import parse_edit
 
     return parse_edit(obj)

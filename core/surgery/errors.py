@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import ResectError
+from resect.core.errors import ResectError
 
 
 class EditError(ResectError):

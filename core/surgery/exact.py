@@ -17,8 +17,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.graph import Layer, ModelGraph, Shape
-from core.surgery.shapes import WeightShape, output_shapes, weight_shapes
+from resect.core.graph import Layer, ModelGraph, Shape
+from resect.core.surgery.shapes import WeightShape, output_shapes, weight_shapes
 
 _ANSWERS: dict[str, dict[str, Any]] = {}
 _ASKED: set[str] = set()  # requests sent to the worker (answered or refused): asked once

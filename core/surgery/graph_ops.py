@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from core.graph import Layer, ModelGraph, Node
-from core.tensor_ref import TensorRef
+from resect.core.graph import Layer, ModelGraph, Node
+from resect.core.tensor_ref import TensorRef
 
 NodeKey = tuple[str, int]
 RefMap = Callable[[TensorRef], TensorRef]

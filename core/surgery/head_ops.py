@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from core.graph import ModelGraph
-from core.surgery.building import new_layer, refresh_shapes
-from core.surgery.cut import cut, resolve_all
-from core.surgery.edits import Edit, ReplaceHead, SetInputShape
-from core.surgery.errors import EditError
-from core.surgery.graph_ops import descendants
-from core.tensor_ref import TensorRef
+from resect.core.graph import ModelGraph
+from resect.core.surgery.building import new_layer, refresh_shapes
+from resect.core.surgery.cut import cut, resolve_all
+from resect.core.surgery.edits import Edit, ReplaceHead, SetInputShape
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.graph_ops import descendants
+from resect.core.tensor_ref import TensorRef
 
 
 def set_input_shape(graph: ModelGraph, edit: SetInputShape) -> ModelGraph:

@@ -19,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from core.graph import Layer, ModelGraph, Node
-from core.surgery.errors import EditError
-from core.surgery.graph_ops import deep_names, map_refs, rewrite, unique_name
-from core.tensor_ref import TensorRef
+from resect.core.graph import Layer, ModelGraph, Node
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.graph_ops import deep_names, map_refs, rewrite, unique_name
+from resect.core.tensor_ref import TensorRef
 
 
 def inline_nested(graph: ModelGraph, name: str) -> tuple[ModelGraph, dict[str, str]]:

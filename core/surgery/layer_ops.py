@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.graph import Layer, ModelGraph
-from core.reader.weight_index import is_statistic
-from core.surgery.building import check_layer_name, new_layer, prune, refresh_shapes
-from core.surgery.cut import resolve_all
-from core.surgery.edits import DeleteLayer, InsertLayer, Rename, ReplaceLayer, SetTrainable
-from core.surgery.errors import EditError
-from core.surgery.graph_ops import NodeKey, ancestors, descendants, map_refs, rewrite
-from core.surgery.inline import find_inner, resolve_tensor
-from core.tensor_ref import TensorRef
+from resect.core.graph import Layer, ModelGraph
+from resect.core.reader.weight_index import is_statistic
+from resect.core.surgery.building import check_layer_name, new_layer, prune, refresh_shapes
+from resect.core.surgery.cut import resolve_all
+from resect.core.surgery.edits import DeleteLayer, InsertLayer, Rename, ReplaceLayer, SetTrainable
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.graph_ops import NodeKey, ancestors, descendants, map_refs, rewrite
+from resect.core.surgery.inline import find_inner, resolve_tensor
+from resect.core.tensor_ref import TensorRef
 
 
 def _layer(graph: ModelGraph, text: str) -> Layer:

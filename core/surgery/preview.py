@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.graph import Layer, ModelGraph, Shape
-from core.perf import paused_gc
-from core.surgery.building import infer_shape, weights_known
-from core.surgery.exact import is_exact
-from core.surgery.shapes import weight_shapes
-from core.tensor_ref import TensorRef
+from resect.core.graph import Layer, ModelGraph, Shape
+from resect.core.perf import paused_gc
+from resect.core.surgery.building import infer_shape, weights_known
+from resect.core.surgery.exact import is_exact
+from resect.core.surgery.shapes import weight_shapes
+from resect.core.tensor_ref import TensorRef
 
 
 @dataclass(frozen=True)

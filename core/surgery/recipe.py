@@ -12,10 +12,10 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from core.atomic import write_text_atomically
-from core.reader.bounded import MAX_RECIPE_BYTES, BoundedReadError, read_regular
-from core.surgery.edits import Edit, edit_from_json
-from core.surgery.errors import RecipeError
+from resect.core.atomic import write_text_atomically
+from resect.core.reader.bounded import MAX_RECIPE_BYTES, BoundedReadError, read_regular
+from resect.core.surgery.edits import Edit, edit_from_json
+from resect.core.surgery.errors import RecipeError
 
 FORMAT = "resect-recipe/1"
 

@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.graph import ModelGraph
-from core.surgery import bypass as bypass_ops
-from core.surgery import cut as cut_ops
-from core.surgery import dropping, head_ops, layer_ops, reinit_ops
-from core.surgery.edits import (
+from resect.core.graph import ModelGraph
+from resect.core.surgery import bypass as bypass_ops
+from resect.core.surgery import cut as cut_ops
+from resect.core.surgery import dropping, head_ops, layer_ops, reinit_ops
+from resect.core.surgery.edits import (
     AddOutputs,
     Bypass,
     Cut,
@@ -37,8 +37,8 @@ from core.surgery.edits import (
     SetInputShape,
     SetTrainable,
 )
-from core.surgery.errors import RecipeError
-from core.tensor_ref import TensorRef
+from resect.core.surgery.errors import RecipeError
+from resect.core.tensor_ref import TensorRef
 
 # What a menu entry is offered on: a tensor (an edge, or a layer's output), a layer, a
 # model input layer, a detected block, or the current pick.

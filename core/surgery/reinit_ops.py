@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.graph import ModelGraph
-from core.surgery.edits import Reinitialize
-from core.surgery.errors import EditError
-from core.surgery.layer_ops import _any_layer, _selected
+from resect.core.graph import ModelGraph
+from resect.core.surgery.edits import Reinitialize
+from resect.core.surgery.errors import EditError
+from resect.core.surgery.layer_ops import _any_layer, _selected
 
 
 def reinitialize(graph: ModelGraph, edit: Reinitialize) -> ModelGraph:

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.surgery.shape_domain import proved, proved_inputs
+from resect.core.surgery.shape_domain import proved, proved_inputs
 
 Shape = tuple[int | None, ...]
 # (name, shape, trainable)

@@ -6,7 +6,7 @@ GUI shows. Nothing is imported from the file and no TensorFlow is needed: this r
 before Keras ever sees the config (DESIGN.md section 1).
 """
 
-from core.upgrade.report import Rewrite, UpgradeError, summarize
-from core.upgrade.upgrader import Upgraded, is_legacy_config, upgrade_config
+from resect.core.upgrade.report import Rewrite, UpgradeError, summarize
+from resect.core.upgrade.upgrader import Upgraded, is_legacy_config, upgrade_config
 
 __all__ = ["Rewrite", "UpgradeError", "Upgraded", "is_legacy_config", "summarize", "upgrade_config"]

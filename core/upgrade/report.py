@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.errors import ResectError
+from resect.core.errors import ResectError
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.upgrade.report import UpgradeError
-from core.upgrade.tf_ops import tf_op_mapping
+from resect.core.upgrade.report import UpgradeError
+from resect.core.upgrade.tf_ops import tf_op_mapping
 
 Entry = dict[str, Any]
 
@@ -113,7 +113,7 @@ def wrapped_layer_module(entry: Entry, config: dict[str, Any]) -> str | None:
     """A SavedModel's metadata writes a wrapper's inner layer (Bidirectional's ``layer``,
     TimeDistributed's, an RNN's ``cell``) without ``module``; Keras 3 deserialises it with
     the new loader, which needs one. Only built-in Keras layer classes get it."""
-    from core.known_layers import KERAS_LAYER_CLASSES
+    from resect.core.known_layers import KERAS_LAYER_CLASSES
 
     added = []
     for key in ("layer", "backward_layer", "cell"):

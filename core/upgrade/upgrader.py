@@ -15,8 +15,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from core.upgrade.report import Rewrite, UpgradeError
-from core.upgrade.rewrites import REWRITES
+from resect.core.upgrade.report import Rewrite, UpgradeError
+from resect.core.upgrade.rewrites import REWRITES
 
 MODEL_CLASSES = {"Functional", "Model", "Sequential"}
 WRAPPED_KEYS = ("layer", "backward_layer", "cell")  # Bidirectional / TimeDistributed / RNN inner layers

@@ -47,11 +47,11 @@ RECIPE
 seconds "resect apply DEMO RECIPE -o out.keras --verify" "$exe" apply "$demo" "$work/recipe.resect.json" -o "$work/out.keras" --verify
 grep -q "verify: max abs diff" "$work/out" && test -s "$work/out.keras"
 
-# The app's Keras worker (`sys.executable -m core.keras_backend.service`, entry.py's -m):
+# The app's Keras worker (`sys.executable -m resect.core.keras_backend.service`, entry.py's -m):
 # ask it for the demo model's shapes and wait for its answer.
 keras_worker() {
   local line result=""
-  coproc WORKER { "$exe" -m core.keras_backend.service 2>"$work/worker.err"; }
+  coproc WORKER { "$exe" -m resect.core.keras_backend.service 2>"$work/worker.err"; }
   echo "{\"id\": 1, \"op\": \"shapes\", \"path\": \"$demo\"}" >&"${WORKER[1]}"
   while IFS= read -r -t 120 line <&"${WORKER[0]}"; do
     case "$line" in

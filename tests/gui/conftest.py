@@ -14,8 +14,8 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication
 
-import app.dialogs
-from app.main_window import MainWindow
+import resect.app.dialogs
+from resect.app.main_window import MainWindow
 
 QT_OWN_TOP_LEVELS = {"QTipLabel"}
 
@@ -31,13 +31,13 @@ class DialogLog:
 @pytest.fixture
 def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
     log = DialogLog()
-    monkeypatch.setattr(app.dialogs, "show_error", lambda parent, title, message: log.errors.append((title, message)))
-    monkeypatch.setattr(app.dialogs, "show_about", lambda parent: log.errors.append(("about", "")))
+    monkeypatch.setattr(resect.app.dialogs, "show_error", lambda parent, title, message: log.errors.append((title, message)))
+    monkeypatch.setattr(resect.app.dialogs, "show_about", lambda parent: log.errors.append(("about", "")))
 
     def save_path(parent, title, suggested, file_filter):  # noqa: ANN001
         return log.save_paths.pop(0) if log.save_paths else ""
 
-    monkeypatch.setattr(app.dialogs, "ask_save_path", save_path)
+    monkeypatch.setattr(resect.app.dialogs, "ask_save_path", save_path)
     return log
 
 

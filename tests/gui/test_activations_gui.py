@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.activations import install_activations
-from app.activations.run_dialog import RunDataDialog
-from core.activation_summary import channel_grid, decode_grid
-from core.surgery.edits import Cut
+from resect.app.activations import install_activations
+from resect.app.activations.run_dialog import RunDataDialog
+from resect.core.activation_summary import channel_grid, decode_grid
+from resect.core.surgery.edits import Cut
 from tests.gui.test_editor import open_editor
 
 RUN_TIMEOUT_MS = 300_000
@@ -20,7 +20,7 @@ def finished(qtbot, activations) -> None:
 
 
 def test_selected_conv2d_histogram_and_channel_grid(qtbot, make_window, zoo):
-    from core.keras_backend.activation_run import feeds, open_probes
+    from resect.core.keras_backend.activation_run import feeds, open_probes
 
     path = zoo.path("small_resnet", "keras")
     window, _editor = open_editor(qtbot, make_window, path, use_keras=True)
@@ -53,7 +53,7 @@ def test_selected_conv2d_histogram_and_channel_grid(qtbot, make_window, zoo):
 
 
 def test_overlay_colours_each_call_of_a_shared_layer_by_its_own_tensor(qtbot, make_window, zoo):
-    from app.activations.overlay import bucket
+    from resect.app.activations.overlay import bucket
 
     window, _editor = open_editor(qtbot, make_window, zoo.path("siamese", "keras"), use_keras=True)
     activations = install_activations(window)

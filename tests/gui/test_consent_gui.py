@@ -18,10 +18,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app import keras_client
-from app.consent_banner import CodeSourceDialog
-from app.consent_store import ConsentStore
-from core.consent import Consent
+from resect.app import keras_client
+from resect.app.consent_banner import CodeSourceDialog
+from resect.app.consent_store import ConsentStore
+from resect.core.consent import Consent
 from tests.gui.dialog_driver import BoxAnswerer
 from tests.gui.helpers import open_and_wait
 from tests.test_consent import ACME, MAKE_ACME, MAKE_LAMBDA

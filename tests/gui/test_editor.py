@@ -10,10 +10,10 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-import app.editor.prompts as prompts
-from app.editor import install_editor
-from core.reader import read_model
-from core.tensor_ref import TensorRef
+import resect.app.editor.prompts as prompts
+from resect.app.editor import install_editor
+from resect.core.reader import read_model
+from resect.core.tensor_ref import TensorRef
 from tests.gui.helpers import open_and_wait
 
 
@@ -387,7 +387,7 @@ def test_first_preview_is_computed_off_the_ui_thread(qtbot, make_window, zoo, mo
     the first paint, and equals Keras' own parameter counts."""
     import threading
 
-    import core.surgery.preview as preview_module
+    import resect.core.surgery.preview as preview_module
     from tests.zoo import build
 
     threads: list[str] = []

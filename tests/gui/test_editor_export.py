@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from core.reader import read_model
+from resect.core.reader import read_model
 from tests.gui import test_editor
 from tests.gui.test_editor import click_menu, edge_with, open_editor, wait_shown
 
@@ -19,7 +19,7 @@ EXPORT_TIMEOUT_MS = 600_000
 
 @pytest.fixture(scope="module")
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 

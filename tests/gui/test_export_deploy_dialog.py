@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.editor.export_dialog import ExportDialog
-from core.keras_backend.formats import FORMATS, ExportOptions
+from resect.app.editor.export_dialog import ExportDialog
+from resect.core.keras_backend.formats import FORMATS, ExportOptions
 
 
 def make_dialog(qtbot, path) -> ExportDialog:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from app.editor.unsaved import has_unsaved_edits
+from resect.app.editor.unsaved import has_unsaved_edits
 from tests.gui.dialog_driver import BoxAnswerer
 from tests.gui.helpers import open_and_wait
 from tests.gui.test_editor import click_menu, open_editor
@@ -24,7 +24,7 @@ EXPORT_TIMEOUT_MS = 600_000
 
 @pytest.fixture(scope="module")
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 

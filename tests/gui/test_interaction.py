@@ -10,7 +10,7 @@ from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from core.reader import read_model
+from resect.core.reader import read_model
 from tests.gui.helpers import open_and_wait
 
 
@@ -255,7 +255,7 @@ def test_nested_model_rows_expand_and_select_inner_layer(qtbot, make_window, zoo
 
 @pytest.mark.parametrize("fmt", ["keras", "tf2.h5"])
 def test_weight_histogram_matches_keras_values(qtbot, make_window, zoo, fmt):
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     path = zoo.path("small_resnet", fmt)
     keras = import_keras()

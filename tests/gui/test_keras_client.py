@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.keras_client import KerasClient
+from resect.app.keras_client import KerasClient
 from tests.gui.conftest import child_processes
 from tests.gui.helpers import open_and_wait
 
@@ -95,9 +95,9 @@ APP_SCRIPT = """
 import json, os, sys, tempfile
 from PySide6.QtCore import QEventLoop, QSettings
 from PySide6.QtWidgets import QApplication
-from app.editor import install_editor
-from app.main_window import MainWindow
-from core.surgery.edits import Cut
+from resect.app.editor import install_editor
+from resect.app.main_window import MainWindow
+from resect.core.surgery.edits import Cut
 
 app = QApplication([])
 folder = tempfile.mkdtemp(prefix="resect-no-tf-")

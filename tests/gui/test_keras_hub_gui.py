@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.reader import read_model
+from resect.core.reader import read_model
 from tests.gui.helpers import open_and_wait
 from tests.gui.test_editor import click_menu, open_editor
 

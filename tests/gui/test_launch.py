@@ -29,7 +29,7 @@ def test_launch_with_model_draws_and_reports_time(zoo, name):
 
 
 def test_bare_launch_opens_the_demo_model():
-    from resources import demo_model_path
+    from resect.resources import demo_model_path
 
     assert demo_model_path().is_file()
     result = run_app()

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
-from app.layer_tree import PATH_ROLE
-from core.layout.visible import layer_of_box
-from core.reader import read_model
+from resect.app.layer_tree import PATH_ROLE
+from resect.core.layout.visible import layer_of_box
+from resect.core.reader import read_model
 from tests.gui.helpers import open_and_wait
 
 CASES = [
@@ -77,7 +77,7 @@ def test_open_model_shows_every_layer_and_totals(qtbot, make_window, zoo, name, 
 @pytest.mark.parametrize(("name", "fmt"), [("siamese", "keras"), ("nested", "keras"), ("small_resnet", "tf2.h5")])
 def test_tree_numbers_equal_keras(qtbot, make_window, zoo, name, fmt):
     """Per-layer parameter counts and the totals shown equal Keras' own count_params()."""
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     model = keras.models.load_model(zoo.path(name, fmt), compile=False)
@@ -95,7 +95,7 @@ def test_tree_numbers_equal_keras(qtbot, make_window, zoo, name, fmt):
 
 @pytest.fixture(scope="module")
 def keras():
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     return import_keras()
 
@@ -123,7 +123,7 @@ def test_keras_fills_shapes_in_background(qtbot, make_window, zoo, keras):
 def test_keras_failure_is_a_note_and_the_graph_stays(qtbot, make_window, tmp_path):
     """A model with a Lambda: Keras refuses in safe mode; a non-modal banner names the layer
     (the consent banner, which offers to run the Lambda's code: test_consent_gui.py)."""
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     inp = keras.Input((4,), name="x")

@@ -13,10 +13,10 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QWidget
 
-from app.canvas.overview import OverviewMap
-from app.session import build_prepared, find_blocks_safely
-from core.analysis.blocks import default_collapsed
-from core.reader import read_model
+from resect.app.canvas.overview import OverviewMap
+from resect.app.session import build_prepared, find_blocks_safely
+from resect.core.analysis.blocks import default_collapsed
+from resect.core.reader import read_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from deep_model import write_deep_model  # noqa: E402

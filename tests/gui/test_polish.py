@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QToolBar, QToolButton
 
-from app.editor import install_editor
-from core.render import style
+from resect.app.editor import install_editor
+from resect.core.render import style
 from tests.gui import test_editor_export
 from tests.gui.helpers import open_and_wait
 from tests.gui.test_editor import click_menu, open_editor

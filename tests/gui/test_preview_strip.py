@@ -3,11 +3,11 @@ pure-Python rules, "?" for counts only Keras can give, nothing when all are exac
 
 from __future__ import annotations
 
-from app.editor.panels import PreviewStrip
-from core.reader import read_model
-from core.surgery.apply import apply_edits
-from core.surgery.edits import InsertLayer, LayerSpec, ReplaceHead
-from core.surgery.preview import preview
+from resect.app.editor.panels import PreviewStrip
+from resect.core.reader import read_model
+from resect.core.surgery.apply import apply_edits
+from resect.core.surgery.edits import InsertLayer, LayerSpec, ReplaceHead
+from resect.core.surgery.preview import preview
 
 
 def test_strip_marks_estimates_and_unknowns(qtbot, zoo):

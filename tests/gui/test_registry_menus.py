@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from core.surgery.edits import Bypass, Reinitialize
-from core.surgery.registry import OPS, menu_entries
-from core.tensor_ref import TensorRef
+from resect.core.surgery.edits import Bypass, Reinitialize
+from resect.core.surgery.registry import OPS, menu_entries
+from resect.core.tensor_ref import TensorRef
 from tests.gui.test_editor import click_menu, open_editor, wait_shown
 
 

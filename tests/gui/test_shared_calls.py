@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF
 
-import app.editor.prompts as prompts
-from core.tensor_ref import TensorRef
+import resect.app.editor.prompts as prompts
+from resect.core.tensor_ref import TensorRef
 from tests.gui import test_editor, test_editor_export
 from tests.gui.test_editor import click_menu, open_editor
 
@@ -97,7 +97,7 @@ def test_end_model_at_call_2_exports_what_keras_computes(qtbot, make_window, zoo
 def test_clicking_a_call_box_picks_only_that_call(qtbot, make_window, zoo, monkeypatch):
     """Issue 13, a shared layer's call box: a click selects that call alone (its box, its
     row in Properties, the Edit menu's target), not every call of the layer."""
-    from app.editor import menus
+    from resect.app.editor import menus
     from tests.gui.test_interaction import click_box
 
     window, editor = open_editor(qtbot, make_window, zoo.path("siamese", "keras"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from app.formatting import graph_totals
+from resect.app.formatting import graph_totals
 from tests.gui.helpers import open_and_wait
 from tests.gui.test_editor import click_menu, open_editor, wait_shown
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QTreeView
 
-from app.layer_tree import LayerTreeModel, remember_rows
-from core.graph import ModelGraph
-from core.reader import read_model
+from resect.app.layer_tree import LayerTreeModel, remember_rows
+from resect.core.graph import ModelGraph
+from resect.core.reader import read_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from deep_model import write_deep_model  # noqa: E402

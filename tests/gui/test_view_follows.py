@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF
 
-from app.canvas.overview import MAX_SIDE
+from resect.app.canvas.overview import MAX_SIDE
 from tests.gui import test_editor
 from tests.gui.test_editor import band_around, click_menu, open_editor, shift_drag, wait_shown
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.errors import ModelFileError
-from core.reader import read_model
-from core.weight_values import read_weight_values, weight_stats
+from resect.core.errors import ModelFileError
+from resect.core.reader import read_model
+from resect.core.weight_values import read_weight_values, weight_stats
 
 
 @pytest.mark.parametrize("fmt", ["keras", "h5", "tf2.h5"])
 def test_every_weight_equals_keras(zoo, fmt):
-    from core.keras_backend.runtime import import_keras
+    from resect.core.keras_backend.runtime import import_keras
 
     keras = import_keras()
     path = zoo.path("frozen_block", fmt)

@@ -4,7 +4,7 @@ be done later from the banner."""
 
 from __future__ import annotations
 
-from core.tensor_ref import TensorRef
+from resect.core.tensor_ref import TensorRef
 from tests.gui import test_editor
 from tests.gui.test_editor import click_menu, menu_action, open_editor
 

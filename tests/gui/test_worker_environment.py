@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app import keras_client
+from resect.app import keras_client
 
 
 def test_the_repository_is_a_source_checkout() -> None:
@@ -31,7 +31,7 @@ def test_worker_started_from_the_checkout_gets_pythonpath(qtbot) -> None:
         client.start()
         env = client.process.processEnvironment()
         assert str(keras_client.ROOT) in env.value("PYTHONPATH").split(":")
-        assert client.process.arguments() == ["-m", "core.keras_backend.service"]
+        assert client.process.arguments() == ["-m", "resect.core.keras_backend.service"]
     finally:
         client.shutdown(msecs=2000)
 
@@ -46,7 +46,7 @@ def test_worker_started_from_a_wheel_gets_no_pythonpath(qtbot, monkeypatch, tmp_
         client.start()
         env = client.process.processEnvironment()
         assert not env.contains("PYTHONPATH")
-        assert client.process.arguments() == ["-P", "-m", "core.keras_backend.service"]
+        assert client.process.arguments() == ["-P", "-m", "resect.core.keras_backend.service"]
         assert client.process.workingDirectory() != str(site)
     finally:
         client.shutdown(msecs=2000)

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import Any
 
-from core.errors import ResectError
+from resect.core.errors import ResectError
 
 __all__ = [
     "UnsupportedLayerError",

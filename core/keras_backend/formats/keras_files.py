@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.keras_backend.formats import ExportOptions
-from core.keras_backend.runtime import import_keras, run_deep
+from resect.core.keras_backend.formats import ExportOptions
+from resect.core.keras_backend.runtime import import_keras, run_deep
 
 
 def write_keras(model: Any, path: str, options: ExportOptions) -> None:

@@ -14,15 +14,15 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from core.keras_backend.formats import ExportOptions
-from core.keras_backend.formats.converted import (
+from resect.core.keras_backend.formats import ExportOptions
+from resect.core.keras_backend.formats.converted import (
     UnsupportedLayerError,
     input_signature,
     layer_of_op,
     native_stderr_silenced,
     run_in_batches,
 )
-from core.keras_backend.runtime import run_deep
+from resect.core.keras_backend.runtime import run_deep
 
 MIN_OPSET, MAX_OPSET = 9, 18  # what tf2onnx 1.17 has handlers for
 _STANDARD_DOMAINS = ("", "ai.onnx")

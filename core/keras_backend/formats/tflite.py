@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.keras_backend.formats import ExportOptions
-from core.keras_backend.formats.converted import (
+from resect.core.keras_backend.formats import ExportOptions
+from resect.core.keras_backend.formats.converted import (
     UnsupportedLayerError,
     input_signature,
     layer_of_op,
@@ -22,7 +22,7 @@ from core.keras_backend.formats.converted import (
     run_in_batches,
     signature_names,
 )
-from core.keras_backend.runtime import run_deep
+from resect.core.keras_backend.runtime import run_deep
 
 _MISSING_OP = re.compile(r"""fused\["(?P<op>[\w.]+):", "(?P<path>[^"@]+)@[^\n]*?'tf\.(?P=op)' op is neither""")
 _SELECT_OPS = re.compile(r"TF Select ops: ([\w, .]+)")
