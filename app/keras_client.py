@@ -23,12 +23,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
-ROOT = Path(__file__).resolve().parents[1]  # where ``app`` and ``core`` are importable from
+# From a checkout, ``resect/app`` is a link to ``app/``: resolved, this is the checkout root,
+# where the ``resect`` package is importable from. From a wheel it is the installed ``resect``.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _source_checkout(root: Path = ROOT) -> bool:
     """True when running from the repository (``pyproject.toml`` beside ``app``), not from an
-    installed wheel, where ``root`` is site-packages and is on ``sys.path`` already."""
+    installed wheel, where ``root`` is the installed ``resect`` package, whose parent
+    site-packages folder is on ``sys.path`` already."""
     return (root / "pyproject.toml").is_file() and root.name not in ("site-packages", "dist-packages")
 
 

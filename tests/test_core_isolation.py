@@ -16,8 +16,9 @@ HEAVY = ("tensorflow", "keras", "tf_keras", "PySide6", "shiboken6", "pyqtgraph")
 
 def _core_modules(include_backend: bool) -> list[str]:
     from resect import core
-    names = ["core"]
-    for info in pkgutil.walk_packages(core.__path__, "core."):
+
+    names = ["resect.core"]
+    for info in pkgutil.walk_packages(core.__path__, "resect.core."):
         if include_backend or not info.name.startswith("resect.core.keras_backend"):
             names.append(info.name)
     return names
@@ -38,7 +39,12 @@ def _heavy_after_importing(modules: list[str]) -> list[str]:
 
 
 def test_core_and_cli_import_neither_qt_nor_tensorflow() -> None:
-    modules = _core_modules(include_backend=False) + ["resect.core.reader", "resect.core.summary", "resect.cli.main", "resect.cli.inspect_cmd"]
+    modules = _core_modules(include_backend=False) + [
+        "resect.core.reader",
+        "resect.core.summary",
+        "resect.cli.main",
+        "resect.cli.inspect_cmd",
+    ]
     assert len(modules) > 8  # the walk found the package's modules
     assert _heavy_after_importing(modules) == []
 
@@ -53,8 +59,6 @@ def test_the_check_itself_sees_tensorflow() -> None:
     """The subprocess check above would notice an import: asking for Keras shows it."""
     found = _heavy_after_importing(["resect.core.keras_backend.runtime", "resect.core.keras_backend.loading"])
     assert found == []
-    code = (
-        "from resect.core.keras_backend.runtime import import_keras; import sys; import_keras(); print('keras' in sys.modules)"
-    )
+    code = "from resect.core.keras_backend.runtime import import_keras; import sys; import_keras(); print('keras' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.stdout.strip() == "True"

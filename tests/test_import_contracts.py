@@ -29,9 +29,9 @@ def test_contracts_are_kept():
 def test_a_lazy_keras_import_would_break_a_contract(tmp_path):
     config = tmp_path / "contracts.toml"
     config.write_text(
-        '[tool.importlinter]\nroot_packages = ["core"]\ninclude_external_packages = true\n\n'
+        '[tool.importlinter]\nroot_packages = ["resect"]\ninclude_external_packages = true\n\n'
         '[[tool.importlinter.contracts]]\nname = "no keras anywhere in core"\ntype = "forbidden"\n'
-        'source_modules = ["core"]\nforbidden_modules = ["keras"]\n'
+        'source_modules = ["resect.core"]\nforbidden_modules = ["keras"]\n'
     )
     done = lint_imports("--config", str(config))
     assert done.returncode != 0

@@ -85,6 +85,7 @@ def test_metainfo_validates_and_names_the_current_version():
 
 def test_every_place_names_the_same_app_id():
     from resect import resources
+
     sys.path.insert(0, str(LINUX))
     try:
         import make_icons
@@ -187,7 +188,13 @@ def fresh_venv(built, tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr
     site = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]).stdout.strip())
     (site / "zz_resect_test_deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    # Another distribution's generic top-level package beside Resect: neither may shadow the other.
+    (site / "core").mkdir()
+    (site / "core" / "__init__.py").write_text('OWNER = "someone-else"\n')
     return venv
+
+
+DEMO_PATH = "from resect import resources; print(resources.demo_model_path())"
 
 
 def _outside_env(tmp_path: Path) -> dict[str, str]:
@@ -202,8 +209,16 @@ def test_wheel_carries_code_resources_and_both_entry_points(built):
         names = set(wheel.namelist())
         entry_points = wheel.read(f"resect-{__version__}.dist-info/entry_points.txt").decode()
         metadata = wheel.read(f"resect-{__version__}.dist-info/METADATA").decode()
-        demo = wheel.read("resources/demo_model.keras")
-    for required in ("main.py", "cli/main.py", "core/version.py", "resources/__init__.py", "resources/resect.svg"):
+        demo = wheel.read("resect/resources/demo_model.keras")
+    # one top-level import name: nothing generic (core, app, cli, resources, main) in site-packages
+    assert {name.split("/")[0] for name in names} == {"resect", f"resect-{__version__}.dist-info"}
+    for required in (
+        "resect/__init__.py",
+        "resect/cli/main.py",
+        "resect/core/version.py",
+        "resect/resources/__init__.py",
+        "resect/resources/resect.svg",
+    ):
         assert required in names
     assert demo == (ROOT / "resources" / "demo_model.keras").read_bytes()
     shipped = {  # every icon, style sheet and model under resources/, whoever added it
@@ -211,10 +226,10 @@ def test_wheel_carries_code_resources_and_both_entry_points(built):
         for path in (ROOT / "resources").rglob("*")
         if path.suffix in {".keras", ".svg", ".qss", ".png", ".json"} and "__pycache__" not in path.parts
     }
-    assert shipped - names == set()
+    assert {f"resect/{name}" for name in shipped} - names == set()
     assert not any(name.startswith(("tests/", "packaging/", ".venv")) for name in names)
-    assert re.search(r"^\[console_scripts\]\nresect = cli\.main:main$", entry_points, re.M)
-    assert re.search(r"^\[gui_scripts\]\nresect-gui = app\.launch:main$", entry_points, re.M)
+    assert re.search(r"^\[console_scripts\]\nresect = resect\.cli\.main:main$", entry_points, re.M)
+    assert re.search(r"^\[gui_scripts\]\nresect-gui = resect\.app\.launch:main$", entry_points, re.M)
     assert f"Version: {__version__}" in metadata
     assert "Requires-Dist: tensorflow-cpu==2.21.0" in metadata
 
@@ -256,7 +271,9 @@ def test_pip_install_dot_builds_the_same_wheel(built, tmp_path):
     (pip_wheel,) = tmp_path.glob("resect-*.whl")
     with zipfile.ZipFile(pip_wheel) as from_pip, zipfile.ZipFile(built["wheel"]) as from_build:
         assert sorted(from_pip.namelist()) == sorted(from_build.namelist())
-        assert from_pip.read("resources/demo_model.keras") == from_build.read("resources/demo_model.keras")
+        assert from_pip.read("resect/resources/demo_model.keras") == from_build.read(
+            "resect/resources/demo_model.keras"
+        )
 
 
 def test_installed_wheel_runs_from_outside_the_checkout(fresh_venv, tmp_path):
@@ -268,14 +285,16 @@ def test_installed_wheel_runs_from_outside_the_checkout(fresh_venv, tmp_path):
         [
             str(bin_dir / "python"),
             "-c",
-            "import core, cli, resources; print(core.__file__); print(resources.demo_model_path())",
+            "import resect.core, core; from resect import resources;"
+            " print(resect.core.__file__); print(resources.demo_model_path()); print(core.OWNER)",
         ],
         cwd=tmp_path,
         env=env,
     )
     assert where.returncode == 0, where.stderr
-    core_file, demo = where.stdout.split()
+    core_file, demo, other_core = where.stdout.split()
     assert Path(core_file).is_relative_to(site.strip())  # the wheel's copy, not the checkout's
+    assert other_core == "someone-else"  # the other distribution's `core` is untouched by Resect
     assert Path(demo).is_relative_to(site.strip()) and Path(demo).is_file()
 
     version = _run([str(bin_dir / "resect"), "--version"], cwd=tmp_path, env=env)
@@ -296,7 +315,7 @@ def test_installed_wheel_runs_from_outside_the_checkout(fresh_venv, tmp_path):
 def test_installed_wheel_applies_a_recipe_and_verifies(fresh_venv, tmp_path):
     """Surgery from the installed wheel: a new input size and a 2-class head on the demo model."""
     python, resect = fresh_venv / "bin" / "python", fresh_venv / "bin" / "resect"
-    demo = _run([str(python), "-c", "import resources; print(resources.demo_model_path())"], cwd=tmp_path).stdout
+    demo = _run([str(python), "-c", DEMO_PATH], cwd=tmp_path).stdout
     recipe = tmp_path / "two_classes.resect.json"
     head = [{"class_name": "Dense", "config": {"units": 2, "activation": "softmax"}}]
     edits = [
@@ -322,7 +341,7 @@ def test_installed_keras_worker_answers_from_the_wheel(fresh_venv, tmp_path):
     """The app's Keras worker (``sys.executable -m resect.core.keras_backend.service``, started by
     app/keras_client.py) runs from the installed wheel and loads the installed demo model."""
     python = fresh_venv / "bin" / "python"
-    demo = _run([str(python), "-c", "import resources; print(resources.demo_model_path())"], cwd=tmp_path).stdout
+    demo = _run([str(python), "-c", DEMO_PATH], cwd=tmp_path).stdout
     worker = subprocess.Popen(
         [str(python), "-m", "resect.core.keras_backend.service"],
         stdin=subprocess.PIPE,

@@ -7,7 +7,7 @@
 set -euo pipefail
 bundle="$(cd "${1:-dist/resect}" && pwd)"
 exe="$bundle/resect"
-demo="$bundle/_internal/resources/demo_model.keras"
+demo="$bundle/_internal/resect/resources/demo_model.keras"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"

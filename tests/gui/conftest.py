@@ -31,7 +31,9 @@ class DialogLog:
 @pytest.fixture
 def dialog_log(monkeypatch: pytest.MonkeyPatch) -> DialogLog:
     log = DialogLog()
-    monkeypatch.setattr(resect.app.dialogs, "show_error", lambda parent, title, message: log.errors.append((title, message)))
+    monkeypatch.setattr(
+        resect.app.dialogs, "show_error", lambda parent, title, message: log.errors.append((title, message))
+    )
     monkeypatch.setattr(resect.app.dialogs, "show_about", lambda parent: log.errors.append(("about", "")))
 
     def save_path(parent, title, suggested, file_filter):  # noqa: ANN001

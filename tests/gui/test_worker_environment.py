@@ -1,6 +1,6 @@
 """The Keras worker's environment: PYTHONPATH only from a source checkout.
 
-From an installed wheel, ``app`` and ``core`` live in site-packages, which is on
+From an installed wheel, ``resect.app`` and ``resect.core`` live in site-packages, which is on
 ``sys.path`` already; adding it to PYTHONPATH would put it ahead of the standard library.
 """
 
@@ -13,13 +13,14 @@ from resect.app import keras_client
 
 def test_the_repository_is_a_source_checkout() -> None:
     assert keras_client._source_checkout(keras_client.ROOT)
-    assert (keras_client.ROOT / "core" / "keras_backend" / "service.py").is_file()
+    assert (keras_client.ROOT / "resect" / "core" / "keras_backend" / "service.py").is_file()
 
 
 def test_site_packages_is_not_a_source_checkout(tmp_path: Path) -> None:
     site = tmp_path / "lib" / "python3.11" / "site-packages"
-    (site / "app").mkdir(parents=True)
-    (site / "core").mkdir()
+    (site / "resect" / "app").mkdir(parents=True)
+    (site / "resect" / "core").mkdir()
+    assert not keras_client._source_checkout(site / "resect")
     assert not keras_client._source_checkout(site)
     (site / "pyproject.toml").write_text("[project]\n")  # even a stray one there does not make it a checkout
     assert not keras_client._source_checkout(site)

@@ -92,7 +92,9 @@ FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("keras", ".keras", (".keras",), "resect.core.keras_backend.formats.keras_files:write_keras", "Keras"),
-        Format("h5", ".h5 (legacy)", (".h5", ".hdf5"), "resect.core.keras_backend.formats.keras_files:write_keras", "Keras"),
+        Format(
+            "h5", ".h5 (legacy)", (".h5", ".hdf5"), "resect.core.keras_backend.formats.keras_files:write_keras", "Keras"
+        ),
         Format(
             "savedmodel",
             "SavedModel (folder)",
