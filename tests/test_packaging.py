@@ -244,7 +244,7 @@ def test_sdist_carries_the_desktop_files_for_packagers(built):
         f"packaging/linux/icons/hicolor/512x512/apps/{APP_ID}.png",
         "packaging/linux/install.sh",
         "packaging/pyinstaller/resect.spec",
-        "resources/demo_model.keras",
+        "resect/resources/demo_model.keras",  # the links under resect/ are stored as the files
         "pyproject.toml",
     ):
         assert required in names, required
