@@ -131,8 +131,10 @@ def test_install_script_refuses_an_exec_that_would_break_the_entry(tmp_path):
     assert not (tmp_path / "applications").exists()
 
 
-def test_committed_icons_are_rendered_from_the_svg(tmp_path):
-    """The PNGs in packaging/linux/icons are what make_icons.py draws from resources/resect.svg now."""
+def test_committed_icons_are_rendered_from_the_svg(tmp_path, qapp):
+    """The PNGs in packaging/linux/icons are what make_icons.py draws from resources/resect.svg now.
+    ``qapp``: the process's Qt application is a QApplication, as the GUI tests that may run
+    next in this process need (make_icons alone would start a QGuiApplication)."""
     sys.path.insert(0, str(LINUX))
     try:
         import make_icons
