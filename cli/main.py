@@ -6,6 +6,7 @@ Every user error ends as one line on stderr and exit status 2, never a traceback
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
@@ -24,17 +25,18 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``command`` alone: a command's module imports what
+    it runs (export formats, data input, consent), and ``inspect --fast`` should not pay for
+    the other four at start-up."""
     parser = _Parser(
         prog="resect",
         description="Keras model surgery. Without a command, opens the desktop app (on MODEL if given).",
     )
     parser.add_argument("--version", action="version", version=f"resect {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    from resect.cli import activations_cmd, apply_cmd, convert_cmd, inspect_cmd, render_cmd
-
-    for module in (inspect_cmd, apply_cmd, convert_cmd, render_cmd, activations_cmd):
-        module.add_parser(commands)
+    for name in COMMANDS if command is None else (command,):
+        importlib.import_module(f"resect.cli.{name}_cmd").add_parser(commands)
     return parser
 
 
@@ -44,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or consent_first or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
         return _run_gui(argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(argv[0] if argv[0] in COMMANDS else None).parse_args(argv)
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except ResectError as error:
