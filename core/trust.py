@@ -298,6 +298,9 @@ def _module_problem(module: str, _key: tuple[str, ...]) -> str | None:
     package = module.split(".", 1)[0]
     if package not in KERAS_PACKAGES:
         return f"module {module!r} is outside Keras' packages ({', '.join(KERAS_PACKAGES)})"
+    bundled = _bundled_modules()
+    if bundled is not None:
+        return _bundled_module_problem(module, package, bundled)
     root = _installed_root(package)
     if root is None:
         return f"module {module!r}: package {package!r} is not installed"
@@ -305,6 +308,30 @@ def _module_problem(module: str, _key: tuple[str, ...]) -> str | None:
         return f"module {module!r} is not part of the installed {package} package"
     if not _imports_installed(package):
         return f"module {module!r}: the {package!r} first on the Python path is not the installed package"
+    return None
+
+
+def _bundled_modules() -> Any:
+    """In a PyInstaller bundle, the modules it ships (its archive's table of contents):
+    there is no site-packages and no ``.dist-info``; what was bundled is what is installed.
+    ``None`` when not frozen."""
+    if not getattr(sys, "frozen", False):
+        return None
+    importers = sys.modules.get("pyimod02_importers")
+    return getattr(getattr(importers, "pyz_archive", None), "toc", None)
+
+
+def _bundled_module_problem(module: str, package: str, bundled: Any) -> str | None:
+    if module not in bundled:
+        return f"module {module!r} is not part of the bundled {package} package"
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        spec = None
+    origin = getattr(spec, "origin", None) or ""
+    inside = os.path.realpath(getattr(sys, "_MEIPASS", "") or "/nonexistent") + os.sep
+    if not os.path.realpath(origin).startswith(inside):
+        return f"module {module!r}: the {package!r} Python would import is not the bundled package"
     return None
 
 

@@ -306,3 +306,28 @@ def test_prescan_in_slices_answers_as_one_scan(monkeypatch, insert, slice_size) 
         monkeypatch.setattr(trust, "_SLICE", slice_size)
         assert trust.TrustRule().prescan(text) == whole, (insert, at)
         assert whole == (insert is None or '"module": null' in insert)
+
+
+def test_in_a_pyinstaller_bundle_the_bundled_packages_are_the_installed_ones(monkeypatch, tmp_path: Path) -> None:
+    """A frozen app has no site-packages or ``.dist-info``: a module is trusted when the
+    bundle's archive holds it and the package Python would import lies inside the bundle."""
+    import types
+
+    import keras  # noqa: F401 - find_spec then answers from the loaded package
+
+    from resect.core import trust
+
+    site_packages = Path(keras.__file__).resolve().parent.parent
+    archive = types.SimpleNamespace(toc={"keras": None, "keras.layers": None})
+    monkeypatch.setitem(sys.modules, "pyimod02_importers", types.SimpleNamespace(pyz_archive=archive))
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(site_packages), raising=False)
+    trust._module_problem.cache_clear()
+    try:
+        assert trust.TrustRule().module_problem("keras.layers") is None
+        assert "not part of the bundled keras package" in trust.TrustRule().module_problem("keras.evil")
+        monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path))  # the keras Python would import is elsewhere
+        trust._module_problem.cache_clear()
+        assert "not the bundled package" in trust.TrustRule().module_problem("keras.layers")
+    finally:
+        trust._module_problem.cache_clear()

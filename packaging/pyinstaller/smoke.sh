@@ -35,6 +35,8 @@ seconds "resect inspect --fast DEMO" "$exe" inspect --fast "$demo"
 grep -q "Total params: 31,242" "$work/out"
 seconds "resect inspect DEMO (TensorFlow)" "$exe" inspect "$demo"
 grep -q "shared_embed" "$work/out"
+# Keras must really have loaded it: a model Keras cannot load still prints (exit 0) with a warning
+if grep -qi "^resect:\|cannot" "$work/err"; then echo "FAILED: inspect with TensorFlow warned:" >&2; cat "$work/err" >&2; exit 1; fi
 seconds "resect render DEMO -o graph.png" "$exe" render "$demo" -o "$work/graph.png"
 test -s "$work/graph.png"
 cat >"$work/recipe.resect.json" <<'RECIPE'
