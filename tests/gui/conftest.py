@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 import resect.app.dialogs
 from resect.app.main_window import MainWindow
+from tests.gui.dialog_driver import BoxAnswerer
 
 QT_OWN_TOP_LEVELS = {"QTipLabel"}
 
@@ -26,6 +27,16 @@ class DialogLog:
     def __init__(self) -> None:
         self.errors: list[tuple[str, str]] = []
         self.save_paths: list[str] = []
+
+
+@pytest.fixture
+def boxes() -> Iterator[BoxAnswerer]:
+    """Answers the message boxes a test expects (``boxes.answer(button)``); any other
+    question fails the test."""
+    answerer = BoxAnswerer()
+    yield answerer
+    answerer.stop()
+    assert not answerer.unexpected, f"unexpected question(s): {answerer.unexpected}"
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from resect.app.editor.unsaved import has_unsaved_edits
-from tests.gui.dialog_driver import BoxAnswerer
 from tests.gui.helpers import open_and_wait
 from tests.gui.test_editor import click_menu, open_editor
 
@@ -48,14 +47,6 @@ def trained_path(keras, tmp_path_factory):
     path = tmp_path_factory.mktemp("trained") / "trained.keras"
     model.save(path)
     return path
-
-
-@pytest.fixture
-def boxes():
-    answerer = BoxAnswerer()
-    yield answerer
-    answerer.stop()
-    assert not answerer.unexpected, f"unexpected question(s): {answerer.unexpected}"
 
 
 def export(qtbot, editor, out, verify: bool = True, architecture_only: bool = False):

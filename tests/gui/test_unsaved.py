@@ -6,24 +6,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tests.gui.dialog_driver import BoxAnswerer
 from tests.gui.helpers import open_and_wait
 from tests.gui.test_editor import click_menu, open_editor
 
 Button = QMessageBox.StandardButton
-
-
-@pytest.fixture
-def boxes():
-    answerer = BoxAnswerer()
-    yield answerer
-    answerer.stop()
-    assert not answerer.unexpected, f"unexpected question(s): {answerer.unexpected}"
 
 
 def edited_window(qtbot, make_window, zoo):
