@@ -34,7 +34,7 @@ from resect.app.formatting import count_text, graph_totals, shape_text, size_tex
 from resect.app.workers import TaskRunner
 from resect.core.graph import Layer, ModelGraph
 from resect.core.tensor_ref import TensorRef
-from resect.core.upgrade import summarize
+from resect.core.upgrade.report import summarize
 from resect.core.weight_values import WeightStats, read_weight_values, weight_stats
 
 INTERNAL_KEYS = {"shared_object_id", "module", "registered_name"}  # Keras' bookkeeping, not settings

@@ -20,7 +20,7 @@ from resect.cli.quiet import keras_quiet
 from resect.core.consent import add_consent_arguments, consent_from_args
 from resect.core.errors import ResectError
 from resect.core.graph import ModelGraph
-from resect.core.upgrade import summarize
+from resect.core.upgrade.report import summarize
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

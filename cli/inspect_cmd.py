@@ -11,7 +11,6 @@ import argparse
 import gc
 import sys
 
-from resect.cli.quiet import keras_quiet
 from resect.core.consent import Consent, add_consent_arguments, consent_from_args
 from resect.core.errors import ResectError
 from resect.core.graph import ModelGraph
@@ -58,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 def _with_keras_shapes(path: str, graph: ModelGraph, consent: Consent) -> ModelGraph:
     """The graph with Keras' shapes, or the file's graph plus a warning if Keras fails.
     With ``--custom-code`` / ``--unsafe`` given, a failure of that code is an error."""
+    from resect.cli.quiet import keras_quiet  # logging's import: only on the path that loads Keras
     from resect.core.keras_backend.custom_code import CustomCodeError
     from resect.core.keras_backend.loading import fill_shapes, load_graph_model, refusal_without_keras
 

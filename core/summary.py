@@ -14,7 +14,6 @@ from typing import Any
 
 from resect.core.graph import CodeDefined, Layer, ModelGraph, Node, Shape
 from resect.core.tensor_ref import TensorRef
-from resect.core.upgrade.report import summarize
 
 __all__ = [
     "SummaryRow",
@@ -275,6 +274,8 @@ def iter_table_lines(graph: ModelGraph) -> Iterator[str]:
     yield "Outputs: " + ", ".join(map(str, graph.outputs))
     yield from totals_lines(graph)
     if graph.upgrades:
+        from resect.core.upgrade.report import summarize  # Keras 2 files only
+
         yield "Keras 2 -> 3 rewrites (applied when loading in Keras 3):"
         for line in summarize(graph.upgrades):
             yield "  " + line

@@ -48,11 +48,14 @@ def test_fast_json_is_the_design_object_and_imports_no_tensorflow(resnet) -> Non
         "print('HEAVY', heavy, file=sys.stderr)\n"
         "others = sorted(m for m in sys.modules if m.endswith('_cmd') and m != 'resect.cli.inspect_cmd')\n"
         "print('OTHER COMMANDS', others, file=sys.stderr)\n"
+        "unused = ('resect.core.upgrade.upgrader', 'resect.core.reader.savedmodel_objects', 'resect.cli.quiet')\n"
+        "print('OTHER FORMATS', sorted(m for m in unused if m in sys.modules), file=sys.stderr)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stderr
     assert "OTHER COMMANDS []" in done.stderr  # start-up pays for the command it runs only
+    assert "OTHER FORMATS []" in done.stderr  # ... and for the format it reads: no Keras 2 upgrader
     obj = json.loads(done.stdout)
     assert obj["name"] == model.name == "resnet50" and obj["format"] == "keras"
     assert obj["inputs"] == ["input_layer:0:0"] and obj["outputs"] == ["predictions:0:0"]

@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from resect.core.upgrade import UpgradeError, summarize, upgrade_config
+from resect.core.upgrade.report import UpgradeError, summarize
+from resect.core.upgrade.upgrader import upgrade_config
 
 
 def _model(*layers: dict, outputs: list | None = None) -> dict:

@@ -14,7 +14,7 @@ from typing import Any
 
 from resect.core.keras_backend.runtime import import_keras
 from resect.core.keras_backend.tf_ops import tf_op_classes
-from resect.core.upgrade import upgrade_config
+from resect.core.upgrade.upgrader import upgrade_config
 
 __all__ = ["load_legacy", "load_legacy_h5", "model_from_legacy_config"]
 

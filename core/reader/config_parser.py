@@ -21,7 +21,6 @@ from resect.core.naming import to_snake_case
 from resect.core.reader.graph_check import MAX_OUTPUTS_PER_CALL, graph_problems
 from resect.core.tensor_ref import TensorRef
 from resect.core.trust import TrustRule
-from resect.core.upgrade.tf_ops import tf_op_mapping
 
 MODEL_CLASSES = {"Functional", "Model", "Sequential"}
 TF_OP_CLASSES = {"TFOpLambda", "SlicingOpLambda"}  # tf.keras 2's record of a TensorFlow function call
@@ -202,6 +201,8 @@ def _loading_problem(entry: dict[str, Any], rule: TrustRule) -> str | None:
         return problem
     class_name = entry.get("class_name")
     if class_name in TF_OP_CLASSES:
+        from resect.core.upgrade.tf_ops import tf_op_mapping  # tf.keras 2 files only
+
         function = str((entry.get("config") or {}).get("function", ""))
         return None if tf_op_mapping(function) is not None else f"TensorFlow op tf.{function} has no Keras 3 mapping"
     module = entry.get("module")

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resect.core.errors import ModelFileError
 from resect.core.graph import ModelGraph, Weight
 from resect.core.reader.bounded import MAX_DIRECTORY_ENTRIES, MAX_SAVED_MODEL_PB_BYTES, describe_mode, read_regular
 from resect.core.reader.protowire import WireError
 from resect.core.reader.registry import Reader, guarded, register
-from resect.core.reader.savedmodel_objects import SavedModelDir, Variable, read_keras_metadata, read_object_graph
 from resect.core.reader.upgrading import parse_legacy_config, upgraded_config
+
+if TYPE_CHECKING:  # the object-graph reader is imported when a SavedModel is read, not at start-up
+    from resect.core.reader.savedmodel_objects import SavedModelDir, Variable
 
 __all__ = ["check_links", "load_saved_model_dir", "read", "read_config", "sniff"]
 
@@ -71,6 +73,8 @@ def _read(path: str) -> ModelGraph:
 
 def load_saved_model_dir(path: str) -> SavedModelDir:
     """Parse ``keras_metadata.pb`` and ``saved_model.pb``; one-line ``ModelFileError``s."""
+    from resect.core.reader.savedmodel_objects import SavedModelDir, read_keras_metadata, read_object_graph
+
     metadata_path = os.path.join(path, "keras_metadata.pb")
     if not os.path.isfile(metadata_path):
         raise ModelFileError(

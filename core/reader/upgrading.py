@@ -13,8 +13,7 @@ from typing import Any
 from resect.core.graph import ModelGraph
 from resect.core.reader.config_parser import WeightLookup, parse_model_config
 from resect.core.trust import TrustRule
-from resect.core.upgrade import UpgradeError, upgrade_config
-from resect.core.upgrade.rewrites import MOVED_MODULES
+from resect.core.upgrade.moved_modules import MOVED_MODULES
 
 
 class LegacyTrustRule(TrustRule):
@@ -29,6 +28,9 @@ class LegacyTrustRule(TrustRule):
 def upgraded_config(root: Any) -> Any:
     """The config Keras 3 will deserialise for a Keras 2 file (``root`` itself when the
     upgrader refuses it: the graph then carries the problem and nothing is loaded)."""
+    from resect.core.upgrade.report import UpgradeError  # the upgrader: only for Keras 2 files
+    from resect.core.upgrade.upgrader import upgrade_config
+
     try:
         return upgrade_config(root).config
     except UpgradeError:
@@ -46,6 +48,9 @@ def parse_legacy_config(
 ) -> ModelGraph:
     """``parse_model_config`` plus the upgrade report (the upgrader works on a copy);
     ``text`` (the raw config, when there is one) lets the trust rule prescan it."""
+    from resect.core.upgrade.report import UpgradeError  # the upgrader: only for Keras 2 files
+    from resect.core.upgrade.upgrader import upgrade_config
+
     rule = LegacyTrustRule()
     if text is not None:
         rule.prescan(text)

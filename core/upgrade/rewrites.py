@@ -12,28 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from resect.core.upgrade.moved_modules import MOVED_MODULES
 from resect.core.upgrade.report import UpgradeError
 from resect.core.upgrade.tf_ops import tf_op_mapping
 
 Entry = dict[str, Any]
 
 RNN_CLASSES = {"LSTM", "GRU", "SimpleRNN", "RNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
-# tf.keras 2.13-2.15 (and tf_keras) module paths that moved in Keras 3
-MOVED_MODULES = {
-    "keras.src.engine.functional": "keras.src.models.functional",
-    "keras.src.engine.sequential": "keras.src.models.sequential",
-    "keras.src.engine.training": "keras.src.models.model",
-    "keras.src.engine.input_layer": "keras.src.layers.core.input_layer",
-    "keras.engine.functional": "keras.src.models.functional",
-    "keras.engine.sequential": "keras.src.models.sequential",
-    "keras.engine.training": "keras.src.models.model",
-    "keras.engine.input_layer": "keras.src.layers.core.input_layer",
-    # tf_keras (the tf.keras 2 package) writes its own module paths
-    "tf_keras.src.engine.functional": "keras.src.models.functional",
-    "tf_keras.src.engine.sequential": "keras.src.models.sequential",
-    "tf_keras.src.engine.training": "keras.src.models.model",
-    "tf_keras.src.engine.input_layer": "keras.src.layers.core.input_layer",
-}
 
 
 @dataclass(frozen=True)
