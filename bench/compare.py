@@ -1,12 +1,13 @@
-"""The GUI rows of ``make bench`` for this checkout and another one, in the same run.
+"""Rows of ``make bench`` for this checkout and another one, in the same run, with the ratio.
 
-A change to the app must keep launch to first paint, pan frames, edit to redraw and the
-longest UI stall within 10% of the code it replaces; on a shared machine only figures taken
-side by side, alternating, say that. Each round runs every row once in each checkout (its own
-``main.py`` and ``bench/`` scripts, this checkout's interpreter); the table shows the median
-over the rounds and the ratio.
+A change must keep ``inspect --fast`` (issue 10) and the GUI rows (launch to first paint,
+pan frames, edit to redraw, the longest UI stall: issue 13) within noise / 10% of the code
+it replaces; on a shared machine only figures taken side by side, alternating, say that.
+Each round runs every row once in each checkout (its own ``main.py`` and ``bench/``
+scripts, this checkout's interpreter, both checkouts' bytecode compiled first); the table
+shows the median over the rounds and the ratio.
 
-    .venv/bin/python bench/compare_gui.py OTHER_CHECKOUT [ROUNDS]
+    .venv/bin/python bench/compare.py OTHER_CHECKOUT [ROUNDS] [inspect] [gui]
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from bench_gui import _efficientnet_b7, _resnet50  # noqa: E402
+from bench_inspect import model_path  # noqa: E402
 from deep_model import cached_deep_model  # noqa: E402
-from run import measure  # noqa: E402
+from run import ENV, compile_bytecode, measure  # noqa: E402
 
 PY = sys.executable
+Row = Callable[[Path], dict[str, float]]
 
 
 def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+    return {**ENV, "QT_QPA_PLATFORM": "offscreen", **extra}
 
 
 def _child(tree: Path, args: list[str], **extra: str) -> str:
@@ -40,7 +43,18 @@ def _child(tree: Path, args: list[str], **extra: str) -> str:
     return done.stdout
 
 
-def _first_paint(model: Path) -> Callable[[Path], dict[str, float]]:
+def _inspect_fast(case: str) -> Row:
+    def row(tree: Path) -> dict[str, float]:
+        done = measure([PY, str(tree / "main.py"), "inspect", str(model_path(case)), "--fast", "--json"], env=_env())
+        if done.returncode != 0:
+            raise RuntimeError(f"{tree}: inspect {case} exited {done.returncode}: {done.last_error}")
+        name = f"inspect --fast: {case}"
+        return {f"{name}, wall (s)": done.seconds, f"{name}, cpu (s)": done.cpu, f"{name}, peak (MB)": done.peak_mb}
+
+    return row
+
+
+def _first_paint(model: Path) -> Row:
     def row(tree: Path) -> dict[str, float]:
         out = _child(tree, ["main.py", str(model)], RESECT_BENCH_EXIT_AFTER_DRAW="1")
         line = next(line for line in out.splitlines() if line.startswith("drawn_after_s="))
@@ -68,10 +82,19 @@ def _stall(tree: Path) -> dict[str, float]:
     return {"max UI stall opening 20,000 layers, Keras off (ms)": stall["max_gap_ms"]}
 
 
+GROUPS: dict[str, Callable[[], list[Row]]] = {
+    "inspect": lambda: [_inspect_fast(case) for case in ("resnet50", "efficientnet_b7", "deep_5000", "deep_20000")],
+    "gui": lambda: [_first_paint(_resnet50()), _first_paint(_efficientnet_b7()), _frames, _editor, _stall],
+}
+
+
 def main(argv: list[str]) -> int:
     other = Path(argv[0]).resolve()
-    rounds = int(argv[1]) if len(argv) > 1 else 3
-    rows = [_first_paint(_resnet50()), _first_paint(_efficientnet_b7()), _frames, _editor, _stall]
+    rounds = int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 3
+    groups = [name for name in argv[1:] if name in GROUPS] or list(GROUPS)
+    rows = [row for name in groups for row in GROUPS[name]()]
+    for tree in (other, ROOT):
+        compile_bytecode(tree)
     figures: dict[str, dict[str, list[float]]] = {}
     for _ in range(rounds):
         for row in rows:
