@@ -97,3 +97,47 @@ def test_nested_rows_follow_sorting_at_every_level(qtbot, zoo) -> None:
     view.sortByColumn(0, Qt.SortOrder.AscendingOrder)  # back to the file's order
     assert _shown(model) == _expected(graph, None)
     assert model.index_of(("func_block", "inner_dense"), 0).data() == "inner_dense"
+
+
+def test_keras_shapes_for_one_layer_update_that_row_only(qtbot, tmp_path: Path) -> None:
+    """Keras' answer usually changes a few layers of a large model (here one shape the file
+    did not record): the rows update in place, ``dataChanged`` names only the changed row,
+    and the filter proxy behind the tree asks Python nothing per row (a Python
+    ``filterAcceptsRow`` ran for all 20,000 rows: 70 ms of the UI thread, issue 18)."""
+    from resect.app.layer_tree import LayerFilterProxy
+    from resect.core.shape_table import apply_shape_table
+
+    graph = read_model(write_deep_model(tmp_path / "deep.keras", 5_000))
+    model = LayerTreeModel()
+    proxy = LayerFilterProxy()
+    proxy.setSourceModel(model)
+    view = _view(qtbot, model)
+    model.set_graph(graph)
+    target = graph.layers[2_345]
+    shapes = [[list(node.input_shapes), [[None, 99]]] for node in target.nodes]
+    filled = apply_shape_table(graph, {"layers": {target.name: {"nodes": shapes}}})
+    assert filled.layers[2_345] is not target and filled.layers[2_344] is graph.layers[2_344]
+    ranges: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda top, bottom, *_: ranges.append((top.row(), bottom.row())))
+    remember_rows(filled)
+    calls = _python_calls_during(lambda: model.set_graph(filled))
+    assert not model.was_reset
+    assert ranges == [(2_345, 2_345)]
+    assert calls < 100, calls  # was 5,000+ (the proxy's filterAcceptsRow per row)
+    assert model.index_of((target.name,), 2).data() == "(None, 99)"
+    # Keras fills every layer (a file that records no shapes): one range, still no Python per row
+    table = {
+        layer.name: {"nodes": [[list(node.input_shapes), [[None, 7]]] for node in layer.nodes]}
+        for layer in filled.layers
+    }
+    refilled = apply_shape_table(filled, {"layers": table})
+    remember_rows(refilled)
+    ranges.clear()
+    calls = _python_calls_during(lambda: model.set_graph(refilled))
+    assert not model.was_reset and ranges == [(0, len(graph.layers) - 1)]
+    assert calls < 100, calls
+    view.scrollTo(model.index_of((target.name,), 0))
+    proxy.setFilterFixedString(target.name.upper())  # the filter still matches names ...
+    assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == [target.name]
+    proxy.setFilterFixedString(target.class_name.lower())  # ... and classes, case-insensitive
+    assert proxy.rowCount() == sum(layer.class_name == target.class_name for layer in graph.layers)
