@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import site
 import sys
 from collections.abc import Iterable, Iterator
@@ -207,7 +208,7 @@ def layer_problem(entry: dict[str, Any], *, unsafe: bool = False, extra_modules:
 # --- walking ------------------------------------------------------------------
 
 _MODULE_KEY = '"module"'
-_MODULE_WRITTEN = '"module": '  # as json.dumps writes the key; other forms are walked
+_MODULE = re.compile(r'"module": "([^"\\]*)"')  # as json.dumps writes it; other forms are walked
 _SLICE = 1 << 20  # characters per scan: a C call over a slice holds the GIL for about 5 ms
 
 
@@ -225,25 +226,16 @@ def _module_values(text: str) -> set[str] | None:
     """The distinct values of every ``"module"`` in ``text`` when each is written as
     ``json.dumps`` writes it (``"module": "name"`` without escapes, or ``"module": null``);
     ``None`` when any is written another way (the caller then walks the parsed config).
-    Scanned in slices cut just before a ``"module"`` key, so no key spans a cut; split on
-    the key (a C search, several times faster than a regular expression over 13 MB)."""
+    Scanned in slices cut just before a ``"module"`` key, so no match spans a cut."""
     found: set[str] = set()
     start = 0
     while start < len(text):
         end = text.find(_MODULE_KEY, start + _SLICE) if len(text) - start > _SLICE else -1
         piece = text[start:] if end < 0 else text[start:end]
-        values = piece.split(_MODULE_WRITTEN)
-        if len(values) - 1 != piece.count(_MODULE_KEY):
-            return None  # a "module" key not followed by ': ' as json.dumps writes it
-        for value in values[1:]:
-            if value.startswith('"'):
-                close = value.find('"', 1)
-                name = value[1:close]
-                if close < 0 or "\\" in name:
-                    return None
-                found.add(name)
-            elif not value.startswith("null"):
-                return None
+        named = _MODULE.findall(piece)
+        if len(named) + piece.count('"module": null') != piece.count(_MODULE_KEY):
+            return None
+        found.update(named)
         start = len(text) if end < 0 else end
     return found
 

@@ -109,6 +109,21 @@ def limit_metadata_cache(h5: h5py.File, max_bytes: int = 2 << 20) -> None:
         pass
 
 
+_DTYPE_NAMES: dict[tuple[int, int], str] = {}
+
+
+def dtype_name(dtype: Any) -> str:
+    """``dtype.name`` ("float32"), remembered per numeric type: NumPy computes the name in
+    Python on every call, twice per weight of a 20,000-layer model."""
+    key = (dtype.num, dtype.itemsize)
+    name = _DTYPE_NAMES.get(key)
+    if name is None:
+        name = dtype.name
+        if dtype.kind in "biufc":  # plain numbers: the name follows from (type, size) alone
+            _DTYPE_NAMES[key] = name
+    return name
+
+
 # --- links: only hard links are ever followed -----------------------------------------
 
 MAX_GROUP_DEPTH = 32  # below a layer's group; Keras' own nesting is a few levels
@@ -197,7 +212,7 @@ def _plain_vars(gid: Any, where: str) -> list[tuple[str, tuple[int, ...], str]] 
             dataset = h5py.h5d.open(gid, raw)
         except (KeyError, ValueError, TypeError):
             return None
-        found.append((f"vars/{i}", tuple(int(d) for d in dataset.shape), dataset.dtype.name))
+        found.append((f"vars/{i}", tuple(map(int, dataset.shape)), dtype_name(dataset.dtype)))
     return found
 
 
@@ -288,7 +303,7 @@ class KerasWeightIndex:
             if isinstance(child, h5py.h5g.GroupID):
                 self._walk(child, group, f"{prefix}{name}/", found, skip or "seed_generator" in name, budget)
             elif isinstance(child, h5py.h5d.DatasetID) and not skip:
-                found.append((prefix + name, tuple(int(d) for d in child.shape), child.dtype.name))
+                found.append((prefix + name, tuple(map(int, child.shape)), dtype_name(child.dtype)))
 
     def __call__(
         self, name_path: tuple[str, ...], group: str, entry: dict[str, Any], trainable: bool
@@ -345,8 +360,8 @@ class LegacyWeightIndex:
             weights.append(
                 Weight(
                     base,
-                    tuple(int(d) for d in dataset.shape),
-                    dataset.dtype.name,
+                    tuple(map(int, dataset.shape)),
+                    dtype_name(dataset.dtype),
                     trainable and not statistic,
                     f"model_weights/{name_path[0]}/{full}",
                 )

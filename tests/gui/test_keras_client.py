@@ -55,6 +55,8 @@ def test_window_close_stops_its_worker(qtbot, make_window, zoo):
     qtbot.waitUntil(lambda: window.session.keras_model is not None, timeout=TIMEOUT_MS)
     pid = window.session.keras.pid
     assert pid in child_processes()
+    # the worker yields the CPU to the app: its niceness is above the app's
+    assert os.getpriority(os.PRIO_PROCESS, pid) >= min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
     window.close()
     assert not window.session.keras.running and pid not in child_processes()
 
