@@ -24,7 +24,14 @@ ROOT = BENCH.parent
 CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
 LAUNCHER = BENCH / "launch.py"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
-PACKAGE_DIRS = ("resect", "core", "app", "cli", "resources", "bench")  # what a checkout imports (older ones lack resect/)
+PACKAGE_DIRS = (
+    "resect",
+    "core",
+    "app",
+    "cli",
+    "resources",
+    "bench",
+)  # what a checkout imports (older ones lack resect/)
 
 
 def compile_bytecode(tree: Path = ROOT) -> None:
