@@ -7,7 +7,7 @@ Each round runs every row once in each checkout (its own ``main.py`` and ``bench
 scripts, this checkout's interpreter, both checkouts' bytecode compiled first); the table
 shows the median over the rounds and the ratio.
 
-    .venv/bin/python bench/compare.py OTHER_CHECKOUT [ROUNDS] [inspect] [gui] [launch]
+    .venv/bin/python bench/compare.py OTHER_CHECKOUT [ROUNDS] [inspect] [gui] [launch] [editor]
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ def _stall(tree: Path) -> dict[str, float]:
 GROUPS: dict[str, Callable[[], list[Row]]] = {
     "inspect": lambda: [_inspect_fast(case) for case in ("resnet50", "efficientnet_b7", "deep_5000", "deep_20000")],
     "gui": lambda: [_first_paint(_resnet50()), _first_paint(_efficientnet_b7()), _frames, _editor, _stall],
-    "launch": lambda: [_first_paint(_resnet50()), _first_paint(_efficientnet_b7())],  # a part of "gui"
+    "launch": lambda: [_first_paint(_resnet50()), _first_paint(_efficientnet_b7())],  # parts of "gui"
+    "editor": lambda: [_editor],
 }
 
 
