@@ -139,8 +139,10 @@ class LayerTreeModel(QStandardItemModel):
         hit = _prebuilt.pop(id(graph), None) if graph is not None else None
         if hit is not None and hit[0] is not graph:
             hit = None
-        self.was_reset = not (graph is not None and self._update_in_place(graph, hit))
+        self.was_reset = not (graph is not None and self._update_in_place(graph))
         if not self.was_reset:
+            if hit is not None:  # rows prebuilt for ``graph``, not needed: unlinked in a later turn
+                QTimer.singleShot(0, lambda: _unlink(hit[2]))
             return
         old = self._by_path
         self.beginResetModel()
@@ -178,7 +180,7 @@ class LayerTreeModel(QStandardItemModel):
                 item.setChild(child.row, 0, sub)
                 self._fill(sub, child)
 
-    def _update_in_place(self, graph: ModelGraph, hit: tuple[Any, _Row, dict[tuple[str, ...], _Row]] | None) -> bool:
+    def _update_in_place(self, graph: ModelGraph) -> bool:
         """Give the rows whose layer ``graph`` replaced their new layer, when ``graph`` has
         the same rows. Keras' shapes make a new ``Layer`` only where something changed, so
         only those are visited: found in C (``is not`` over the layer tuples), not by a
@@ -203,8 +205,6 @@ class LayerTreeModel(QStandardItemModel):
             for first, last in _runs(sorted(rows)):  # only the rows that changed: views and
                 # the filter proxy look again at what ``dataChanged`` names, nothing else
                 self.dataChanged.emit(self.index(first, 1, where), self.index(last, _COLUMN_COUNT - 1, where))
-        if hit is not None:  # rows prebuilt for ``graph``, not needed: unlinked in a later turn
-            QTimer.singleShot(0, lambda: _unlink(hit[2]))
         return True
 
     def _replaced_rows(

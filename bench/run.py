@@ -24,14 +24,8 @@ ROOT = BENCH.parent
 CACHE = Path(os.environ.get("RESECT_BENCH_CACHE", Path.home() / ".cache" / "resect-bench"))
 LAUNCHER = BENCH / "launch.py"
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1"}
-PACKAGE_DIRS = (
-    "resect",
-    "core",
-    "app",
-    "cli",
-    "resources",
-    "bench",
-)  # what a checkout imports (older ones lack resect/)
+# what a checkout imports (older ones lack resect/)
+PACKAGE_DIRS = ("resect", "core", "app", "cli", "resources", "bench")
 
 
 def compile_bytecode(tree: Path = ROOT) -> None:

@@ -147,9 +147,7 @@ def link_types(gid: Any, where: str = "") -> dict[bytes, int]:
     gid.links.iterate(lambda name, info: found.__setitem__(name, info.type), info=True)
     for name, kind in found.items():
         if kind != _HARD:
-            raise UnsafeWeightsError(
-                f"{_join(where, name)} is {_LINK_KINDS.get(kind, 'a non-hard link')}; not followed"
-            )
+            raise _not_followed(_join(where, name), kind)
     return found
 
 
@@ -164,7 +162,7 @@ def open_hard(gid: Any, path: str) -> Any:
         except (KeyError, ValueError, RuntimeError, UnicodeEncodeError):
             return None
         if info.type != _HARD:
-            raise UnsafeWeightsError(f"{path} is {_LINK_KINDS.get(info.type, 'a non-hard link')}; not followed")
+            raise _not_followed(path, info.type)
         gid = h5py.h5o.open(gid, raw)
     return gid
 
@@ -183,11 +181,16 @@ def check_all_links(h5: h5py.File) -> None:
     h5.id.links.visit(visit, info=True)
     if found:
         name, kind = found[0]
-        raise UnsafeWeightsError(f"{_join('', name)} is {_LINK_KINDS.get(kind, 'a non-hard link')}; not followed")
+        raise _not_followed(_join("", name), kind)
 
 
 _HARD = h5py.h5l.TYPE_HARD
 _LINK_KINDS = {h5py.h5l.TYPE_SOFT: "a soft link", h5py.h5l.TYPE_EXTERNAL: "an external link"}
+
+
+def _not_followed(path: str, kind: int) -> UnsafeWeightsError:
+    """The one refusal of a link that is not a hard link, naming its path and kind."""
+    return UnsafeWeightsError(f"{path} is {_LINK_KINDS.get(kind, 'a non-hard link')}; not followed")
 
 
 def _join(where: str, name: bytes) -> str:
@@ -207,7 +210,7 @@ def _plain_vars(gid: Any, where: str) -> list[tuple[str, tuple[int, ...], str]] 
         except KeyError:
             return None
         if kind != _HARD:
-            raise UnsafeWeightsError(f"{_join(where, raw)} is {_LINK_KINDS.get(kind, 'a non-hard link')}; not followed")
+            raise _not_followed(_join(where, raw), kind)
         try:
             dataset = h5py.h5d.open(gid, raw)
         except (KeyError, ValueError, TypeError):
