@@ -11,9 +11,9 @@ No class from the config is ever imported or instantiated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from resect.core.graph import Layer, ModelGraph, Node, Shape, Weight, is_operation_module
 from resect.core.known_layers import KERAS_LAYER_CLASSES
@@ -72,6 +72,25 @@ def parse_model_config(
     return graph
 
 
+MODEL, OPERATION, LAYER = "model", "operation", "layer"
+
+
+class _Entry(NamedTuple):
+    """One layer entry of a config, checked once before any of it is used: its name, what
+    it is (``MODEL``, ``OPERATION`` or ``LAYER``) and its calls as written."""
+
+    raw: dict[str, Any]
+    name: str
+    kind: str
+    inbound: list[Any]
+
+
+# A call as the config records it: its args and kwargs (``TensorRef`` leaves), the tensors
+# it reads and the shapes recorded for them. It becomes a ``Node`` once the level's
+# consumers have said how many outputs it has and their shapes (``_Outputs``).
+Call = tuple[tuple[Any, ...], dict[str, Any], tuple[TensorRef, ...], tuple[Shape | None, ...]]
+
+
 def _parse_model(
     entry: dict[str, Any],
     name_path: tuple[str, ...],
@@ -88,32 +107,35 @@ def _parse_model(
     if len(name_path) > MAX_MODEL_DEPTH:
         raise ConfigError(f"models nest more than {MAX_MODEL_DEPTH} deep (at {'/'.join(name_path)!r})")
     trainable = parent_trainable and config.get("trainable", True) is not False
-    _check_entries(config["layers"], name_path)
+    entries = _checked_entries(config["layers"], name_path)
     if entry.get("class_name") == "Sequential" and "input_layers" not in config:
-        return _parse_sequential(entry, name, name_path, group_path, weights, trainable, fmt, path, rule)
-    entries = config["layers"]
-    legacy = any(isinstance(n, list) for e in entries for n in _inbound(e))
-    offsets = {e.get("name"): _node_offset(e, legacy, in_io=False) for e in entries}
-    io_offsets = {e.get("name"): _node_offset(e, legacy, in_io=True) for e in entries}
+        return _parse_sequential(entry, entries, name, name_path, group_path, weights, trainable, fmt, path, rule)
+    legacy = any(isinstance(n, list) for e in entries for n in e.inbound)
+    models = [e for e in entries if e.kind == MODEL]
+    offsets = {e.name: _node_offset(e.raw, legacy, in_io=False) for e in models}
+    io_offsets = {e.name: _node_offset(e.raw, legacy, in_io=True) for e in models}
     group_names = _keras_group_names(entries)
-    layers: list[Layer] = []
+    names = group_names.keys()  # a tf.keras 2 kwarg naming one of these is a tensor
+    calls: list[tuple[Call, ...]] = []
     for entry_ in entries:
-        lname = _layer_name(entry_)
-        nodes = tuple(_parse_node(lname, i, data, offsets) for i, data in enumerate(_inbound(entry_)))
-        layers.append(
-            _parse_layer(
-                entry_, nodes, name_path, f"{group_path}/{group_names[lname]}", weights, trainable, fmt, path, rule
-            )
-        )
+        calls.append(tuple(_parse_call(entry_.name, data, offsets, names) for data in entry_.inbound))
         if consume:
-            entry_.pop("inbound_nodes", None)
+            entry_.raw.pop("inbound_nodes", None)
     inputs = _io_refs(config.get("input_layers"), io_offsets)
     outputs = _io_refs(config.get("output_layers"), io_offsets)
-    return _finish(name, layers, inputs, outputs, "Functional", fmt, path)
+    produced = _Outputs(calls, outputs)
+    layers = tuple(
+        _parse_layer(
+            e, own, produced, name_path, f"{group_path}/{group_names[e.name]}", weights, trainable, fmt, path, rule
+        )
+        for e, own in zip(entries, calls, strict=True)
+    )
+    return ModelGraph(name, layers, inputs, outputs, "Functional", fmt, path)
 
 
 def _parse_sequential(
     entry: dict[str, Any],
+    entries: list[_Entry],
     name: str,
     name_path: tuple[str, ...],
     group_path: str,
@@ -124,34 +146,46 @@ def _parse_sequential(
     rule: TrustRule,
 ) -> ModelGraph:
     """A Sequential is a chain: each layer is called once on the previous output."""
-    entries = list(entry["config"]["layers"])
-    if not entries or entries[0].get("class_name") != "InputLayer":
+    group_names = _keras_group_names(entries)
+    if not entries or entries[0].raw["class_name"] != "InputLayer":
         shape = entry["config"].get("build_input_shape")
         if shape is None and entries:
-            shape = (entries[0].get("build_config") or {}).get("input_shape")
-            shape = shape or entries[0].get("config", {}).get("batch_input_shape")
-        entries.insert(0, _synthetic_input(f"{name}_input", shape))
-    group_names = _keras_group_names(entries[1:])
-    layers: list[Layer] = []
-    previous: TensorRef | None = None
-    for position, entry_ in enumerate(entries):
-        lname = _layer_name(entry_)
-        nodes: tuple[Node, ...] = ()
-        if position > 0 and previous is not None:
-            built = (entry_.get("build_config") or {}).get("input_shape")
-            shape = _shape(built) if built is not None and not _is_nested_list(built) else None
-            nodes = (Node(lname, 0, (previous,), {}, (previous,), (shape,), origin_index=0),)
-        group = f"{group_path}/{group_names.get(lname, lname)}"
-        layers.append(_parse_layer(entry_, nodes, name_path, group, weights, trainable, fmt, path, rule))
-        previous = TensorRef(lname, 0, 0)
-    inputs = (TensorRef(layers[0].name),)
-    outputs = (TensorRef(layers[-1].name),) if len(layers) > 1 else inputs
-    return _finish(name, layers, inputs, outputs, "Sequential", fmt, path)
+            first = entries[0].raw
+            shape = (first.get("build_config") or {}).get("input_shape")
+            shape = shape or (first.get("config") or {}).get("batch_input_shape")
+        synthetic = _synthetic_input(f"{name}_input", shape)
+        entries = [_Entry(synthetic, synthetic["name"], LAYER, []), *entries]
+    calls: list[tuple[Call, ...]] = [()]
+    for position in range(1, len(entries)):
+        previous = TensorRef(entries[position - 1].name, 0, 0)
+        built = (entries[position].raw.get("build_config") or {}).get("input_shape")
+        shape = _shape(built) if built is not None and not _is_nested_list(built) else None
+        calls.append((((previous,), {}, (previous,), (shape,)),))
+    inputs = (TensorRef(entries[0].name),)
+    outputs = (TensorRef(entries[-1].name),) if len(entries) > 1 else inputs
+    produced = _Outputs(calls, outputs)
+    layers = tuple(
+        _parse_layer(
+            e,
+            own,
+            produced,
+            name_path,
+            f"{group_path}/{group_names.get(e.name, e.name)}",
+            weights,
+            trainable,
+            fmt,
+            path,
+            rule,
+        )
+        for e, own in zip(entries, calls, strict=True)
+    )
+    return ModelGraph(name, layers, inputs, outputs, "Sequential", fmt, path)
 
 
 def _parse_layer(
-    entry: dict[str, Any],
-    nodes: tuple[Node, ...],
+    entry: _Entry,
+    calls: tuple[Call, ...],
+    produced: _Outputs,
     name_path: tuple[str, ...],
     group_path: str,
     weights: WeightLookup,
@@ -160,30 +194,35 @@ def _parse_layer(
     path: str,
     rule: TrustRule,
 ) -> Layer:
-    name = _layer_name(entry)
-    class_name = str(entry.get("class_name"))
-    config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
+    raw, name = entry.raw, entry.name
+    class_name = raw["class_name"]
+    config = raw.get("config") or {}
     trainable = parent_trainable and config.get("trainable", True) is not False
     subgraph = None
-    if is_model_entry(entry):
-        subgraph = _parse_model(entry, name_path + (name,), f"{group_path}/layers", weights, trainable, fmt, path, rule)
+    outputs_at_least = 1
+    if entry.kind == MODEL:
+        subgraph = _parse_model(raw, name_path + (name,), f"{group_path}/layers", weights, trainable, fmt, path, rule)
         own_weights = tuple(
             replace(w, name=f"{inner.name}/{w.name}") for inner in subgraph.layers for w in inner.weights
         )
-    elif is_operation_module(entry.get("module")):
+        outputs_at_least = len(subgraph.outputs)
+    elif entry.kind == OPERATION:
         own_weights = ()  # an operation node holds no variables
     else:
-        own_weights = weights(name_path + (name,), group_path, entry, trainable)
-    if class_name == "InputLayer" and not nodes:
+        own_weights = weights(name_path + (name,), group_path, raw, trainable)
+    if class_name == "InputLayer" and not calls:
         shape = config.get("batch_shape", config.get("batch_input_shape"))
-        nodes = (Node(name, 0, (), {}, (), (), (_shape(shape) if shape is not None else None,), origin_index=0),)
+        known = (_shape(shape) if shape is not None else None,)
+        nodes = (produced.node(name, 0, ((), {}, (), ()), known),)
+    else:
+        nodes = tuple(produced.node(name, index, call, at_least=outputs_at_least) for index, call in enumerate(calls))
     return Layer(
         name=name,
         class_name=class_name,
         config=config,
         trainable=trainable,
-        module=entry.get("module"),
-        registered_name=entry.get("registered_name"),
+        module=raw.get("module"),
+        registered_name=raw.get("registered_name"),
         weights=own_weights,
         nodes=nodes,
         subgraph=subgraph,
@@ -192,28 +231,26 @@ def _parse_layer(
     )
 
 
-def _loading_problem(entry: dict[str, Any], rule: TrustRule) -> str | None:
+def _loading_problem(entry: _Entry, rule: TrustRule) -> str | None:
     """Why ``keras.models.load_model(..., safe_mode=True)`` could not build this layer:
     the trust rule first (core/trust.py, every object in the layer's own config), then
     classes Keras would look up by name and not find."""
-    problem = rule.layer_problem(entry)
-    if problem is not None or is_model_entry(entry):
-        return problem
-    class_name = entry.get("class_name")
+    raw = entry.raw
+    problem = rule.layer_problem(raw)
+    if problem is not None or entry.kind != LAYER:
+        return problem  # an operation node: Keras rebuilds it from keras.src.ops
+    class_name = raw["class_name"]
     if class_name in TF_OP_CLASSES:
         from resect.core.upgrade.tf_ops import tf_op_mapping  # tf.keras 2 files only
 
-        function = str((entry.get("config") or {}).get("function", ""))
+        function = str((raw.get("config") or {}).get("function", ""))
         return None if tf_op_mapping(function) is not None else f"TensorFlow op tf.{function} has no Keras 3 mapping"
-    module = entry.get("module")
-    if is_operation_module(module):
-        return None  # an operation node: Keras rebuilds it from keras.src.ops
-    registered = entry.get("registered_name")
+    registered = raw.get("registered_name")
     if registered and ">" in str(registered):
         return f"custom class {registered} is not loaded"
     # a trusted module inside a Keras package's sources (keras.src.applications.convnext's
     # LayerScale) is imported by Keras; public API modules are looked up by class name
-    if class_name not in KERAS_LAYER_CLASSES and not _is_source_module(module):
+    if class_name not in KERAS_LAYER_CLASSES and not _is_source_module(raw.get("module")):
         return f"unknown layer class {class_name!r}"
     return None
 
@@ -225,7 +262,7 @@ def _is_source_module(module: Any) -> bool:
 # --- nodes ------------------------------------------------------------------
 
 
-def _parse_node(layer: str, index: int, data: Any, offsets: dict[str, int]) -> Node:
+def _parse_call(layer: str, data: Any, offsets: dict[str, int], names: Collection[str]) -> Call:
     if isinstance(data, list):  # Keras 2: [[layer, node, tensor, kwargs], ...]
         if data and isinstance(data[0], str):  # a TFOpLambda called on one tensor: the item alone
             data = [data]
@@ -236,10 +273,10 @@ def _parse_node(layer: str, index: int, data: Any, offsets: dict[str, int]) -> N
                 raise ConfigError(f"layer {layer!r}: unreadable inbound node {item!r}")
             refs.append(_ref(item[0], item[1], item[2], offsets))
             if len(item) > 3 and isinstance(item[3], dict):
-                kwargs = _convert_legacy_kwargs(item[3], offsets)
+                kwargs = _convert_legacy_kwargs(item[3], offsets, names)
         args: tuple[Any, ...] = (refs[0],) if len(refs) == 1 else (refs,)
         inputs = tuple(refs) + tuple(_leaves(kwargs))
-        return Node(layer, index, args, kwargs, inputs, tuple(None for _ in inputs), origin_index=index)
+        return args, kwargs, inputs, (None,) * len(inputs)
     if not isinstance(data, dict) or "args" not in data:
         raise ConfigError(f"layer {layer!r}: unreadable inbound node")
     # _convert meets the tensors in the order _leaves would list them (args, then kwargs,
@@ -250,8 +287,7 @@ def _parse_node(layer: str, index: int, data: Any, offsets: dict[str, int]) -> N
         raise ConfigError(f"layer {layer!r}: unreadable inbound node (args must be a list, kwargs an object)")
     args = tuple(_convert(a, offsets, found) for a in raw_args)
     kwargs = {k: _convert(v, offsets, found) for k, v in raw_kwargs.items()}
-    inputs = tuple(ref for ref, _ in found)
-    return Node(layer, index, args, kwargs, inputs, tuple(shape for _, shape in found), origin_index=index)
+    return args, kwargs, tuple(ref for ref, _ in found), tuple(shape for _, shape in found)
 
 
 def _convert(value: Any, offsets: dict[str, int], found: list[tuple[TensorRef, Shape | None]], depth: int = 0) -> Any:
@@ -275,7 +311,7 @@ def _convert(value: Any, offsets: dict[str, int], found: list[tuple[TensorRef, S
     return value
 
 
-def _convert_legacy_kwargs(kwargs: dict[str, Any], offsets: dict[str, int]) -> dict[str, Any]:
+def _convert_legacy_kwargs(kwargs: dict[str, Any], offsets: dict[str, int], names: Collection[str]) -> dict[str, Any]:
     """tf.keras writes tensor kwargs (e.g. an attention ``value``) as ``[layer, node, tensor]``."""
     out: dict[str, Any] = {}
     for key, value in kwargs.items():
@@ -284,7 +320,7 @@ def _convert_legacy_kwargs(kwargs: dict[str, Any], offsets: dict[str, int]) -> d
             and len(value) == 3
             and isinstance(value[0], str)
             and all(isinstance(v, int) for v in value[1:])
-            and value[0] in offsets
+            and value[0] in names
         ):
             out[key] = _ref(value[0], value[1], value[2], offsets)
         else:
@@ -305,14 +341,27 @@ def _leaves(value: Any) -> list[TensorRef]:
 def _ref(layer: Any, node: Any, tensor: Any, offsets: dict[str, int]) -> TensorRef:
     """A tensor address from the config, typed and bounded (a node index of ``1e30`` or a
     5,000-digit integer must not reach a ``range``)."""
+    if (
+        isinstance(layer, str)
+        and type(node) is int
+        and type(tensor) is int
+        and 0 <= node < MAX_CALLS
+        and 0 <= tensor < MAX_OUTPUTS_PER_CALL
+    ):
+        return TensorRef(layer, node - offsets.get(layer, 0), tensor)
+    raise _bad_ref(layer, node, tensor)
+
+
+def _bad_ref(layer: Any, node: Any, tensor: Any) -> ConfigError:
+    """What is wrong with a tensor address ``_ref`` refused, in one line."""
     if not isinstance(layer, str):
-        raise ConfigError(f"a tensor names layer {_short(layer)}, not a layer name")
+        return ConfigError(f"a tensor names layer {_short(layer)}, not a layer name")
     for what, value, limit in (("call", node, MAX_CALLS), ("output", tensor, MAX_OUTPUTS_PER_CALL)):
         if type(value) is not int or not 0 <= value < limit:
-            raise ConfigError(
+            return ConfigError(
                 f"a tensor of layer {_short(layer)} has {what} index {_short(value)} (not 0 to {limit - 1})"
             )
-    return TensorRef(layer, node - offsets.get(layer, 0), tensor)
+    return ConfigError(f"a tensor of layer {_short(layer)} is unreadable")
 
 
 def _node_offset(entry: dict[str, Any], legacy: bool, in_io: bool) -> int:
@@ -351,72 +400,50 @@ def _io_refs(data: Any, offsets: dict[str, int]) -> tuple[TensorRef, ...]:
     return tuple(refs)
 
 
-# --- finishing: output shapes from consumers ----------------------------------
+# --- outputs: counts and shapes from consumers ----------------------------------
 
 
-def _finish(
-    name: str,
-    layers: list[Layer],
-    inputs: tuple[TensorRef, ...],
-    outputs: tuple[TensorRef, ...],
-    class_name: str,
-    fmt: str,
-    path: str,
-) -> ModelGraph:
-    """Fill each node's output count and shapes from what its consumers recorded.
+class _Outputs:
+    """How many outputs each call of one graph level has and their shapes, as its
+    consumers (and the level's outputs) recorded them: a call's own record knows neither.
+    Read once over the level's calls, so each ``Node`` is built once, already whole (a
+    20,000-layer model has 20,000 of them)."""
 
-    Keys are plain tuples and nodes are rebuilt directly (not ``dataclasses.replace``):
-    this loop runs once per call, 20,000 times for a 20,000-layer model.
-    """
-    counts: dict[tuple[str, int], int] = {}
-    recorded: dict[tuple[str, int, int], Shape] = {}
-    for layer in layers:
-        for node in layer.nodes:
-            for ref, shape in zip(node.inputs, node.input_shapes, strict=True):
-                key = (ref.layer, ref.node_index)
-                if ref.tensor_index >= counts.get(key, 1):
-                    counts[key] = ref.tensor_index + 1
-                if shape is not None:
-                    recorded.setdefault((ref.layer, ref.node_index, ref.tensor_index), shape)
-    for ref in outputs:
-        key = (ref.layer, ref.node_index)
-        counts[key] = max(counts.get(key, 1), ref.tensor_index + 1)
-    finished: list[Layer] = []
-    for layer in layers:
-        nodes = []
-        for node in layer.nodes:
-            count = counts.get((layer.name, node.index), 1)
-            if layer.subgraph is not None:
-                count = max(count, len(layer.subgraph.outputs))
-            known = node.output_shapes
-            shapes = tuple(
-                recorded.get((layer.name, node.index, i), known[i] if i < len(known) else None) for i in range(count)
+    def __init__(self, calls: list[tuple[Call, ...]], outputs: tuple[TensorRef, ...]) -> None:
+        counts: dict[tuple[str, int], int] = {}
+        shapes: dict[tuple[str, int, int], Shape] = {}
+        for own in calls:
+            for _, _, inputs, input_shapes in own:
+                for ref, shape in zip(inputs, input_shapes, strict=True):
+                    key = (ref.layer, ref.node_index)
+                    if ref.tensor_index >= counts.get(key, 1):
+                        counts[key] = ref.tensor_index + 1
+                    if shape is not None:
+                        shapes.setdefault((ref.layer, ref.node_index, ref.tensor_index), shape)
+        for ref in outputs:
+            key = (ref.layer, ref.node_index)
+            counts[key] = max(counts.get(key, 1), ref.tensor_index + 1)
+        self._counts = counts
+        self._shapes = shapes
+
+    def node(
+        self, layer: str, index: int, call: Call, known: tuple[Shape | None, ...] = (None,), at_least: int = 1
+    ) -> Node:
+        """Call ``index`` of ``layer`` as a node; a shape a consumer recorded wins over
+        ``known`` (what the layer's own config says, for an input)."""
+        count = max(self._counts.get((layer, index), 1), at_least)
+        shapes = self._shapes
+        if count == 1:
+            output_shapes = (shapes.get((layer, index, 0), known[0]),)
+        else:
+            output_shapes = tuple(
+                shapes.get((layer, index, i), known[i] if i < len(known) else None) for i in range(count)
             )
-            if shapes != known:
-                node = Node(
-                    node.layer,
-                    node.index,
-                    node.args,
-                    node.kwargs,
-                    node.inputs,
-                    node.input_shapes,
-                    shapes,
-                    node.origin_index,
-                )
-            nodes.append(node)
-        finished.append(replace(layer, nodes=tuple(nodes)) if tuple(nodes) != layer.nodes else layer)
-    return ModelGraph(name, tuple(finished), inputs, outputs, class_name, fmt, path)
+        args, kwargs, inputs, input_shapes = call
+        return Node(layer, index, args, kwargs, inputs, input_shapes, output_shapes, index)
 
 
 # --- small helpers -------------------------------------------------------------
-
-
-def _layer_name(entry: dict[str, Any]) -> str:
-    """The entry's name (checked once per entry by ``_check_entries``, before any use)."""
-    name = entry.get("name") or (entry.get("config") or {}).get("name")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"a {_short(entry.get('class_name'))} layer has no name")
-    return name
 
 
 def _checked_name(name: Any, what: str) -> str:
@@ -430,26 +457,37 @@ def _checked_name(name: Any, what: str) -> str:
     return name
 
 
-def _check_entries(entries: Any, name_path: tuple[str, ...]) -> None:
-    """The layer list's structure, before any of it is used."""
+def _checked_entries(entries: Any, name_path: tuple[str, ...]) -> list[_Entry]:
+    """The layer list's structure, checked before any of it is used, in one pass that
+    also notes what each entry is (the parser asks that of every entry several times)."""
     where = f" of {'/'.join(name_path)!r}" if name_path else ""
     if not isinstance(entries, list):
         raise ConfigError(f"the layers{where} are not a list")
+    checked = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ConfigError(f"layer {index}{where} is {_short(entry)}, not an object")
-        if not isinstance(entry.get("class_name"), str):
-            raise ConfigError(f"layer {index}{where} has class_name {_short(entry.get('class_name'))}")
-        if entry.get("config") is not None and not isinstance(entry.get("config"), dict):
+        class_name = entry.get("class_name")
+        if not isinstance(class_name, str):
+            raise ConfigError(f"layer {index}{where} has class_name {_short(class_name)}")
+        config = entry.get("config")
+        if config is not None and not isinstance(config, dict):
             raise ConfigError(f"layer {index}{where}: its config is not an object")
-        _checked_name(_layer_name(entry), "a layer")
-
-
-def _inbound(entry: dict[str, Any]) -> list[Any]:
-    nodes = entry.get("inbound_nodes") or []
-    if not isinstance(nodes, list):
-        raise ConfigError(f"layer {_layer_name(entry)!r}: inbound_nodes is not a list")
-    return nodes
+        name = entry.get("name") or (config or {}).get("name")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"a {_short(class_name)} layer has no name")
+        _checked_name(name, "a layer")
+        inbound = entry.get("inbound_nodes") or []
+        if not isinstance(inbound, list):
+            raise ConfigError(f"layer {name!r}: inbound_nodes is not a list")
+        if is_model_entry(entry):
+            kind = MODEL
+        elif is_operation_module(entry.get("module")):
+            kind = OPERATION
+        else:
+            kind = LAYER
+        checked.append(_Entry(entry, name, kind, inbound))
+    return checked
 
 
 def _short(value: Any) -> str:
@@ -458,24 +496,24 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _keras_group_names(entries: list[dict[str, Any]]) -> dict[str, str]:
+def _keras_group_names(entries: list[_Entry]) -> dict[str, str]:
     """The group each layer's variables live in inside ``model.weights.h5``: Keras names
     them by snake-cased class with a per-container counter, in ``model.layers`` order
     (operation nodes are not in ``model.layers``, so they take no number)."""
     used: dict[str, int] = {}
     names: dict[str, str] = {}
     for entry in entries:
-        if is_operation_module(entry.get("module")):
-            names[_layer_name(entry)] = _layer_name(entry)
+        if entry.kind == OPERATION:
+            names[entry.name] = entry.name
             continue
-        base = to_snake_case(str(entry.get("class_name")))
+        base = to_snake_case(entry.raw["class_name"])
         if base in used:
             used[base] += 1
             group = f"{base}_{used[base]}"
         else:
             used[base] = 0
             group = base
-        names[_layer_name(entry)] = group
+        names[entry.name] = group
     return names
 
 

@@ -151,8 +151,9 @@ def link_types(gid: Any, where: str = "") -> dict[bytes, int]:
     return found
 
 
-def open_hard(gid: Any, path: str) -> Any:
-    """Open ``path`` below ``gid`` through hard links only; ``None`` if a part is missing."""
+def open_hard(gid: Any, path: str, where: str = "") -> Any:
+    """Open ``path`` below ``gid`` (which is at ``where``, for the refusal's words) through
+    hard links only; ``None`` if a part is missing."""
     for part in path.split("/"):
         if not part:
             continue
@@ -162,7 +163,7 @@ def open_hard(gid: Any, path: str) -> Any:
         except (KeyError, ValueError, RuntimeError, UnicodeEncodeError):
             return None
         if info.type != _HARD:
-            raise _not_followed(path, info.type)
+            raise _not_followed(f"{where}/{path}" if where else path, info.type)
         gid = h5py.h5o.open(gid, raw)
     return gid
 
@@ -233,12 +234,11 @@ class KerasWeightIndex:
         self._file = h5
         self._root = h5.id
         self._groups: dict[str, Any] = {}
-        self._children: dict[str, dict[bytes, int]] = {}
         limit_metadata_cache(h5)
 
     def _group(self, path: str) -> Any:
-        """The group at ``path``. Parents (``layers``) are opened once and their links
-        listed once, so each layer's group is opened with no further check."""
+        """The group at ``path``, through hard links only. Parents (``layers``) are opened
+        once; each layer's group costs one link check and one open."""
         parent, _, last = path.rpartition("/")
         if parent.count("/") >= MAX_GROUP_DEPTH:
             return None
@@ -248,36 +248,17 @@ class KerasWeightIndex:
             if base is None:
                 return None
             self._groups[parent] = base
-        children = self._children.get(parent)
-        if children is None:
-            children = self._children[parent] = link_types(base, parent)
-        try:
-            raw = last.encode("utf8")
-        except UnicodeEncodeError:
-            return None
-        if raw not in children:
-            return None
-        try:
-            return h5py.h5g.open(base, raw)
-        except (KeyError, ValueError, TypeError, RuntimeError):
-            return None  # a dataset where a group belongs
+        found = open_hard(base, last, parent)
+        return found if isinstance(found, h5py.h5g.GroupID) else None
 
     def _owned(self, group: str) -> list[tuple[str, tuple[int, ...], str]]:
         gid = self._group(group)
         if gid is None:
             return []
-        if (
-            gid.get_num_objs() == 1
-            and gid.get_objname_by_idx(0) == b"vars"
-            and "seed_generator" not in group
-            and gid.links.get_info(b"vars").type == _HARD
-        ):
-            try:
-                vars_gid = h5py.h5g.open(gid, b"vars")
-            except (KeyError, ValueError, TypeError, RuntimeError):
-                vars_gid = None
-            if vars_gid is not None:
-                fast = _plain_vars(vars_gid, f"{group}/vars")
+        if gid.get_num_objs() == 1 and "seed_generator" not in group:
+            plain = open_hard(gid, "vars", group)  # the one child, if it is "vars"
+            if isinstance(plain, h5py.h5g.GroupID):
+                fast = _plain_vars(plain, f"{group}/vars")
                 if fast is not None:
                     return fast
         found: list[tuple[str, tuple[int, ...], str]] = []
