@@ -5,7 +5,6 @@ the questions it asks live here too."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -58,11 +57,13 @@ def blocked_classes(graph: ModelGraph | None) -> list[Blocked]:
 
 
 def _describe(blocked: list[Blocked]) -> str:
+    from html import escape  # html loads 2,000 entity names: not at start-up
+
     parts = []
     for item in blocked:
         layers = ", ".join(item.layers[:3]) + (f" and {len(item.layers) - 3} more" if len(item.layers) > 3 else "")
-        where = f" from module <code>{html.escape(item.module)}</code>" if item.module and not item.is_lambda else ""
-        parts.append(f"<b>{html.escape(item.class_name)}</b>{where} (layer {html.escape(layers)})")
+        where = f" from module <code>{escape(item.module)}</code>" if item.module and not item.is_lambda else ""
+        parts.append(f"<b>{escape(item.class_name)}</b>{where} (layer {escape(layers)})")
     return "; ".join(parts)
 
 

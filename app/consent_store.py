@@ -10,7 +10,6 @@ Keras worker process acts on it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any
@@ -44,6 +43,8 @@ def _stamp(path: str) -> list[float]:
 
 def content_hash(path: str) -> str:
     """SHA-256 of the model's bytes (for a folder: each file's relative name and bytes)."""
+    import hashlib  # when a consent is asked or given, not at start-up
+
     digest = hashlib.sha256()
     for name in _files(path):
         if name != path:
@@ -62,6 +63,8 @@ class ConsentStore:
 
     @staticmethod
     def _key(path: str) -> str:
+        import hashlib
+
         return f"{GROUP}/{hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:32]}"
 
     def _entry(self, path: str) -> dict[str, Any] | None:

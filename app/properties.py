@@ -8,7 +8,6 @@ min / max / mean / std and a histogram. A tensor shows its producer, consumers a
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,7 +33,6 @@ from resect.app.formatting import count_text, graph_totals, shape_text, size_tex
 from resect.app.workers import TaskRunner
 from resect.core.graph import Layer, ModelGraph
 from resect.core.tensor_ref import TensorRef
-from resect.core.upgrade.report import summarize
 from resect.core.weight_values import WeightStats, read_weight_values, weight_stats
 
 INTERNAL_KEYS = {"shared_object_id", "module", "registered_name"}  # Keras' bookkeeping, not settings
@@ -254,7 +252,9 @@ class PropertiesPanel(QWidget):
             r.detail for r in (root.upgrades if root is not None else ()) if r.layer == path.replace(" / ", "/")
         ]
         if rewrites:
-            problem += "<br><span style='color:#6b4e00'>Keras 2 -> 3: " + html.escape("; ".join(rewrites)) + "</span>"
+            from html import escape  # html loads 2,000 entity names: not at start-up
+
+            problem += "<br><span style='color:#6b4e00'>Keras 2 -> 3: " + escape("; ".join(rewrites)) + "</span>"
         self.header.setText(
             f"<span style='font-size:14pt'><b>{layer.name}</b></span> &nbsp; {layer.class_name}"
             f"{' (' + layer.module + ')' if layer.module and not layer.module.startswith('keras') else ''}<br>"
@@ -362,5 +362,9 @@ def _upgrade_text(graph: ModelGraph) -> str:
     """The Keras 2 -> 3 rewrites loading this model applies (``core.upgrade``), counted."""
     if not graph.upgrades:
         return ""
-    lines = "".join(f"&nbsp;&nbsp;{html.escape(line)}<br>" for line in summarize(graph.upgrades))
+    from html import escape
+
+    from resect.core.upgrade.report import summarize  # Keras 2 files only
+
+    lines = "".join(f"&nbsp;&nbsp;{escape(line)}<br>" for line in summarize(graph.upgrades))
     return f"<b>Keras 2 file: rewrites for Keras 3</b><br>{lines}<br>"

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QDialog, QDockWidget, QMenu
 from resect.app.activations.overlay import ActivationOverlay
 from resect.app.activations.panel import ActivationPanel
 from resect.app.activations.results import STATISTICS, RunResults
-from resect.app.activations.run_dialog import RunDataDialog
 
 RERUN_DELAY_MS = 400
 
@@ -119,6 +118,8 @@ class ActivationsController(QObject):
         if not path:
             self.window.statusBar().showMessage("Open a model first", 5000)
             return
+        from resect.app.activations.run_dialog import RunDataDialog  # on the first run, not at start-up
+
         dialog = RunDataDialog(self.inputs(), self.window.settings, path, self.window)
         try:
             if dialog.exec() == QDialog.DialogCode.Accepted:

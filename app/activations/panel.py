@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from resect.app.activations.results import RunResults
-from resect.core.activation_summary import decode_grid, grid_channel_at
 
 
 def stats_text(summary: dict[str, Any]) -> str:
@@ -68,6 +67,41 @@ class ActivationPanel(QWidget):
         self.stats_label.setWordWrap(True)
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        self._plots = QVBoxLayout()  # the histogram and the grid, built with the first result
+        self._plots.setContentsMargins(0, 0, 0, 0)
+        self.histogram: pg.GraphicsLayoutWidget | None = None
+        self.channel_label = QLabel("", self)
+        self.top_table = QTableWidget(0, 2, self)
+        self.top_table.setHorizontalHeaderLabels(["class", "value"])
+        self.top_table.verticalHeader().hide()
+        self.top_table.hide()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addWidget(self.side_box)
+        layout.addWidget(self.tensor_box)
+        layout.addWidget(self.stats_label)
+        layout.addLayout(self._plots, 3)
+        layout.addWidget(self.channel_label)
+        layout.addWidget(self.top_table, 1)
+        layout.addStretch(0)
+
+        self.run_button.clicked.connect(self.run_clicked)
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        self.side_box.currentIndexChanged.connect(self._side_changed)
+        self.tensor_box.currentIndexChanged.connect(self._tensor_changed)
+
+    def _build_plots(self) -> None:
+        """The histogram and the channel grid: pyqtgraph scenes that cost the app's start-up
+        a tenth of its widget time, while no run has produced anything to plot."""
+        if self.histogram is not None:
+            return
         # ViewBoxes without menus and no PlotItem: pyqtgraph makes those menus parentless,
         # and they would outlive the window while this panel's Python object lives
         self.histogram = pg.GraphicsLayoutWidget()
@@ -92,33 +126,8 @@ class ActivationPanel(QWidget):
         self.grid_box.addItem(self.grid_image)
         self.grid_image.hoverEvent = self._grid_hover  # name the channel under the cursor
         self.grid_view.hide()
-        self.channel_label = QLabel("", self)
-        self.top_table = QTableWidget(0, 2, self)
-        self.top_table.setHorizontalHeaderLabels(["class", "value"])
-        self.top_table.verticalHeader().hide()
-        self.top_table.hide()
-
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.message)
-        layout.addWidget(self.side_box)
-        layout.addWidget(self.tensor_box)
-        layout.addWidget(self.stats_label)
-        layout.addWidget(self.histogram, 1)
-        layout.addWidget(self.grid_view, 2)
-        layout.addWidget(self.channel_label)
-        layout.addWidget(self.top_table, 1)
-        layout.addStretch(0)
-
-        self.run_button.clicked.connect(self.run_clicked)
-        self.cancel_button.clicked.connect(self.cancel_clicked)
-        self.side_box.currentIndexChanged.connect(self._side_changed)
-        self.tensor_box.currentIndexChanged.connect(self._tensor_changed)
+        self._plots.addWidget(self.histogram, 1)
+        self._plots.addWidget(self.grid_view, 2)
 
     # --- run state ---------------------------------------------------------------------
     def set_running(self, running: bool, text: str = "") -> None:
@@ -181,8 +190,9 @@ class ActivationPanel(QWidget):
 
     def _clear_views(self) -> None:
         self.stats_label.setText("")
-        self.histogram.hide()
-        self.grid_view.hide()
+        if self.histogram is not None:
+            self.histogram.hide()
+            self.grid_view.hide()
         self.top_table.hide()
         self.channel_label.setText("")
         self.grid = None
@@ -200,6 +210,7 @@ class ActivationPanel(QWidget):
             else:
                 lines.append("new or changed computation: no original counterpart")
         self.stats_label.setText("<br>".join(lines))
+        self._build_plots()
         hist = summary["histogram"]
         if hist["counts"]:
             self.curve.setData(np.asarray(hist["edges"]), np.asarray(hist["counts"]))
@@ -224,7 +235,10 @@ class ActivationPanel(QWidget):
         if detail.get("tensor") != getattr(self, "shown", None) or detail.get("side") != self.side:
             return
         self.grid = detail.get("grid")
+        self._build_plots()
         if self.grid is not None:
+            from resect.core.activation_summary import decode_grid  # with the first grid
+
             self.grid_image.setImage(decode_grid(self.grid), levels=(0, 255))
             self.grid_box.autoRange()
             self.grid_view.show()
@@ -247,6 +261,8 @@ class ActivationPanel(QWidget):
         """The text naming the channel at image pixel (``x``, ``y``) of the grid."""
         if self.grid is None:
             return ""
+        from resect.core.activation_summary import grid_channel_at
+
         channel = grid_channel_at(self.grid, int(y), int(x))
         if channel is None:
             return ""
