@@ -146,7 +146,6 @@ def _parse_sequential(
     rule: TrustRule,
 ) -> ModelGraph:
     """A Sequential is a chain: each layer is called once on the previous output."""
-    group_names = _keras_group_names(entries)
     if not entries or entries[0].raw["class_name"] != "InputLayer":
         shape = entry["config"].get("build_input_shape")
         if shape is None and entries:
@@ -155,6 +154,7 @@ def _parse_sequential(
             shape = shape or (first.get("config") or {}).get("batch_input_shape")
         synthetic = _synthetic_input(f"{name}_input", shape)
         entries = [_Entry(synthetic, synthetic["name"], LAYER, []), *entries]
+    group_names = _keras_group_names(entries[1:])  # a Sequential's model.layers exclude its InputLayer
     calls: list[tuple[Call, ...]] = [()]
     for position in range(1, len(entries)):
         previous = TensorRef(entries[position - 1].name, 0, 0)
