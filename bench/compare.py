@@ -7,7 +7,7 @@ Each round runs every row once in each checkout (its own ``main.py`` and ``bench
 scripts, this checkout's interpreter, both checkouts' bytecode compiled first); the table
 shows the median over the rounds and the ratio.
 
-    .venv/bin/python bench/compare.py OTHER_CHECKOUT [ROUNDS] [inspect] [gui] [launch] [editor]
+    .venv/bin/python bench/compare.py OTHER_CHECKOUT [ROUNDS] [inspect] [gui] [launch] [editor] [frames]
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ GROUPS: dict[str, Callable[[], list[Row]]] = {
     "gui": lambda: [_first_paint(_resnet50()), _first_paint(_efficientnet_b7()), _frames, _editor, _stall],
     "launch": lambda: [_first_paint(_resnet50()), _first_paint(_efficientnet_b7())],  # parts of "gui"
     "editor": lambda: [_editor],
+    "frames": lambda: [_frames],
 }
 
 
