@@ -76,13 +76,13 @@ MODEL, OPERATION, LAYER = "model", "operation", "layer"
 
 
 class _Entry(NamedTuple):
-    """One layer entry of a config, checked once before any of it is used: its name, what
-    it is (``MODEL``, ``OPERATION`` or ``LAYER``) and its calls as written."""
+    """One layer entry of a config, checked once before any of it is used: its name and
+    what it is (``MODEL``, ``OPERATION`` or ``LAYER``). Its calls stay in ``raw`` only, so
+    that ``consume`` frees them once read."""
 
     raw: dict[str, Any]
     name: str
     kind: str
-    inbound: list[Any]
 
 
 # A call as the config records it: its args and kwargs (``TensorRef`` leaves), the tensors
@@ -110,7 +110,7 @@ def _parse_model(
     entries = _checked_entries(config["layers"], name_path)
     if entry.get("class_name") == "Sequential" and "input_layers" not in config:
         return _parse_sequential(entry, entries, name, name_path, group_path, weights, trainable, fmt, path, rule)
-    legacy = any(isinstance(n, list) for e in entries for n in e.inbound)
+    legacy = any(isinstance(n, list) for e in entries for n in e.raw.get("inbound_nodes") or ())
     models = [e for e in entries if e.kind == MODEL]
     offsets = {e.name: _node_offset(e.raw, legacy, in_io=False) for e in models}
     io_offsets = {e.name: _node_offset(e.raw, legacy, in_io=True) for e in models}
@@ -118,19 +118,19 @@ def _parse_model(
     names = group_names.keys()  # a tf.keras 2 kwarg naming one of these is a tensor
     calls: list[tuple[Call, ...]] = []
     for entry_ in entries:
-        calls.append(tuple(_parse_call(entry_.name, data, offsets, names) for data in entry_.inbound))
+        inbound = entry_.raw.get("inbound_nodes") or ()  # a list: _checked_entries saw to it
+        calls.append(tuple(_parse_call(entry_.name, data, offsets, names) for data in inbound))
         if consume:
             entry_.raw.pop("inbound_nodes", None)
     inputs = _io_refs(config.get("input_layers"), io_offsets)
     outputs = _io_refs(config.get("output_layers"), io_offsets)
     produced = _Outputs(calls, outputs)
-    layers = tuple(
-        _parse_layer(
-            e, own, produced, name_path, f"{group_path}/{group_names[e.name]}", weights, trainable, fmt, path, rule
-        )
-        for e, own in zip(entries, calls, strict=True)
-    )
-    return ModelGraph(name, layers, inputs, outputs, "Functional", fmt, path)
+    layers = []
+    for at, entry_ in enumerate(entries):
+        own, calls[at] = calls[at], ()  # each call's record is dropped once its node exists
+        group = f"{group_path}/{group_names[entry_.name]}"
+        layers.append(_parse_layer(entry_, own, produced, name_path, group, weights, trainable, fmt, path, rule))
+    return ModelGraph(name, tuple(layers), inputs, outputs, "Functional", fmt, path)
 
 
 def _parse_sequential(
@@ -153,7 +153,7 @@ def _parse_sequential(
             shape = (first.get("build_config") or {}).get("input_shape")
             shape = shape or (first.get("config") or {}).get("batch_input_shape")
         synthetic = _synthetic_input(f"{name}_input", shape)
-        entries = [_Entry(synthetic, synthetic["name"], LAYER, []), *entries]
+        entries = [_Entry(synthetic, synthetic["name"], LAYER), *entries]
     group_names = _keras_group_names(entries[1:])  # a Sequential's model.layers exclude its InputLayer
     calls: list[tuple[Call, ...]] = [()]
     for position in range(1, len(entries)):
@@ -486,7 +486,7 @@ def _checked_entries(entries: Any, name_path: tuple[str, ...]) -> list[_Entry]:
             kind = OPERATION
         else:
             kind = LAYER
-        checked.append(_Entry(entry, name, kind, inbound))
+        checked.append(_Entry(entry, name, kind))
     return checked
 
 
