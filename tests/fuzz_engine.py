@@ -29,7 +29,7 @@ import stat
 import sys
 import traceback
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -599,10 +599,16 @@ def _dumps(config: Any) -> str:
 
 
 def run_campaign(
-    cases: int, seed: int, folder: Path, seeds_folder: Path, root: str, report: Callable[[str], None] | None = None
+    cases: int,
+    seed: int,
+    folder: Path,
+    seeds_folder: Path,
+    root: str,
+    report: Callable[[str], None] | None = None,
+    indices: Iterable[int] | None = None,
 ) -> list[tuple[str, str]]:
-    """``cases`` cases from ``seed`` against the checkout at ``root`` (first on
-    ``sys.path``); the (case, what broke) of each failure."""
+    """``cases`` cases from ``seed`` (or just the cases ``indices`` of that campaign) against
+    the checkout at ``root`` (first on ``sys.path``); the (case, what broke) of each failure."""
     from resect.cli.main import main
 
     seeds = build_seeds(seeds_folder)
@@ -611,7 +617,7 @@ def run_campaign(
     sys.path.insert(0, str(folder / "site"))
     failures = []
     try:
-        for index in range(cases):
+        for index in range(cases) if indices is None else indices:
             rng = random.Random(f"{seed}:{index}")
             case_folder = folder / f"c{index // 50}"
             case_folder.mkdir(exist_ok=True)

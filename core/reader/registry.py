@@ -105,6 +105,8 @@ def guarded(path: str, call: Callable[[str], T]) -> T:
         raise ModelFileError(path, f"unreadable model config: {error}") from None
     except RecursionError:
         raise ModelFileError(path, "unreadable model config: it nests too deeply") from None
+    except RuntimeError as error:  # h5py's word for a broken HDF5 structure ("bad heap free list")
+        raise ModelFileError(path, f"is corrupt or truncated ({_first_line(error)})") from None
     except (OverflowError, UnicodeError) as error:
         raise ModelFileError(path, f"unreadable model config: {type(error).__name__}: {_first_line(error)}") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
