@@ -124,13 +124,10 @@ def _parse_model(
             entry_.raw.pop("inbound_nodes", None)
     inputs = _io_refs(config.get("input_layers"), io_offsets)
     outputs = _io_refs(config.get("output_layers"), io_offsets)
-    produced = _Outputs(calls, outputs)
-    layers = []
-    for at, entry_ in enumerate(entries):
-        own, calls[at] = calls[at], ()  # each call's record is dropped once its node exists
-        group = f"{group_path}/{group_names[entry_.name]}"
-        layers.append(_parse_layer(entry_, own, produced, name_path, group, weights, trainable, fmt, path, rule))
-    return ModelGraph(name, tuple(layers), inputs, outputs, "Functional", fmt, path)
+    layers = _level_layers(
+        entries, calls, outputs, group_names, name_path, group_path, weights, trainable, fmt, path, rule
+    )
+    return ModelGraph(name, layers, inputs, outputs, "Functional", fmt, path)
 
 
 def _parse_sequential(
@@ -163,23 +160,35 @@ def _parse_sequential(
         calls.append((((previous,), {}, (previous,), (shape,)),))
     inputs = (TensorRef(entries[0].name),)
     outputs = (TensorRef(entries[-1].name),) if len(entries) > 1 else inputs
-    produced = _Outputs(calls, outputs)
-    layers = tuple(
-        _parse_layer(
-            e,
-            own,
-            produced,
-            name_path,
-            f"{group_path}/{group_names.get(e.name, e.name)}",
-            weights,
-            trainable,
-            fmt,
-            path,
-            rule,
-        )
-        for e, own in zip(entries, calls, strict=True)
+    layers = _level_layers(
+        entries, calls, outputs, group_names, name_path, group_path, weights, trainable, fmt, path, rule
     )
     return ModelGraph(name, layers, inputs, outputs, "Sequential", fmt, path)
+
+
+def _level_layers(
+    entries: list[_Entry],
+    calls: list[tuple[Call, ...]],
+    outputs: tuple[TensorRef, ...],
+    group_names: dict[str, str],
+    name_path: tuple[str, ...],
+    group_path: str,
+    weights: WeightLookup,
+    trainable: bool,
+    fmt: str,
+    path: str,
+    rule: TrustRule,
+) -> tuple[Layer, ...]:
+    """The layers of one graph level (Functional or Sequential), once its calls are read:
+    each call's record is dropped once its node exists. An entry missing from
+    ``group_names`` (a Sequential's input) keeps its own name as its group."""
+    produced = _Outputs(calls, outputs)
+    layers = []
+    for at, entry in enumerate(entries):
+        own, calls[at] = calls[at], ()
+        group = f"{group_path}/{group_names.get(entry.name, entry.name)}"
+        layers.append(_parse_layer(entry, own, produced, name_path, group, weights, trainable, fmt, path, rule))
+    return tuple(layers)
 
 
 def _parse_layer(

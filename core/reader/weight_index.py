@@ -135,20 +135,15 @@ class UnsafeWeightsError(OSError):
 
 
 def links(gid: Any, where: str = "") -> list[bytes]:
-    """The link names of one group, refusing soft and external links (following an
-    external link opens another file, which may be a FIFO that blocks for ever)."""
-    return list(link_types(gid, where))
-
-
-def link_types(gid: Any, where: str = "") -> dict[bytes, int]:
-    """Name -> link type of one group's links, in one HDF5 call; soft and external
-    links refused."""
-    found: dict[bytes, int] = {}
-    gid.links.iterate(lambda name, info: found.__setitem__(name, info.type), info=True)
-    for name, kind in found.items():
+    """The link names of one group, listed in one HDF5 call, refusing soft and external
+    links (following an external link opens another file, which may be a FIFO that
+    blocks for ever)."""
+    found: list[tuple[bytes, int]] = []
+    gid.links.iterate(lambda name, info: found.append((name, info.type)), info=True)
+    for name, kind in found:
         if kind != _HARD:
             raise _not_followed(_join(where, name), kind)
-    return found
+    return [name for name, _ in found]
 
 
 def open_hard(gid: Any, path: str, where: str = "") -> Any:
